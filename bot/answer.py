@@ -1,0 +1,93 @@
+"""Answers: composed from retrieved abstracts, or synthesized by an optional LLM whose citations are checked.
+
+The LLM sees the retrieved works as numbered, quoted data. Whatever it writes, only citations of those
+numbers survive: other bracketed numbers and links are removed in code. If the provider is missing,
+slow or failing, the composed answer is used instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any
+
+from bot.citations import short_citation
+from bot.domain import RankedWork
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_CITATION = re.compile(r"\[(\d+)\]")
+_URL = re.compile(r"https?://\S+")
+_TAG = re.compile(r"</?\s*source[^>]*>", re.IGNORECASE)
+
+
+def composed_answer(question: str, results: list[RankedWork], confident: bool) -> str:
+    """An answer built from the results alone: no model, no invention."""
+    if not results:
+        return "No paper in the knowledge base matches."
+    if not confident:
+        closest = "; ".join(f"{w.title} ({short_citation(w)})" for w in results[:3])
+        return f"No paper in the knowledge base matches; closest: {closest}."
+    lines = []
+    for n, work in enumerate(results[:3], start=1):
+        reason = f": {work.reason}" if work.reason else ""
+        lines.append(f'[{n}] {short_citation(work)}, "{work.title}"{reason}')
+    return "Related work:\n" + "\n".join(lines)
+
+
+def keep_valid_citations(text: str, results: list[RankedWork]) -> str:
+    """Remove citations of anything that was not retrieved: unknown [n] markers and foreign links."""
+    allowed_urls = {w.url for w in results if w.url}
+    text = _CITATION.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(results) else "", text)
+    text = _URL.sub(lambda m: m.group(0) if m.group(0).rstrip(".,)") in allowed_urls else "", text)
+    return re.sub(r"[ \t]{2,}", " ", text).replace(" .", ".").strip()
+
+
+def format_sources(results: list[RankedWork], descriptions: list[str]) -> str:
+    blocks = []
+    for n, (work, text) in enumerate(zip(results, descriptions, strict=True), start=1):
+        body = _TAG.sub(" ", text)[:1200]
+        blocks.append(f'<source n="{n}" title="{work.title}" cite="{short_citation(work)}">\n{body}\n</source>')
+    return "\n".join(blocks)
+
+
+class LLMAnswerer:
+    """A langchain chat model chosen by settings (openai, anthropic, ollama)."""
+
+    def __init__(self, settings: Settings, chat_model: Any | None = None) -> None:
+        self.settings = settings
+        self.template = Path(settings.prompts_dir, "answer.md").read_text(encoding="utf-8")
+        self.model = chat_model or self._make_model(settings)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="llm")
+
+    @staticmethod
+    def _make_model(settings: Settings) -> Any:
+        from langchain.chat_models import init_chat_model
+
+        kwargs: dict[str, Any] = {"timeout": settings.llm_timeout_seconds, "max_retries": 0, "temperature": 0}
+        if settings.llm_base_url:
+            kwargs["base_url"] = settings.llm_base_url
+        default_models = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest", "ollama": "llama3.1"}
+        model = settings.llm_model or default_models.get(settings.llm_provider or "", "")
+        return init_chat_model(model, model_provider=settings.llm_provider, **kwargs)
+
+    def answer(self, question: str, results: list[RankedWork], descriptions: list[str]) -> str | None:
+        """The checked LLM answer, or None when the provider fails, is too slow, or cites nothing valid."""
+        prompt = self.template.format(question=question, sources=format_sources(results, descriptions))
+        future = self._pool.submit(self.model.invoke, prompt)
+        try:
+            message = future.result(timeout=self.settings.llm_timeout_seconds)
+        except FutureTimeout:
+            future.cancel()
+            log.warning("LLM answer timed out after %ss; using the composed answer", self.settings.llm_timeout_seconds)
+            return None
+        except Exception as exc:  # any provider error falls back; the user still gets an answer
+            log.warning("LLM answer failed (%s); using the composed answer", exc)
+            return None
+        content = message.content if isinstance(message.content, str) else str(message.content)
+        checked = keep_valid_citations(content, results)
+        return checked if _CITATION.search(checked) else None

@@ -1,0 +1,312 @@
+"""The `alignbot` command line: a thin layer that turns arguments into engine calls and renders results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot.citations import Style
+from bot.domain import AskResult, BibliographyResult, CiteResult
+from bot.engine import Engine
+from bot.mentions import parse_thread
+from bot.settings import Settings
+
+app = typer.Typer(
+    help="Related work and citations for AI-alignment communities.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the documented JSON schema instead of text.")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+class RichProgress:
+    """Adapts the engine's progress callback to a rich progress bar with rate and ETA."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, phase: str, advance: int, total: int | None) -> None:
+        if phase not in self.tasks:
+            self.tasks[phase] = self.progress.add_task(phase, total=total, rate="")
+        elif total is not None:
+            self.progress.update(self.tasks[phase], total=total)
+        task_id = self.tasks[phase]
+        self.progress.advance(task_id, advance)
+        speed = self.progress.tasks[task_id].speed
+        self.progress.update(task_id, rate=f"{speed:,.0f}/s" if speed else "")
+
+
+@contextmanager
+def _progress() -> Iterator[RichProgress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[cyan]{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err,
+    ) as bar:
+        yield RichProgress(bar)
+
+
+def _open_engine(data_dir: Path | None, with_progress: bool = True) -> Engine:
+    """Open the engine; on a first run this ingests the bundled reading list, shown with a progress bar."""
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    if not with_progress:
+        return Engine.open(settings)
+    with _progress() as progress:
+        return Engine.open(settings, progress=progress)
+
+
+def _sigterm_as_interrupt() -> None:
+    """`kill` should stop an ingest as cleanly as Ctrl-C: after the last stored batch."""
+
+    def handler(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="JSON Lines (.jsonl, .jsonl.gz), arXiv snapshot or .bib files.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-read files already ingested completely.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Load papers and posts. With no paths, finish embedding what an interrupted run left."""
+    for path in paths or []:
+        if not path.is_file():
+            _fail(f"{path}: no such file")
+    _sigterm_as_interrupt()
+    engine = _open_engine(data_dir)
+    with _progress() as progress:
+
+        def on_error(error: Any) -> None:
+            progress.progress.console.print(f"[yellow]{error}[/yellow]", highlight=False)
+
+        report = engine.ingest(paths or [], force=force, progress=progress, on_error=on_error)
+    summary = (
+        f"{report.read} records read: {report.added} new, {report.merged} merged into existing works, "
+        f"{report.unchanged} unchanged; {report.embedded} embedded; {len(report.errors)} bad lines"
+    )
+    err.print(summary, highlight=False)
+    if report.interrupted:
+        err.print(
+            "[yellow]interrupted: everything up to the last batch is stored; run the same command "
+            "again to resume[/yellow]"
+        )
+        raise typer.Exit(130)
+
+
+def _read_batch(path: Path) -> Iterator[tuple[int, str | None, str]]:
+    """(line number, query or None, error) for each line of a JSON Lines batch file."""
+    source = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
+    with source:
+        for line_no, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                query = json.loads(line).get("query")
+                if not isinstance(query, str) or not query.strip():
+                    raise ValueError("'query' must be a non-empty string")
+                yield line_no, query, ""
+            except (json.JSONDecodeError, AttributeError, ValueError) as exc:
+                yield line_no, None, f"{path}:{line_no}: {exc}"
+
+
+def _print_json(result: Any) -> None:
+    sys.stdout.write(
+        json.dumps(result.model_dump() if hasattr(result, "model_dump") else result, ensure_ascii=False) + "\n"
+    )
+
+
+def _render_ask(result: AskResult) -> None:
+    table = Table(show_header=True, header_style="bold", expand=True, show_lines=True)
+    table.add_column("#", width=3)
+    table.add_column("Work")
+    table.add_column("Score", width=6)
+    for n, work in enumerate(result.results, start=1):
+        authors = ", ".join(work.authors[:3]) + (" et al." if len(work.authors) > 3 else "")
+        body = f"[bold]{work.title}[/bold]\n{authors} ({work.year or 'n.d.'})"
+        if work.url:
+            body += f"\n[link={work.url}]{work.url}[/link]"
+        if work.reason:
+            body += f"\n[dim]{work.reason}[/dim]"
+        table.add_row(str(n), body, f"{work.score:.2f}")
+    out.print(result.answer, highlight=False)
+    out.print(table)
+    out.print(f"confident: {'true' if result.confident else 'false'}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="What you want related work for.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many papers.")] = 5,
+    context: Annotated[
+        Path | None, typer.Option("--context", help="Thread so far: plain text or JSON [{author, text}].")
+    ] = None,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help='JSON Lines of {"query": …}; one JSON result per line.')
+    ] = None,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Related work for a question: ranked papers with a one-line reason each."""
+    if (question is None) == (batch is None):
+        _fail("give a QUESTION or --batch FILE (one of them)")
+    messages = []
+    if context is not None:
+        if not context.is_file():
+            _fail(f"{context}: no such file")
+        try:
+            messages = parse_thread(context.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            _fail(f"{context}: {exc}")
+    engine = _open_engine(data_dir, with_progress=not (as_json or batch))
+    if batch is not None:
+        for _line, query, error in _read_batch(batch):
+            if query is None:
+                err.print(error, highlight=False)
+                _print_json({"query": None, "error": error})
+            else:
+                _print_json(engine.ask(query, k=k, context=messages))
+        return
+    assert question is not None
+    try:
+        result = engine.ask(question, k=k, context=messages)
+    except ValueError as exc:
+        _fail(str(exc))
+    _print_json(result) if as_json else _render_ask(result)
+
+
+def _render_cite(result: CiteResult) -> None:
+    if result.match is None:
+        out.print(f"No work in the knowledge base matches {result.query!r}.", highlight=False)
+        return
+    label = "[green]match[/green]" if result.confident else "[yellow]best guess (not confident)[/yellow]"
+    out.print(f"{label} ({result.match.score:.2f}): {result.match.title}", highlight=False)
+    out.print(result.formatted or "", highlight=False, soft_wrap=True)
+    if result.alternatives:
+        out.print("[dim]alternatives:[/dim]")
+        for alt in result.alternatives:
+            out.print(
+                f"  [dim]{alt.score:.2f}[/dim] {alt.title} ({alt.year or 'n.d.'}) {alt.url or ''}", highlight=False
+            )
+    out.print(f"confident: {'true' if result.confident else 'false'}")
+
+
+@app.command()
+def cite(
+    reference: Annotated[
+        str | None, typer.Argument(help="'Jacovi & Goldberg', 'the sleeper agents paper', an arXiv id…")
+    ] = None,
+    style: Annotated[Style, typer.Option("--style", help="Citation style.")] = Style.apa,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help='JSON Lines of {"query": …}; one JSON result per line.')
+    ] = None,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Resolve a reference as people write it in threads to one work and a formatted citation."""
+    if (reference is None) == (batch is None):
+        _fail("give a REFERENCE or --batch FILE (one of them)")
+    engine = _open_engine(data_dir, with_progress=not (as_json or batch))
+    if batch is not None:
+        for _line, query, error in _read_batch(batch):
+            if query is None:
+                err.print(error, highlight=False)
+                _print_json({"query": None, "error": error})
+            else:
+                _print_json(engine.cite(query, style=style))
+        return
+    assert reference is not None
+    try:
+        result = engine.cite(reference, style=style)
+    except ValueError as exc:
+        _fail(str(exc))
+    _print_json(result) if as_json else _render_cite(result)
+
+
+def _render_bibliography(result: BibliographyResult, style: Style) -> None:
+    if not result.entries:
+        out.print("No references found in the thread.")
+    separator = "\n" if style is Style.bibtex else ""
+    for n, entry in enumerate(result.entries, start=1):
+        prefix = "" if style is Style.bibtex else f"[{n}] "
+        out.print(f"{prefix}{entry.formatted}{separator}", highlight=False, soft_wrap=True)
+    if result.unresolved:
+        err.print("unresolved: " + "; ".join(result.unresolved), highlight=False)
+
+
+@app.command()
+def bibliography(
+    thread: Annotated[str, typer.Argument(help="Thread file (plain text or JSON [{author, text}]), or - for stdin.")],
+    style: Annotated[Style, typer.Option("--style", help="apa, acl or bibtex.")] = Style.apa,
+    bibtex: Annotated[bool, typer.Option("--bibtex", help="Same as --style bibtex.")] = False,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Every work a discussion thread refers to, resolved to full citations."""
+    if thread == "-":
+        raw = sys.stdin.read()
+    else:
+        path = Path(thread)
+        if not path.is_file():
+            _fail(f"{thread}: no such file")
+        raw = path.read_text(encoding="utf-8")
+    try:
+        messages = parse_thread(raw)
+    except ValueError as exc:
+        _fail(f"{thread}: {exc}")
+    style = Style.bibtex if bibtex else style
+    engine = _open_engine(data_dir, with_progress=not as_json)
+    result = engine.bibliography(messages, style=style)
+    _print_json(result) if as_json else _render_bibliography(result, style)
+
+
+@app.command()
+def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Where the knowledge base lives and how much it holds."""
+    engine = _open_engine(data_dir, with_progress=False)
+    info = engine.status()
+    if as_json:
+        _print_json(info)
+    else:
+        for key, value in info.items():
+            out.print(f"{key:16} {value}", highlight=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

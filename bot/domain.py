@@ -1,0 +1,88 @@
+"""The domain: works (papers and posts), and what the engine answers about them.
+
+These pydantic models are the engine's public vocabulary: every adapter (CLI, Discord, Reddit, HTTP)
+receives them and only renders them. `model_dump()` gives the documented JSON schemas.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class WorkRecord(BaseModel):
+    """One record of a work as a source describes it, before records of the same work are merged."""
+
+    id: str | None = None
+    arxiv_id: str | None = None
+    doi: str | None = None
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    abstract: str | None = None
+    url: str | None = None
+    venue: str | None = None
+    kind: str = "paper"
+    summary: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    source: str | None = None
+    curated: bool = False
+
+
+class RankedWork(BaseModel):
+    """A work as shown to users: enough to cite and link it, plus why it was picked."""
+
+    id: str
+    arxiv_id: str | None = None
+    doi: str | None = None
+    title: str
+    authors: list[str]
+    year: int | None = None
+    url: str | None = None
+    venue: str | None = None
+    score: float
+    reason: str | None = None
+
+
+class AskResult(BaseModel):
+    query: str
+    confident: bool
+    results: list[RankedWork]
+    answer: str
+
+
+class CiteResult(BaseModel):
+    query: str
+    confident: bool
+    match: RankedWork | None
+    alternatives: list[RankedWork]
+    formatted: str | None
+
+
+class BibliographyEntry(BaseModel):
+    mention: str = Field(description="The text in the thread that refers to the work.")
+    author: str | None = Field(default=None, description="Who wrote the message with the mention.")
+    work: RankedWork
+    formatted: str
+
+
+class BibliographyResult(BaseModel):
+    entries: list[BibliographyEntry]
+    unresolved: list[str] = Field(description="Mentions that looked like references but matched no work.")
+
+
+class Message(BaseModel):
+    """One message of a discussion thread, as the adapters hand them to the engine."""
+
+    author: str | None = None
+    text: str
+
+
+class IngestReport(BaseModel):
+    read: int = 0
+    added: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    errors: list[str] = Field(default_factory=list)
+    embedded: int = 0
+    interrupted: bool = False

@@ -1,0 +1,393 @@
+"""The engine every front end calls: `ask`, `cite`, `bibliography`, `ingest`.
+
+Adapters (CLI, Discord, Reddit, HTTP) translate their input into these calls and render the pydantic
+results; nothing else in them knows about storage or retrieval. Calls are thread-safe: adapters run
+them in worker threads so event loops never block.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.answer import LLMAnswerer, composed_answer
+from bot.citations import Style, format_citation
+from bot.domain import (
+    AskResult,
+    BibliographyEntry,
+    BibliographyResult,
+    CiteResult,
+    IngestReport,
+    Message,
+    RankedWork,
+    WorkRecord,
+)
+from bot.embedding import Embedder, load_embedder
+from bot.ingest.parsers import ParseError, record_from_kb
+from bot.ingest.pipeline import Progress, RecordMerger, embed_pending, ingest_file
+from bot.mentions import find_mentions
+from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.resolve import Candidate, ReferenceResolver
+from bot.retrieval.search import HybridSearcher, best_sentence
+from bot.settings import Settings
+from bot.storage import Database, VectorStore, Work
+
+log = logging.getLogger(__name__)
+
+# Words that make a message a request for sources rather than a topic ("source?", "related work here?").
+_REQUEST_WORDS = set(
+    [
+        "what",
+        "whats",
+        "what's",
+        "is",
+        "are",
+        "there",
+        "any",
+        "the",
+        "a",
+        "an",
+        "on",
+        "for",
+        "of",
+        "about",
+        "to",
+        "this",
+        "that",
+        "these",
+        "those",
+        "here",
+        "it",
+        "related",
+        "work",
+        "works",
+        "paper",
+        "papers",
+        "source",
+        "sources",
+        "citation",
+        "citations",
+        "cite",
+        "reference",
+        "references",
+        "please",
+        "pls",
+        "need",
+        "needed",
+        "know",
+        "anyone",
+        "someone",
+        "some",
+        "literature",
+        "research",
+        "prior",
+        "existing",
+        "lit",
+        "relevant",
+        "link",
+        "links",
+        "read",
+        "reading",
+        "recommend",
+        "recommendations",
+        "good",
+        "best",
+        "do",
+        "does",
+        "you",
+        "i",
+        "we",
+        "me",
+        "us",
+        "can",
+        "could",
+        "would",
+        "should",
+        "have",
+        "has",
+        "find",
+        "show",
+        "give",
+    ]
+)
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9][a-z0-9\-]*", text.lower()) if w not in _REQUEST_WORDS]
+
+
+def contextual_query(question: str, context: Sequence[Message | str] = ()) -> str:
+    """The text to search for: the question, or, when it is a bare request, the thread it refers to."""
+    if len(content_words(question)) >= 2 or not context:
+        return question
+    texts = [m.text if isinstance(m, Message) else m for m in context]
+    # The most recent messages with substance; a bare "source?" refers to what was just said.
+    substantive = [t for t in reversed(texts) if len(content_words(t)) >= 3][:2]
+    return " ".join([*substantive, question]).strip()
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        vectors: VectorStore,
+        embedder: Embedder,
+        answerer: LLMAnswerer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.vectors = vectors
+        self.embedder = embedder
+        self.answerer = answerer
+        self._lock = threading.RLock()
+        self._corpus: CorpusIndex | None = None
+        self._searcher: HybridSearcher | None = None
+        self._resolver: ReferenceResolver | None = None
+
+    @classmethod
+    def open(
+        cls, settings: Settings | None = None, *, embedder: Embedder | None = None, progress: Progress | None = None
+    ) -> Engine:
+        """Open the stores, repair any disagreement left by a crash, and load the bundled reading list."""
+        settings = settings or Settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        embedder = embedder or load_embedder(
+            settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size
+        )
+        db = Database(settings.sqlalchemy_url)
+        vectors = VectorStore.open(
+            path=settings.chroma_path,
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            collection=settings.chroma_collection,
+            embedding_name=embedder.name,
+        )
+        answerer = LLMAnswerer(settings) if settings.llm_provider else None
+        engine = cls(settings, db, vectors, embedder, answerer)
+        engine.repair()
+        if settings.load_bundled_knowledge:
+            engine.load_bundled_knowledge(progress=progress)
+        return engine
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- consistency ---------------------------------------------------------------------------
+
+    def repair(self) -> dict[str, int]:
+        """Make Chroma agree with the database (the source of truth) after a crash or a lost server.
+
+        Vectors of unknown works are deleted; works marked as embedded whose vector is gone are
+        unmarked so the next ingest embeds them again.
+        """
+        marked = self.db.vector_marked_ids()
+        if self.vectors.count() == len(marked):
+            return {"deleted_vectors": 0, "unmarked_works": 0}
+        stored = self.vectors.all_ids()
+        known = set(self.db.works(sorted(stored - marked)))
+        orphans = sorted(stored - marked - known)
+        lost = sorted(marked - stored)
+        self.vectors.delete(orphans)
+        self.db.clear_vector_marks(lost)
+        if orphans or lost:
+            log.warning("repaired stores: %d orphan vectors deleted, %d works to re-embed", len(orphans), len(lost))
+        return {"deleted_vectors": len(orphans), "unmarked_works": len(lost)}
+
+    # --- ingestion -----------------------------------------------------------------------------
+
+    def load_bundled_knowledge(self, progress: Progress | None = None) -> IngestReport | None:
+        files = sorted(self.settings.knowledge_dir.glob("*.jsonl"))
+        if not files:
+            return None
+        return self.ingest(files, curated=True, progress=progress)
+
+    def ingest(
+        self,
+        paths: Iterable[Path],
+        *,
+        force: bool = False,
+        curated: bool = False,
+        progress: Progress | None = None,
+        on_error: Callable[[ParseError], None] | None = None,
+        embed: bool = True,
+    ) -> IngestReport:
+        """Ingest files (JSON Lines, .gz, arXiv snapshot, BibTeX), then embed what lacks vectors.
+
+        KeyboardInterrupt stops after the last stored batch; the report says `interrupted` and the
+        next call resumes.
+        """
+        report = IngestReport()
+        kwargs: dict[str, Any] = {"progress": progress} if progress else {}
+        with self._lock:
+            merger = RecordMerger(self.db)
+            try:
+                for path in paths:
+                    ingest_file(
+                        self.db,
+                        merger,
+                        Path(path),
+                        report,
+                        force=force,
+                        curated=curated,
+                        on_error=on_error or (lambda e: log.warning("%s", e)),
+                        **kwargs,
+                    )
+                self._invalidate()
+                if embed:
+                    embed_pending(self.db, self.vectors, self.embedder, report, **kwargs)
+            except KeyboardInterrupt:
+                report.interrupted = True
+            finally:
+                self._invalidate()
+        return report
+
+    def ingest_records(self, records: Iterable[WorkRecord | dict[str, Any]], *, embed: bool = True) -> IngestReport:
+        """Ingest records given in memory (the HTTP API, live metadata clients)."""
+        parsed = [r if isinstance(r, WorkRecord) else record_from_kb(r) for r in records]
+        report = IngestReport()
+        with self._lock:
+            RecordMerger(self.db).store(parsed, report)
+            if embed:
+                embed_pending(self.db, self.vectors, self.embedder, report)
+            self._invalidate()
+        return report
+
+    def embed_pending(self, progress: Progress | None = None) -> IngestReport:
+        report = IngestReport()
+        with self._lock:
+            try:
+                embed_pending(
+                    self.db, self.vectors, self.embedder, report, **({"progress": progress} if progress else {})
+                )
+            except KeyboardInterrupt:
+                report.interrupted = True
+        return report
+
+    # --- indexes -------------------------------------------------------------------------------
+
+    def _invalidate(self) -> None:
+        self._corpus = None
+        self._searcher = None
+        self._resolver = None
+
+    @property
+    def corpus(self) -> CorpusIndex:
+        with self._lock:
+            if self._corpus is None:
+                self._corpus = CorpusIndex.build(self.db)
+            return self._corpus
+
+    @property
+    def searcher(self) -> HybridSearcher:
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = HybridSearcher(
+                    self.corpus, self.vectors, self.embedder, pool=self.settings.candidate_pool
+                )
+            return self._searcher
+
+    @property
+    def resolver(self) -> ReferenceResolver:
+        with self._lock:
+            if self._resolver is None:
+                self._resolver = ReferenceResolver(self.corpus)
+            return self._resolver
+
+    def warm_up(self) -> None:
+        """Build the indexes now rather than on the first question."""
+        _ = self.searcher, self.resolver
+
+    # --- questions -----------------------------------------------------------------------------
+
+    def work(self, work_id: str) -> Work | None:
+        return self.db.works([work_id]).get(work_id)
+
+    def _ranked(self, docs_scores: list[tuple[int, float]], query: str | None = None) -> list[RankedWork]:
+        corpus = self.corpus
+        works = self.db.works([corpus.ids[d] for d, _ in docs_scores])
+        ranked = []
+        for doc, score in docs_scores:
+            work = works.get(corpus.ids[doc])
+            if work is not None:
+                reason = best_sentence(corpus, doc, query) if query else None
+                ranked.append(work.ranked(score, reason))
+        return ranked
+
+    def ask(self, question: str, k: int = 5, context: Sequence[Message | str] = ()) -> AskResult:
+        """Related work for a question, optionally read in the context of a thread's recent messages."""
+        if not question.strip() and not context:
+            raise ValueError("the question is empty")
+        k = max(1, min(k, 50))
+        query = contextual_query(question, context)
+        hits = self.searcher.search(query, k)
+        confident = bool(hits) and (hits[0].exact or hits[0].similarity >= self.settings.ask_confidence_threshold)
+        results = self._ranked([(h.doc, h.similarity if not h.exact else 1.0) for h in hits], query)
+        answer = composed_answer(query, results, confident)
+        if confident and self.answerer is not None:
+            descriptions = [self.corpus.descriptions[h.doc] for h in hits]
+            answer = self.answerer.answer(query, results, descriptions) or answer
+        return AskResult(query=question, confident=confident, results=results, answer=answer)
+
+    def _is_confident(self, candidates: list[Candidate]) -> bool:
+        if not candidates or candidates[0].score < self.settings.cite_confidence_threshold:
+            return False
+        if "exact" in candidates[0].signals:
+            return True
+        # A near tie between two different works means we cannot tell which one was meant.
+        return len(candidates) == 1 or candidates[0].score - candidates[1].score >= 0.04
+
+    def cite(self, reference: str, style: Style | str = Style.apa, alternatives: int = 3) -> CiteResult:
+        """Resolve a reference as people write it to one work, with alternatives and a formatted citation."""
+        if not reference.strip():
+            raise ValueError("the reference is empty")
+        style = Style(style)
+        candidates = self.resolver.resolve(reference, n=alternatives + 1)
+        ranked = self._ranked([(c.doc, c.score) for c in candidates])
+        confident = self._is_confident(candidates)
+        match = ranked[0] if ranked else None
+        return CiteResult(
+            query=reference,
+            confident=confident,
+            match=match,
+            alternatives=ranked[1:],
+            formatted=format_citation(match, style) if match else None,
+        )
+
+    def bibliography(self, thread: str | Sequence[Message], style: Style | str = Style.apa) -> BibliographyResult:
+        """Every work a thread refers to, resolved, in order of first mention."""
+        messages = [Message(text=thread)] if isinstance(thread, str) else list(thread)
+        entries: dict[str, BibliographyEntry] = {}
+        unresolved: list[str] = []
+        for message in messages:
+            for mention in find_mentions(message.text, self.corpus, message.author):
+                candidates = self.resolver.resolve(mention.text, n=2)
+                if not self._is_confident(candidates):
+                    if mention.strong and mention.text not in unresolved:
+                        unresolved.append(mention.text)
+                    continue
+                work = self._ranked([(candidates[0].doc, candidates[0].score)])[0]
+                if work.id not in entries:
+                    entries[work.id] = BibliographyEntry(
+                        mention=mention.text,
+                        author=mention.author,
+                        work=work,
+                        formatted=format_citation(work, style),
+                    )
+        return BibliographyResult(entries=list(entries.values()), unresolved=unresolved)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "works": self.db.count_works(),
+            "vectors": self.vectors.count(),
+            "pending_vectors": self.db.count_needing_vectors(),
+            "database": self.db.engine.url.render_as_string(hide_password=True),
+            "chroma": f"{self.settings.chroma_host}:{self.settings.chroma_port}"
+            if self.settings.chroma_host
+            else str(self.settings.chroma_path),
+            "embedding_model": self.embedder.name,
+        }

@@ -1,0 +1,1 @@
+"""Ingestion: parsers for the formats users bring and the two-phase resumable pipeline."""

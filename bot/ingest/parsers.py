@@ -1,0 +1,249 @@
+"""Parsers for the formats users ingest: JSON Lines (plain or .gz), arXiv metadata snapshots, BibTeX.
+
+Each parser yields `(position, record_or_error)`: position is the line number (JSON Lines) or entry
+number (BibTeX) that checkpoints count, so an interrupted ingest can skip what it already stored.
+A bad line becomes a `ParseError` and parsing goes on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import bibtexparser
+import bibtexparser.middlewares as bib_middlewares
+from pydantic import ValidationError
+
+from bot.domain import WorkRecord
+from bot.identifiers import normalize_arxiv_id, normalize_doi
+
+
+@dataclass(frozen=True)
+class ParseError:
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+ParsedItem = tuple[int, WorkRecord | ParseError]
+
+_SPACES = re.compile(r"\s+")
+
+
+def _clean(text: Any) -> str | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError(f"expected text, got {type(text).__name__}")
+    text = _SPACES.sub(" ", text).strip()
+    return text or None
+
+
+def _year(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    match = re.search(r"\b(1[89]\d\d|20\d\d|2100)\b", str(value))
+    if not match:
+        raise ValueError(f"year {value!r} is not a year")
+    return int(match.group(1))
+
+
+def _authors(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        # "A. Author, B. Author and C. Author" as written in snapshot and bibliography exports.
+        return [a for a in (_clean(p) for p in re.split(r",\s*|\s+and\s+", value)) if a]
+    if isinstance(value, list):
+        authors = []
+        for item in value:
+            if isinstance(item, str):
+                name = _clean(item)
+            elif isinstance(item, dict) and "name" in item:
+                name = _clean(item["name"])
+            else:
+                raise ValueError(f"author {item!r} is not a name")
+            if name:
+                authors.append(name)
+        return authors
+    raise ValueError(f"authors must be a list of names, got {type(value).__name__}")
+
+
+def record_from_kb(obj: dict[str, Any]) -> WorkRecord:
+    """A record in the knowledge-base schema: `id, arxiv_id?, doi?, title, authors[], year?, …`."""
+    title = _clean(obj.get("title"))
+    if not title:
+        raise ValueError("missing title")
+    work_id = _clean(obj.get("id"))
+    arxiv_raw = obj.get("arxiv_id") or (work_id[6:] if work_id and work_id.startswith("arxiv:") else None)
+    arxiv_id = normalize_arxiv_id(str(arxiv_raw)) if arxiv_raw else None
+    if arxiv_raw and not arxiv_id:
+        raise ValueError(f"arxiv_id {arxiv_raw!r} is not an arXiv id")
+    doi = normalize_doi(str(obj["doi"])) if obj.get("doi") else None
+    try:
+        return WorkRecord(
+            id=work_id,
+            arxiv_id=arxiv_id,
+            doi=doi,
+            title=title,
+            authors=_authors(obj.get("authors")),
+            year=_year(obj.get("year")),
+            abstract=_clean(obj.get("abstract")),
+            url=_clean(obj.get("url")) or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
+            venue=_clean(obj.get("venue")),
+            kind=_clean(obj.get("kind")) or "paper",
+            summary=_clean(obj.get("summary")),
+            aliases=[a for a in (_clean(x) for x in obj.get("aliases") or []) if a],
+            topics=[t for t in (_clean(x) for x in obj.get("topics") or []) if t],
+            source=_clean(obj.get("source")),
+        )
+    except ValidationError as exc:
+        raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+
+
+def is_arxiv_snapshot(obj: dict[str, Any]) -> bool:
+    return "versions" in obj or "authors_parsed" in obj
+
+
+def record_from_arxiv_snapshot(obj: dict[str, Any]) -> WorkRecord:
+    """A line of the arXiv metadata snapshot (`id, title, authors|authors_parsed, abstract, versions, doi`)."""
+    raw_id = str(obj.get("id") or "")
+    arxiv_id = normalize_arxiv_id(raw_id)
+    if not arxiv_id:
+        raise ValueError(f"id {raw_id!r} is not an arXiv id")
+    title = _clean(obj.get("title"))
+    if not title:
+        raise ValueError("missing title")
+    if obj.get("authors_parsed"):
+        authors = [
+            " ".join(part for part in (first, last, (rest[0] if rest else "")) if part).strip()
+            for last, first, *rest in obj["authors_parsed"]
+        ]
+    else:
+        authors = _authors(obj.get("authors"))
+    year = None
+    versions = obj.get("versions") or []
+    if versions and isinstance(versions[0], dict) and versions[0].get("created"):
+        year = parsedate_to_datetime(versions[0]["created"]).year
+    elif obj.get("update_date"):
+        year = _year(obj["update_date"])
+    elif re.match(r"^\d{4}\.", arxiv_id):
+        year = 2000 + int(arxiv_id[:2])
+    return WorkRecord(
+        id=f"arxiv:{arxiv_id}",
+        arxiv_id=arxiv_id,
+        doi=normalize_doi(obj["doi"]) if obj.get("doi") else None,
+        title=title,
+        authors=[a for a in authors if a],
+        year=year,
+        abstract=_clean(obj.get("abstract")),
+        url=f"https://arxiv.org/abs/{arxiv_id}",
+        venue=_clean(obj.get("journal-ref")),
+        source="arxiv-snapshot",
+    )
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def parse_jsonl(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
+    name = str(path)
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if line_no <= skip or not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+                record = record_from_arxiv_snapshot(obj) if is_arxiv_snapshot(obj) else record_from_kb(obj)
+            except json.JSONDecodeError as exc:
+                yield line_no, ParseError(name, line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                yield line_no, ParseError(name, line_no, str(exc))
+            else:
+                yield line_no, record
+
+
+_BIB_MIDDLEWARE = [
+    bib_middlewares.LatexDecodingMiddleware(),
+    bib_middlewares.SeparateCoAuthors(),
+    bib_middlewares.SplitNameParts(),
+    bib_middlewares.MergeNameParts(style="first"),
+]
+
+
+def record_from_bibtex(fields: dict[str, Any], key: str, entry_type: str) -> WorkRecord:
+    title = _clean(str(fields.get("title", "")).replace("{", "").replace("}", ""))
+    if not title:
+        raise ValueError(f"entry {key!r} has no title")
+    eprint = str(fields.get("eprint") or fields.get("arxivid") or fields.get("arxiv") or "")
+    arxiv_id = normalize_arxiv_id(eprint) if eprint else None
+    url = _clean(fields.get("url"))
+    if not arxiv_id and url:
+        arxiv_id = normalize_arxiv_id(url)
+    if not arxiv_id and "arxiv" in str(fields.get("journal", "")).lower():
+        arxiv_id = normalize_arxiv_id(str(fields.get("journal", "")).split(":")[-1].split()[-1])
+    authors = fields.get("author") or []
+    if isinstance(authors, str):
+        authors = _authors(authors)
+    return WorkRecord(
+        id=f"arxiv:{arxiv_id}" if arxiv_id else f"bib:{key}",
+        arxiv_id=arxiv_id,
+        doi=normalize_doi(str(fields["doi"])) if fields.get("doi") else None,
+        title=title,
+        authors=[_clean(a.replace("{", "").replace("}", "")) or "" for a in authors if a],
+        year=_year(fields.get("year")),
+        abstract=_clean(fields.get("abstract")),
+        url=url or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
+        venue=_clean(fields.get("booktitle") or fields.get("journal")),
+        kind="paper",
+        source=f"bibtex:{entry_type}",
+    )
+
+
+def parse_bibtex(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
+    name = str(path)
+    library = bibtexparser.parse_string(
+        path.read_text(encoding="utf-8", errors="replace"), append_middleware=_BIB_MIDDLEWARE
+    )
+    items: list[tuple[int, WorkRecord | ParseError]] = []
+    for block in library.failed_blocks:
+        error = getattr(block, "error", None)
+        reason = str(error).splitlines()[0] if error else "unparseable BibTeX block"
+        items.append((block.start_line + 1, ParseError(name, block.start_line + 1, reason)))
+    for entry in library.entries:
+        line = entry.start_line + 1
+        try:
+            fields = {key.lower(): value.value for key, value in entry.fields_dict.items()}
+            items.append((line, record_from_bibtex(fields, entry.key, entry.entry_type)))
+        except (ValueError, TypeError) as exc:
+            items.append((line, ParseError(name, line, str(exc))))
+    items.sort(key=lambda item: item[0])
+    # Checkpoints count BibTeX entries by their line, like JSON Lines.
+    for line, item in items:
+        if line > skip:
+            yield line, item
+
+
+def parse_path(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
+    """Pick the parser by file name: `.bib` is BibTeX; `.jsonl`, `.json`, `.ndjson` (optionally `.gz`) JSON Lines."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".bib":
+        return parse_bibtex(path, skip)
+    if any(s in {".jsonl", ".json", ".ndjson", ".gz"} for s in suffixes):
+        return parse_jsonl(path, skip)
+    raise ValueError(f"{path}: unknown format (expected .jsonl, .jsonl.gz, .json or .bib)")

@@ -1,0 +1,168 @@
+"""Reference resolution: turn what people write in threads into one work, with a confidence.
+
+"Jacovi & Goldberg", "Turpin et al. 2023", "the sleeper agents paper", "RepE", a half-remembered
+title, an arXiv id or link. Signals, cheapest first: exact keys (ids, DOIs, links), aliases, author
+surnames with year, and title similarity over BM25 title candidates. No embeddings: a reference is a
+name, not a description, and this path must answer in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from bot.identifiers import exact_keys_in, normalize_text
+from bot.retrieval.corpus import CorpusIndex
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)[a-z]?\b")
+_ET_AL = re.compile(r"\bet\s*al\b\.?", re.IGNORECASE)
+_WRAPPER_HEAD = re.compile(r"^(?:the|that|this|a|an)\s+", re.IGNORECASE)
+_WRAPPER_TAIL = re.compile(r"\s+(?:paper|post|article|work|report|preprint|study|essay)s?$", re.IGNORECASE)
+_CONNECTORS = {"and", "&", "et", "al", "with"}
+
+
+@dataclass
+class Candidate:
+    doc: int
+    score: float
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedReference:
+    text: str  # cleaned reference: no wrapper words, no year
+    year: int | None
+    surnames: list[str]
+    et_al: bool
+
+
+def parse_reference(reference: str, corpus: CorpusIndex) -> ParsedReference:
+    text = reference.strip().strip("\"'“”‘’`*_ ")
+    years = [int(y) for y in _YEAR.findall(text)]
+    text = _YEAR.sub(" ", text)
+    et_al = bool(_ET_AL.search(text))
+    text = _ET_AL.sub(" ", text)
+    text = re.sub(r"[()\[\],;]", " ", text)
+    text = " ".join(text.split())
+    text = _WRAPPER_TAIL.sub("", _WRAPPER_HEAD.sub("", text)).strip()
+    text = re.sub(r"['’]s\b", "", text)
+    words = text.replace("&", " & ").split()
+    # A capitalised word is a surname when the corpus knows it as one and the reference reads like an
+    # author citation (connectors, "et al.", a year) or is just names.
+    name_like = et_al or bool(years) or "&" in words or any(w.lower() == "and" for w in words)
+    surnames: list[str] = []
+    for word in words:
+        norm = normalize_text(word)
+        if word[:1].isupper() and norm in corpus.by_surname and norm not in _CONNECTORS:
+            surnames.append(norm)
+    plain = [w for w in words if w.lower() not in _CONNECTORS]
+    if not name_like and len(surnames) < len(plain):
+        surnames = []
+    return ParsedReference(text=text, year=years[0] if years else None, surnames=surnames, et_al=et_al)
+
+
+def title_similarity(reference: str, title: str) -> float:
+    """1.0 for the same title; high for a clear fragment or a slightly wrong title; low otherwise."""
+    if not reference or not title:
+        return 0.0
+    if reference == title:
+        return 1.0
+    ref_words = reference.split()
+    if len(ref_words) >= 2 and f" {reference} " in f" {title} ":
+        # A whole-word fragment: "looking inward", "language models dont always say what they think".
+        return 0.8 + 0.15 * min(1.0, len(reference) / len(title)) + (0.04 if title.startswith(reference) else 0.0)
+    ratio = fuzz.ratio(reference, title) / 100
+    token_set = fuzz.token_set_ratio(reference, title) / 100
+    coverage = min(1.0, len(reference) / max(1, len(title)))
+    return max(ratio, token_set * (0.6 + 0.3 * coverage))
+
+
+class ReferenceResolver:
+    def __init__(self, corpus: CorpusIndex, title_pool: int = 40) -> None:
+        self.corpus = corpus
+        self.title_pool = title_pool
+        self.short_titles = _short_title_aliases(corpus)
+
+    def resolve(self, reference: str, n: int = 5) -> list[Candidate]:
+        """Candidates best first, each scored in [0, 1]."""
+        corpus = self.corpus
+        exact = [corpus.doc_for_key(key) for key in exact_keys_in(reference)]
+        exact_docs = list(dict.fromkeys(d for d in exact if d is not None))
+        if exact_docs:
+            return [Candidate(d, 1.0, {"exact": 1.0}) for d in exact_docs[:n]]
+
+        parsed = parse_reference(reference, corpus)
+        norm = normalize_text(parsed.text)
+        if not norm:
+            return []
+        candidates: dict[int, Candidate] = {}
+
+        def add(doc: int) -> Candidate:
+            if doc not in candidates:
+                candidates[doc] = Candidate(doc, 0.0)
+            return candidates[doc]
+
+        for doc in corpus.aliases.get(norm, []):
+            add(doc).signals["alias"] = 1.0
+        for doc in self.short_titles.get(norm, []):
+            add(doc).signals.setdefault("alias", 0.92)
+        if parsed.surnames:
+            pools = [set(corpus.by_surname.get(s, [])) for s in parsed.surnames]
+            for doc in set.union(*pools):
+                add(doc)
+        title_query = " ".join(w for w in norm.split() if w not in set(parsed.surnames)) or norm
+        for doc, _score in corpus.title_index.search(title_query, self.title_pool):
+            add(doc)
+
+        for candidate in candidates.values():
+            candidate.score = self._score(candidate, parsed, norm)
+        ranked = sorted(candidates.values(), key=lambda c: (-c.score, not corpus.curated[c.doc]))
+        return ranked[:n]
+
+    def _score(self, candidate: Candidate, parsed: ParsedReference, norm: str) -> float:
+        corpus = self.corpus
+        doc = candidate.doc
+        signals = candidate.signals
+        title = corpus.norm_titles[doc]
+        signals["title"] = title_similarity(norm, title)
+        parts: list[tuple[float, float]] = []  # (weight, value)
+        if parsed.surnames:
+            authors = corpus.surnames[doc]
+            found = [s for s in parsed.surnames if s in authors]
+            author_score = len(found) / len(parsed.surnames)
+            if authors and parsed.surnames[0] == authors[0]:
+                author_score = min(1.0, author_score + 0.15)
+            elif author_score:
+                author_score *= 0.8  # named authors are normally the first ones
+            if not parsed.et_al and len(parsed.surnames) >= 2 and len(authors) == len(parsed.surnames):
+                author_score = min(1.0, author_score + 0.1)  # "A & B" names every author
+            signals["authors"] = author_score
+            rest = [w for w in norm.split() if w not in set(parsed.surnames)]
+            parts.append((0.6, author_score))
+            if rest:
+                parts.append((0.3, title_similarity(" ".join(rest), title)))
+        else:
+            parts.append((1.0, signals["title"]))
+        if parsed.year is not None:
+            year = corpus.years[doc]
+            year_score = 1.0 if year == parsed.year else 0.5 if year and abs(year - parsed.year) == 1 else 0.0
+            signals["year"] = year_score
+            parts.append((0.25, year_score))
+        weight = sum(w for w, _ in parts)
+        score = sum(w * v for w, v in parts) / weight
+        score = max(score, signals.get("alias", 0.0) * (0.97 if parsed.year is None else 0.9 + 0.1 * signals["year"]))
+        if corpus.curated[doc]:
+            score += 0.02  # works on our reading list are the ones people mean when a name is ambiguous
+        return min(1.0, score)
+
+
+def _short_title_aliases(corpus: CorpusIndex) -> dict[str, list[int]]:
+    """Short names implied by titles: "Sleeper Agents: Training…" → "sleeper agents", "STACK: …" → "stack"."""
+    aliases: dict[str, list[int]] = {}
+    for doc, title in enumerate(corpus.titles):
+        head, sep, _tail = title.partition(":")
+        if sep and 1 <= len(head.split()) <= 4:
+            aliases.setdefault(normalize_text(head), []).append(doc)
+    return aliases

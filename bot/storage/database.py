@@ -1,0 +1,197 @@
+"""Relational storage with SQLModel: works, their lookup keys and ingest checkpoints.
+
+The database is the source of truth. Vectors in Chroma are derived from it: `Work.vector_hash`
+records which text a stored vector was computed from, so a crash between the two stores is
+detected and repaired on the next start (see `Engine.repair`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, Text, event, func, update
+from sqlalchemy.engine import Engine as SAEngine
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+from bot.domain import RankedWork
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Work(SQLModel, table=True):
+    """A paper, post or report, merged from every record of it that was ingested."""
+
+    id: str = Field(primary_key=True)
+    kind: str = "paper"
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    year: int | None = None
+    abstract: str | None = Field(default=None, sa_column=Column(Text))
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    venue: str | None = Field(default=None, sa_column=Column(Text))
+    arxiv_id: str | None = Field(default=None, index=True)
+    doi: str | None = Field(default=None, index=True)
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    curated: bool = False
+    text_hash: str = ""
+    vector_hash: str | None = Field(default=None, index=True)
+    updated_at: datetime = Field(default_factory=_now)
+
+    @property
+    def description(self) -> str:
+        """The best prose about the work we have: the abstract, else our curated summary."""
+        return self.abstract or self.summary or ""
+
+    def ranked(self, score: float, reason: str | None = None) -> RankedWork:
+        return RankedWork(
+            id=self.id,
+            arxiv_id=self.arxiv_id,
+            doi=self.doi,
+            title=self.title,
+            authors=list(self.authors),
+            year=self.year,
+            url=self.url,
+            venue=self.venue,
+            score=round(float(score), 4),
+            reason=reason,
+        )
+
+
+class WorkKey(SQLModel, table=True):
+    """A key (`arxiv:…`, `doi:…`, `post:…`, `url:…`, `title:…`, `id:…`) that names a work exactly."""
+
+    key: str = Field(primary_key=True)
+    work_id: str = Field(index=True, foreign_key="work.id")
+
+
+class IngestCheckpoint(SQLModel, table=True):
+    """How far an ingest of one file got, so an interrupted run resumes instead of starting over."""
+
+    source: str = Field(primary_key=True)
+    fingerprint: str
+    lines_done: int = 0
+    complete: bool = False
+    updated_at: datetime = Field(default_factory=_now)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (a running bot) work while an ingest writes; NORMAL is crash-safe under WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        self.engine: SAEngine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        SQLModel.metadata.create_all(self.engine)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def count_works(self) -> int:
+        with self.session() as session:
+            return session.exec(select(func.count()).select_from(Work)).one()
+
+    def key_map(self) -> dict[str, str]:
+        with self.session() as session:
+            return dict(session.exec(select(WorkKey.key, WorkKey.work_id)).all())
+
+    def work_for_key(self, key: str) -> Work | None:
+        with self.session() as session:
+            row = session.exec(select(Work).join(WorkKey).where(WorkKey.key == key)).first()
+            return row
+
+    def works(self, ids: Sequence[str]) -> dict[str, Work]:
+        found: dict[str, Work] = {}
+        with self.session() as session:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                for row in session.exec(select(Work).where(col(Work.id).in_(chunk))):
+                    found[row.id] = row
+        return found
+
+    def iter_works(self, batch_size: int = 2000) -> Iterator[Work]:
+        """All works in id order, read in pages so memory stays flat on large knowledge bases."""
+        last = ""
+        while True:
+            with self.session() as session:
+                page = session.exec(select(Work).where(Work.id > last).order_by(Work.id).limit(batch_size)).all()
+            if not page:
+                return
+            yield from page
+            last = page[-1].id
+
+    def works_needing_vectors(self, limit: int, after: str = "") -> list[Work]:
+        with self.session() as session:
+            stale = (Work.vector_hash.is_(None)) | (Work.vector_hash != Work.text_hash)  # type: ignore[union-attr]
+            query = select(Work).where(stale, Work.id > after).order_by(Work.id).limit(limit)
+            return list(session.exec(query).all())
+
+    def count_needing_vectors(self) -> int:
+        with self.session() as session:
+            stale = (Work.vector_hash.is_(None)) | (Work.vector_hash != Work.text_hash)  # type: ignore[union-attr]
+            return session.exec(select(func.count()).select_from(Work).where(stale)).one()
+
+    def vector_marked_ids(self) -> set[str]:
+        with self.session() as session:
+            return set(session.exec(select(Work.id).where(col(Work.vector_hash).is_not(None))).all())
+
+    def checkpoint(self, source: str) -> IngestCheckpoint | None:
+        with self.session() as session:
+            return session.get(IngestCheckpoint, source)
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def write_batch(
+        self,
+        new: Iterable[Work],
+        changed: Iterable[Work],
+        keys: Iterable[tuple[str, str]],
+        checkpoint: IngestCheckpoint | None = None,
+    ) -> None:
+        """Store one ingest batch and its checkpoint in a single transaction: all of it or none."""
+        with self.session() as session:
+            session.add_all(list(new))
+            session.flush()
+            for work in changed:
+                session.merge(work)
+            session.add_all([WorkKey(key=key, work_id=work_id) for key, work_id in keys])
+            if checkpoint is not None:
+                checkpoint.updated_at = _now()
+                session.merge(checkpoint)
+            session.commit()
+
+    def mark_vectors(self, hashes: dict[str, str]) -> None:
+        """Record that the vectors of these works now match the given text hashes."""
+        with self.session() as session:
+            session.execute(
+                update(Work),
+                [{"id": work_id, "vector_hash": text_hash} for work_id, text_hash in hashes.items()],
+            )
+            session.commit()
+
+    def clear_vector_marks(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        with self.session() as session:
+            for start in range(0, len(ids), 500):
+                session.execute(update(Work).where(col(Work.id).in_(ids[start : start + 500])).values(vector_hash=None))
+            session.commit()

@@ -1,0 +1,70 @@
+"""Dense vectors in Chroma: an embedded `PersistentClient` by default, a Chroma server when configured.
+
+Embeddings are always computed by our own embedder and passed in; the collection has no embedding
+function, so Chroma never tries to download its default model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+
+class VectorStore:
+    def __init__(self, client: chromadb.ClientAPI, collection: str, embedding_name: str) -> None:
+        self.client = client
+        # One collection per embedding model: vectors of different models must never be mixed.
+        self.collection = client.get_or_create_collection(
+            f"{collection}-{embedding_name}",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    @classmethod
+    def open(cls, *, path: Path, host: str | None, port: int, collection: str, embedding_name: str) -> VectorStore:
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if host:
+            client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        return cls(client, collection, embedding_name)
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def upsert(self, ids: Sequence[str], embeddings: np.ndarray) -> None:
+        if ids:
+            self.collection.upsert(ids=list(ids), embeddings=embeddings)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self.collection.delete(ids=list(ids))
+
+    def all_ids(self, page: int = 5000) -> set[str]:
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            batch = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+            ids.update(batch)
+            if len(batch) < page:
+                return ids
+            offset += page
+
+    def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        result = self.collection.get(ids=list(ids), include=["embeddings"])
+        return dict(zip(result["ids"], np.asarray(result["embeddings"], dtype=np.float32), strict=True))
+
+    def query(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The `n` nearest works as (id, cosine similarity), best first."""
+        n = min(n, self.count())
+        if n == 0:
+            return []
+        result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+        return [(work_id, 1.0 - dist) for work_id, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
