@@ -287,7 +287,11 @@ class Engine:
         with self._lock:
             if self._searcher is None:
                 self._searcher = HybridSearcher(
-                    self.corpus, self.vectors, self.embedder, pool=self.settings.candidate_pool
+                    self.corpus,
+                    self.vectors,
+                    self.embedder,
+                    pool=self.settings.candidate_pool,
+                    dense_weight=self.settings.dense_weight,
                 )
             return self._searcher
 
@@ -326,7 +330,7 @@ class Engine:
         query = contextual_query(question, context)
         hits = self.searcher.search(query, k)
         confident = bool(hits) and (hits[0].exact or hits[0].similarity >= self.settings.ask_confidence_threshold)
-        results = self._ranked([(h.doc, h.similarity if not h.exact else 1.0) for h in hits], query)
+        results = self._ranked([(h.doc, h.score) for h in hits], query)
         answer = composed_answer(query, results, confident)
         if confident and self.answerer is not None:
             descriptions = [self.corpus.descriptions[h.doc] for h in hits]

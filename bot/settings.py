@@ -39,7 +39,7 @@ class Settings(BaseSettings):
 
     # Retrieval
     candidate_pool: int = 100
-    rrf_k: int = 60
+    dense_weight: float = Field(default=0.88, ge=0, le=1, description="Share of dense cosine in fusion.")
     ask_confidence_threshold: float = 0.42
     cite_confidence_threshold: float = 0.6
 

@@ -32,35 +32,39 @@ class Candidate:
 
 @dataclass
 class ParsedReference:
-    text: str  # cleaned reference: no wrapper words, no year
+    title_text: str  # normalised reference without wrapper words ("the … paper"), as a title would read
+    text: str  # the same without years and "et al.", for author citations
     year: int | None
     surnames: list[str]
     et_al: bool
 
 
 def parse_reference(reference: str, corpus: CorpusIndex) -> ParsedReference:
-    text = reference.strip().strip("\"'“”‘’`*_ ")
-    years = [int(y) for y in _YEAR.findall(text)]
-    text = _YEAR.sub(" ", text)
-    et_al = bool(_ET_AL.search(text))
-    text = _ET_AL.sub(" ", text)
-    text = re.sub(r"[()\[\],;]", " ", text)
-    text = " ".join(text.split())
+    text = reference.strip().strip("\"'“”‘’`*_[]() ")
     text = _WRAPPER_TAIL.sub("", _WRAPPER_HEAD.sub("", text)).strip()
-    text = re.sub(r"['’]s\b", "", text)
-    words = text.replace("&", " & ").split()
-    # A capitalised word is a surname when the corpus knows it as one and the reference reads like an
-    # author citation (connectors, "et al.", a year) or is just names.
-    name_like = et_al or bool(years) or "&" in words or any(w.lower() == "and" for w in words)
-    surnames: list[str] = []
-    for word in words:
-        norm = normalize_text(word)
-        if word[:1].isupper() and norm in corpus.by_surname and norm not in _CONNECTORS:
-            surnames.append(norm)
-    plain = [w for w in words if w.lower() not in _CONNECTORS]
-    if not name_like and len(surnames) < len(plain):
+    title_text = normalize_text(text)
+    years = [int(y) for y in _YEAR.findall(text)]
+    et_al = bool(_ET_AL.search(text))
+    cited = _ET_AL.sub(" ", _YEAR.sub(" ", text))
+    cited = re.sub(r"['’]s\b", "", re.sub(r"[()\[\],;]", " ", cited))
+    words = cited.replace("&", " & ").split()
+    surnames = [
+        normalize_text(w)
+        for w in words
+        if w[:1].isupper() and normalize_text(w) in corpus.by_surname and normalize_text(w) not in _CONNECTORS
+    ]
+    # It reads as an author citation when it is (nearly) all names, or names with "et al.", "&", a year.
+    others = [w for w in words if w.lower() not in _CONNECTORS and normalize_text(w) not in surnames]
+    cue = et_al or bool(years) or "&" in words or any(w.lower() == "and" for w in words)
+    if not surnames or len(others) > (2 if cue else 0):
         surnames = []
-    return ParsedReference(text=text, year=years[0] if years else None, surnames=surnames, et_al=et_al)
+    return ParsedReference(
+        title_text=title_text,
+        text=normalize_text(cited),
+        year=years[-1] if years else None,
+        surnames=surnames,
+        et_al=et_al,
+    )
 
 
 def title_similarity(reference: str, title: str) -> float:
@@ -94,8 +98,7 @@ class ReferenceResolver:
             return [Candidate(d, 1.0, {"exact": 1.0}) for d in exact_docs[:n]]
 
         parsed = parse_reference(reference, corpus)
-        norm = normalize_text(parsed.text)
-        if not norm:
+        if not parsed.title_text:
             return []
         candidates: dict[int, Candidate] = {}
 
@@ -104,55 +107,58 @@ class ReferenceResolver:
                 candidates[doc] = Candidate(doc, 0.0)
             return candidates[doc]
 
-        for doc in corpus.aliases.get(norm, []):
-            add(doc).signals["alias"] = 1.0
-        for doc in self.short_titles.get(norm, []):
-            add(doc).signals.setdefault("alias", 0.92)
-        if parsed.surnames:
-            pools = [set(corpus.by_surname.get(s, [])) for s in parsed.surnames]
-            for doc in set.union(*pools):
+        for name in {parsed.title_text, parsed.text} - {""}:
+            for doc in corpus.aliases.get(name, []):
+                add(doc).signals["alias"] = 1.0
+            for doc in self.short_titles.get(name, []):
+                add(doc).signals.setdefault("alias", 0.92)
+        for surname in parsed.surnames:
+            for doc in corpus.by_surname.get(surname, []):
                 add(doc)
-        title_query = " ".join(w for w in norm.split() if w not in set(parsed.surnames)) or norm
-        for doc, _score in corpus.title_index.search(title_query, self.title_pool):
+        title_query = " ".join(w for w in parsed.title_text.split() if w not in set(parsed.surnames))
+        for doc, _score in corpus.title_index.search(title_query or parsed.title_text, self.title_pool):
             add(doc)
 
         for candidate in candidates.values():
-            candidate.score = self._score(candidate, parsed, norm)
+            candidate.score = self._score(candidate, parsed)
         ranked = sorted(candidates.values(), key=lambda c: (-c.score, not corpus.curated[c.doc]))
         return ranked[:n]
 
-    def _score(self, candidate: Candidate, parsed: ParsedReference, norm: str) -> float:
+    def _score(self, candidate: Candidate, parsed: ParsedReference) -> float:
         corpus = self.corpus
         doc = candidate.doc
         signals = candidate.signals
         title = corpus.norm_titles[doc]
-        signals["title"] = title_similarity(norm, title)
-        parts: list[tuple[float, float]] = []  # (weight, value)
+        year = corpus.years[doc]
+        year_score = None
+        if parsed.year is not None:
+            year_score = 1.0 if year == parsed.year else 0.5 if year and abs(year - parsed.year) == 1 else 0.0
+            signals["year"] = year_score
+        # As a title (or a known name): the year, if any, may be part of the title or a citation year.
+        signals["title"] = max(title_similarity(parsed.title_text, title), title_similarity(parsed.text, title))
+        title_score = max(signals["title"], signals.get("alias", 0.0) * 0.97)
+        if year_score is not None and title_similarity(parsed.title_text, title) < signals["title"]:
+            title_score -= 0.1 * (1 - year_score)  # the year was a citation year, and it disagrees
+        score = title_score
         if parsed.surnames:
+            # As an author citation: "Turpin et al. 2023", "Jacovi & Goldberg", "Smith and Chughtai".
             authors = corpus.surnames[doc]
             found = [s for s in parsed.surnames if s in authors]
             author_score = len(found) / len(parsed.surnames)
             if authors and parsed.surnames[0] == authors[0]:
                 author_score = min(1.0, author_score + 0.15)
             elif author_score:
-                author_score *= 0.8  # named authors are normally the first ones
+                author_score *= 0.8  # the authors people name are normally the first ones
             if not parsed.et_al and len(parsed.surnames) >= 2 and len(authors) == len(parsed.surnames):
                 author_score = min(1.0, author_score + 0.1)  # "A & B" names every author
             signals["authors"] = author_score
-            rest = [w for w in norm.split() if w not in set(parsed.surnames)]
-            parts.append((0.6, author_score))
+            parts = [(0.6, author_score)]
+            rest = [w for w in parsed.text.split() if w not in set(parsed.surnames)]
             if rest:
                 parts.append((0.3, title_similarity(" ".join(rest), title)))
-        else:
-            parts.append((1.0, signals["title"]))
-        if parsed.year is not None:
-            year = corpus.years[doc]
-            year_score = 1.0 if year == parsed.year else 0.5 if year and abs(year - parsed.year) == 1 else 0.0
-            signals["year"] = year_score
-            parts.append((0.25, year_score))
-        weight = sum(w for w, _ in parts)
-        score = sum(w * v for w, v in parts) / weight
-        score = max(score, signals.get("alias", 0.0) * (0.97 if parsed.year is None else 0.9 + 0.1 * signals["year"]))
+            if year_score is not None:
+                parts.append((0.25, year_score))
+            score = max(score, sum(w * v for w, v in parts) / sum(w for w, _ in parts))
         if corpus.curated[doc]:
             score += 0.02  # works on our reading list are the ones people mean when a name is ambiguous
         return min(1.0, score)

@@ -1,8 +1,9 @@
-"""Hybrid related-work search: exact ids and links first, then BM25 and dense cosine fused by rank.
+"""Hybrid related-work search: exact ids and links first, then BM25 and dense cosine fused.
 
-Reciprocal-rank fusion is used because BM25 scores and cosine similarities live on different scales;
-ranks do not. Dense similarity is kept alongside, because it is what says whether anything found is
-really about the question (`confident`).
+Fusion is a convex combination of the cosine similarity and the BM25 score divided by the query's best
+BM25 score, over the union of both candidate pools. On the agenda benchmark (bench/quality.py) it beat
+reciprocal-rank fusion, which ignores how far apart scores are. Dense similarity is also kept on its
+own: it is what says whether anything found is really about the question (`confident`).
 """
 
 from __future__ import annotations
@@ -28,13 +29,6 @@ class Hit:
     exact: bool = False
 
 
-@dataclass(frozen=True)
-class FusionWeights:
-    lexical: float = 1.0
-    dense: float = 1.0
-    rrf_k: int = 60
-
-
 class HybridSearcher:
     def __init__(
         self,
@@ -42,13 +36,13 @@ class HybridSearcher:
         vectors: VectorStore,
         embedder: Embedder,
         pool: int = 100,
-        weights: FusionWeights | None = None,
+        dense_weight: float = 0.88,
     ) -> None:
         self.corpus = corpus
         self.vectors = vectors
         self.embedder = embedder
         self.pool = pool
-        self.weights = weights or FusionWeights()
+        self.dense_weight = dense_weight
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
         return self.corpus.full.search(query, n)
@@ -68,28 +62,25 @@ class HybridSearcher:
     def search(self, query: str, k: int) -> list[Hit]:
         exact_docs = self.exact(query)
         query_vector = self.embedder.encode([query])[0]
-        dense = self.dense(query_vector, self.pool)
-        lexical = self.lexical(query, self.pool)
-        similarity = dict(dense)
-        fused: dict[int, float] = {}
-        w = self.weights
-        for rank, (doc, _score) in enumerate(lexical):
-            fused[doc] = fused.get(doc, 0.0) + w.lexical / (w.rrf_k + rank + 1)
-        for rank, (doc, _sim) in enumerate(dense):
-            fused[doc] = fused.get(doc, 0.0) + w.dense / (w.rrf_k + rank + 1)
-        ranked = sorted(fused.items(), key=lambda item: -item[1])
-        hits = [Hit(doc, 1.0, 1.0, exact=True) for doc in exact_docs]
-        seen = set(exact_docs)
-        missing = [self.corpus.ids[doc] for doc, _ in ranked[: k * 2] if doc not in similarity]
-        # Lexical-only hits lack a cosine; fetch their stored vectors so confidence is judged alike.
+        similarity = dict(self.dense(query_vector, self.pool))
+        lexical = dict(self.lexical(query, self.pool))
+        missing = [self.corpus.ids[doc] for doc in lexical if doc not in similarity]
+        # Lexical-only candidates lack a cosine: their stored vectors give it without encoding anything.
         for work_id, vector in self.vectors.get(missing).items():
             similarity[self.corpus.position[work_id]] = float(vector @ query_vector)
-        for doc, score in ranked:
-            if doc not in seen:
-                hits.append(Hit(doc, score, similarity.get(doc, 0.0)))
+        best_lexical = max(lexical.values(), default=1.0)
+        alpha = self.dense_weight
+        fused = {
+            doc: alpha * similarity.get(doc, 0.0) + (1 - alpha) * lexical.get(doc, 0.0) / best_lexical
+            for doc in similarity.keys() | lexical.keys()
+        }
+        hits = [Hit(doc, 1.0, 1.0, exact=True) for doc in exact_docs]
+        for doc, score in sorted(fused.items(), key=lambda item: -item[1]):
             if len(hits) >= k:
                 break
-        return hits[:k]
+            if doc not in exact_docs:
+                hits.append(Hit(doc, score, similarity.get(doc, 0.0)))
+        return hits
 
 
 def best_sentence(corpus: CorpusIndex, doc: int, query: str) -> str | None:
