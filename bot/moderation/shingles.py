@@ -35,7 +35,7 @@ class SketchParams:
     shingle_size: int = 5
     num_perm: int = 128
     bands: int = 32
-    window: int = 150
+    window: int = 100
     seed: int = 1
 
     @property

@@ -349,7 +349,7 @@ def _node_text(node: LexborNode) -> str:
 def _is_pseudo_heading(node: LexborNode) -> bool:
     """ForumMagnum authors often write headings as a short paragraph that is all bold."""
     text = _clean(node.text(deep=True))
-    if not text or len(text) > 80 or text.endswith((".", ":")) and len(text.split()) > 6:
+    if not text or len(text) > 80 or (text.endswith((".", ":")) and len(text.split()) > 6):
         return False
     strong = "".join(s.text(deep=True) for s in node.css("strong, b"))
     return _clean(strong) == text
