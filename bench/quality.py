@@ -26,8 +26,9 @@ MENTIONS = SHARED / "shallow_review_2025_ai_safety" / "informal_link_mentions.js
 
 def open_bench_engine(data_dir: Path) -> Engine:
     """An engine over the corpus alone (no bundled reading list), ingested once and reused."""
-    settings = Settings(data_dir=data_dir, load_bundled_knowledge=False, database_url=None, chroma_host=None,
-                        llm_provider=None)
+    settings = Settings(
+        data_dir=data_dir, load_bundled_knowledge=False, database_url=None, chroma_host=None, llm_provider=None
+    )
     engine = Engine.open(settings)
     report = engine.ingest([CORE])
     if report.added:
@@ -94,8 +95,10 @@ def main() -> None:
         "alignbot hybrid": top1(lambda a: [m.id] if (m := engine.cite(a).match) else []),
     }
 
-    print(f"corpus: {len(corpus)} works; agenda queries with gold in corpus: {len(queries)}; "
-          f"distinct mention pairs: {len(pairs)}")
+    print(
+        f"corpus: {len(corpus)} works; agenda queries with gold in corpus: {len(queries)}; "
+        f"distinct mention pairs: {len(pairs)}"
+    )
     print(f"{'method':18} {'recall@5':>9} {'recall@20':>10} {'MRR':>7} {'mention top-1':>14}")
     for name in methods:
         m = agenda_results[name]

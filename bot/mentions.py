@@ -23,6 +23,8 @@ AUTHOR_CITATION = re.compile(
 QUOTED = re.compile(r"[\"“'‘]([^\"“”'‘’\n]{4,120}?)[\"”'’](?!\w)")
 THE_X_PAPER = re.compile(r"\bthe\s+((?:[\w\-]+\s+){0,5}?[\w\-]+)\s+(?:paper|post|report)\b", re.IGNORECASE)
 _WORD = re.compile(r"[\w\-']+")
+# Acronyms for ideas, not for any one paper: a thread that says "RLHF" is not citing a work.
+_CONCEPT_ACRONYMS = {"AI", "AGI", "ASI", "ML", "RL", "LLM", "LLMs", "NLP", "RLHF", "CoT", "SAE", "SAEs", "GPT"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Mention:
     text: str
     kind: str  # "link", "author", "quote", "name"
     author: str | None = None
+    start: int = 0  # offset in the message, so references are listed in the order they were made
 
     @property
     def strong(self) -> bool:
@@ -58,40 +61,49 @@ def parse_thread(raw: str) -> list[Message]:
 
 
 def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> list[Mention]:
+    """Candidate references in one message, in the order they appear."""
     mentions: list[Mention] = []
-    for url in URL_RE.findall(text):
-        mentions.append(Mention(url.rstrip(".,;)"), "link", author))
-    without_urls = URL_RE.sub(" ", text)
-    for match in ARXIV_IN_TEXT_RE.finditer(without_urls):
-        mentions.append(Mention(match.group(0).strip(), "link", author))
-    for match in DOI_RE.finditer(without_urls):
-        mentions.append(Mention(match.group(1).rstrip(".,;"), "link", author))
-    for match in AUTHOR_CITATION.finditer(without_urls):
-        mentions.append(Mention(match.group(0).strip(" ,"), "author", author))
-    for match in QUOTED.finditer(without_urls):
-        quoted = match.group(1).strip()
-        if len(quoted.split()) >= 2:
-            mentions.append(Mention(quoted, "quote", author))
-    for match in THE_X_PAPER.finditer(without_urls):
-        mentions.append(Mention(match.group(0), "name", author))
-    mentions.extend(Mention(name, "name", author) for name in _known_names(without_urls, corpus))
-    return list(dict.fromkeys(mentions))
+
+    def add(match: re.Match[str], kind: str, group: int = 0) -> None:
+        found = match.group(group).strip(" ,.;")
+        if found.count(")") > found.count("("):  # "(see https://…)" or "Turpin et al., 2023)"
+            found = found.rstrip(")")
+        mentions.append(Mention(found, kind, author, match.start(group)))
+
+    for match in URL_RE.finditer(text):
+        add(match, "link")
+    # URLs are blanked out (same length, so offsets stay valid) before looking for anything else.
+    rest = URL_RE.sub(lambda m: " " * len(m.group(0)), text)
+    for match in ARXIV_IN_TEXT_RE.finditer(rest):
+        add(match, "link")
+    for match in DOI_RE.finditer(rest):
+        add(match, "link", 1)
+    for match in AUTHOR_CITATION.finditer(rest):
+        add(match, "author")
+    for match in QUOTED.finditer(rest):
+        if len(match.group(1).split()) >= 2:
+            add(match, "quote", 1)
+    for match in THE_X_PAPER.finditer(rest):
+        add(match, "name")
+    for phrase, start in _known_names(rest, corpus):
+        mentions.append(Mention(phrase, "name", author, start))
+    unique = {(m.text, m.kind): m for m in sorted(mentions, key=lambda m: -m.start)}
+    return sorted(unique.values(), key=lambda m: m.start)
 
 
-def _known_names(text: str, corpus: CorpusIndex) -> list[str]:
-    """Aliases from the knowledge base that appear in the text as whole words.
+def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int]]:
+    """Aliases from the knowledge base that appear in the text as whole words, with their offsets.
 
     One-word aliases count only when written as an acronym or coined name (two or more capitals,
     like "RepE", "CCS", "ActAdd"); longer ones match case-insensitively.
     """
-    words = _WORD.findall(text)
+    words = list(_WORD.finditer(text))
     found = []
     for size in range(4, 0, -1):
         for start in range(len(words) - size + 1):
-            phrase = words[start : start + size]
-            if size == 1 and sum(c.isupper() for c in phrase[0]) < 2:
+            phrase = [m.group(0) for m in words[start : start + size]]
+            if size == 1 and (sum(c.isupper() for c in phrase[0]) < 2 or phrase[0] in _CONCEPT_ACRONYMS):
                 continue
-            norm = normalize_text(" ".join(phrase))
-            if norm in corpus.aliases:
-                found.append(" ".join(phrase))
+            if normalize_text(" ".join(phrase)) in corpus.aliases:
+                found.append((" ".join(phrase), words[start].start()))
     return found

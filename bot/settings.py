@@ -14,7 +14,7 @@ DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "alignbot"
 class Settings(BaseSettings):
     """Every knob in one place. Env names are `ALIGNBOT_<FIELD>` unless a field says otherwise."""
 
-    model_config = SettingsConfigDict(env_prefix="ALIGNBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ALIGNBOT_", env_file=".env", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the SQLite file and Chroma live.")
     database_url: str | None = Field(

@@ -23,8 +23,7 @@ def embedder() -> Embedder:
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings isolated from the developer's environment: own data dir, SQLite unless told otherwise."""
-    values: dict[str, object] = {"data_dir": data_dir, "database_url": None, "chroma_host": None,
-                                 "llm_provider": None}
+    values: dict[str, object] = {"data_dir": data_dir, "database_url": None, "chroma_host": None, "llm_provider": None}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -222,8 +222,9 @@ def parse_bibtex(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
     )
     items: list[tuple[int, WorkRecord | ParseError]] = []
     for block in library.failed_blocks:
-        error = getattr(block, "error", None)
-        reason = str(error).splitlines()[0] if error else "unparseable BibTeX block"
+        error = str(getattr(block, "error", "") or "").strip()
+        head = block.raw.strip().splitlines()[0][:60] if block.raw.strip() else ""
+        reason = error.splitlines()[0] if error else f"unparseable BibTeX entry {head!r} (unclosed brace or quote?)"
         items.append((block.start_line + 1, ParseError(name, block.start_line + 1, reason)))
     for entry in library.entries:
         line = entry.start_line + 1

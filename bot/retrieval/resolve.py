@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
@@ -88,6 +88,7 @@ class ReferenceResolver:
         self.corpus = corpus
         self.title_pool = title_pool
         self.short_titles = _short_title_aliases(corpus)
+        self.names = sorted(corpus.aliases.keys() | self.short_titles.keys())
 
     def resolve(self, reference: str, n: int = 5) -> list[Candidate]:
         """Candidates best first, each scored in [0, 1]."""
@@ -112,6 +113,12 @@ class ReferenceResolver:
                 add(doc).signals["alias"] = 1.0
             for doc in self.short_titles.get(name, []):
                 add(doc).signals.setdefault("alias", 0.92)
+            if parsed.surnames or parsed.year:
+                continue  # "Turpin et al. 2023" is one letter-edit from "Turner et al. 2023": no fuzzy names
+            # Near-misses of a known name: "generalisation", a dropped hyphen or letter.
+            for near, ratio, _ in process.extract(name, self.names, scorer=fuzz.ratio, score_cutoff=88, limit=3):
+                for doc in corpus.aliases.get(near, []) + self.short_titles.get(near, []):
+                    add(doc).signals.setdefault("alias", 0.92 * ratio / 100)
         for surname in parsed.surnames:
             for doc in corpus.by_surname.get(surname, []):
                 add(doc)

@@ -1,0 +1,69 @@
+"""Reference resolution over the bundled reading list, as a new user gets it."""
+
+import pytest
+
+from bot.engine import Engine
+
+
+@pytest.mark.parametrize(
+    ("reference", "arxiv_id"),
+    [
+        ("Jacovi & Goldberg", "2004.03685"),
+        ("Jacovi and Goldberg (2020)", "2004.03685"),
+        ("Turpin et al. 2023", "2305.04388"),
+        ("(Turpin et al., 2023)", "2305.04388"),
+        ("the sleeper agents paper", "2401.05566"),
+        ("Sleeper agent", "2401.05566"),
+        ("RepE", "2310.01405"),
+        ("ActAdd", "2308.10248"),
+        ("CCS", "2212.03827"),
+        ("Looking Inward", "2410.13787"),
+        ("measuring faithfulness in chain of thought", "2307.13702"),
+        ("Language models dont always say what they think", "2305.04388"),
+        ("weak to strong generalisation", "2312.09390"),
+        ("the alignment faking paper", "2412.14093"),
+        ("arXiv:2401.05566v2", "2401.05566"),
+        ("https://arxiv.org/pdf/2412.14093v2", "2412.14093"),
+        ("2305.04388", "2305.04388"),
+    ],
+)
+def test_references_as_people_write_them(engine: Engine, reference: str, arxiv_id: str) -> None:
+    result = engine.cite(reference)
+    assert result.match is not None
+    assert result.match.arxiv_id == arxiv_id
+    assert result.confident
+    assert result.formatted and (result.match.url or "") in result.formatted
+
+
+def test_nonsense_and_unknown_references_are_not_confident(engine: Engine) -> None:
+    assert not engine.cite("best pizza dough hydration").confident
+    assert engine.cite("zxqv wibble").match is None
+
+
+def test_ambiguous_surname_is_not_confident_and_offers_alternatives(engine: Engine) -> None:
+    # Lanham is first author of more than one work on the reading list.
+    result = engine.cite("Lanham et al.")
+    assert not result.confident
+    assert result.match is not None and result.alternatives
+    assert {result.match.authors[0].split()[-1], result.alternatives[0].authors[0].split()[-1]} == {"Lanham"}
+
+
+def test_year_disambiguates(engine: Engine) -> None:
+    hubinger_2019 = engine.cite("Hubinger et al. 2019")
+    hubinger_2024 = engine.cite("Hubinger et al. 2024")
+    assert hubinger_2019.match and hubinger_2019.match.year == 2019
+    assert hubinger_2024.match and hubinger_2024.match.year == 2024
+
+
+def test_cite_styles(engine: Engine) -> None:
+    apa = engine.cite("Jacovi & Goldberg", style="apa").formatted
+    acl = engine.cite("Jacovi & Goldberg", style="acl").formatted
+    bib = engine.cite("Jacovi & Goldberg", style="bibtex").formatted
+    assert apa and apa.startswith("Jacovi, A., & Goldberg, Y. (2020). Towards Faithfully Interpretable NLP")
+    assert acl and acl.startswith("Alon Jacovi and Yoav Goldberg. 2020. Towards Faithfully")
+    assert bib and bib.startswith("@") and "eprint = {2004.03685}" in bib
+
+
+def test_empty_reference_is_an_error(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        engine.cite("   ")

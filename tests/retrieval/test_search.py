@@ -1,0 +1,79 @@
+"""Related-work search (`Engine.ask`) over the bundled reading list."""
+
+import pytest
+
+from bot.domain import Message
+from bot.engine import Engine, contextual_query
+
+
+def titles(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return [w.title.lower() for w in result.results]
+
+
+def test_on_topic_question_is_confident_with_relevant_papers(engine: Engine) -> None:
+    result = engine.ask("Is the chain-of-thought of a language model a faithful account of its reasoning?", k=5)
+    assert result.confident
+    assert len(result.results) == 5
+    assert sum("faithful" in t or "say what they think" in t for t in titles(result)) >= 2
+    top = result.results[0]
+    assert top.reason and top.reason in (engine.work(top.id).description)  # type: ignore[union-attr]
+    assert result.answer.startswith("Related work:")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected_arxiv"),
+    [
+        ("models that fake alignment during training to avoid being modified", "2412.14093"),
+        ("backdoored deceptive models that survive safety training", "2401.05566"),
+        ("sparse autoencoders for finding interpretable features in superposition", None),
+    ],
+)
+def test_known_topics_find_their_landmark_papers(engine: Engine, question: str, expected_arxiv: str | None) -> None:
+    result = engine.ask(question, k=5)
+    assert result.confident
+    if expected_arxiv:
+        assert expected_arxiv in [w.arxiv_id for w in result.results]
+    else:
+        assert any("sparse" in t or "monosemantic" in t or "dictionary" in t for t in titles(result))
+
+
+def test_off_topic_question_says_nothing_matches(engine: Engine) -> None:
+    result = engine.ask("what is a good recipe for sourdough bread with a crispy crust", k=3)
+    assert not result.confident
+    assert result.answer.startswith("No paper in the knowledge base matches; closest:")
+    assert len(result.results) == 3  # the closest are still listed, marked as such
+
+
+def test_exact_ids_and_links_come_first(engine: Engine) -> None:
+    result = engine.ask("what cites https://arxiv.org/abs/2401.05566v1 and related ideas?", k=3)
+    assert result.results[0].arxiv_id == "2401.05566"
+    assert result.results[0].score == 1.0
+    assert result.confident
+
+
+def test_bare_request_is_answered_from_the_thread_context(engine: Engine) -> None:
+    thread = [
+        Message(
+            author="ana",
+            text="I keep seeing models whose chain of thought does not reflect the real reason "
+            "for their answer: the CoT looks plausible but is unfaithful.",
+        ),
+        Message(author="ben", text="yeah, that's a big deal for monitoring"),
+    ]
+    bare = engine.ask("source?", k=5, context=thread)
+    assert bare.query == "source?"
+    assert bare.confident
+    assert any("faithful" in t or "say what they think" in t for t in titles(bare))
+    without_context = engine.ask("source?", k=5)
+    assert titles(without_context) != titles(bare)
+
+
+def test_contextual_query_keeps_specific_questions() -> None:
+    context = [Message(text="Completely different discussion about reward hacking in RL agents")]
+    assert contextual_query("related work on sparse autoencoders?", context) == "related work on sparse autoencoders?"
+    assert "reward hacking" in contextual_query("what's the related work here?", context)
+
+
+def test_empty_question_is_an_error(engine: Engine) -> None:
+    with pytest.raises(ValueError):
+        engine.ask("  ")

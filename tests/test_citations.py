@@ -1,0 +1,62 @@
+import bibtexparser
+import bibtexparser.middlewares as m
+
+from bot.citations import acl, apa, bibtex, short_citation
+from bot.domain import RankedWork
+
+TURPIN = RankedWork(
+    id="arxiv:2305.04388",
+    arxiv_id="2305.04388",
+    title="Language Models Don't Always Say What They Think",
+    authors=["Miles Turpin", "Julian Michael", "Ethan Perez", "Samuel R. Bowman"],
+    year=2023,
+    url="https://arxiv.org/abs/2305.04388",
+    venue=None,
+    score=1.0,
+)
+POST = RankedWork(
+    id="lw:x",
+    title="AGI Ruin: A List of Lethalities",
+    authors=["Eliezer Yudkowsky"],
+    year=2022,
+    url="https://www.lesswrong.com/posts/uMQ3cqWDPHhjtiesc",
+    score=1.0,
+)
+
+
+def test_apa() -> None:
+    assert apa(TURPIN) == (
+        "Turpin, M., Michael, J., Perez, E., & Bowman, S. R. (2023). Language Models Don't Always Say What They "
+        "Think. arXiv preprint arXiv:2305.04388. https://arxiv.org/abs/2305.04388"
+    )
+    assert (
+        apa(POST)
+        == "Yudkowsky, E. (2022). AGI Ruin: A List of Lethalities. https://www.lesswrong.com/posts/uMQ3cqWDPHhjtiesc"
+    )
+
+
+def test_acl() -> None:
+    assert acl(TURPIN).startswith(
+        "Miles Turpin, Julian Michael, Ethan Perez, and Samuel R. Bowman. 2023. Language Models Don't Always Say"
+    )
+    assert "arXiv preprint arXiv:2305.04388." in acl(TURPIN)
+
+
+def test_bibtex_round_trips_through_a_bibtex_parser() -> None:
+    entry = bibtex(TURPIN.model_copy(update={"title": "Braces {and} ampersands & co"}))
+    library = bibtexparser.parse_string(entry, append_middleware=[m.SeparateCoAuthors()])
+    assert not library.failed_blocks
+    parsed = library.entries[0]
+    assert parsed.key == "turpin2023braces"
+    assert parsed.fields_dict["eprint"].value == "2305.04388"
+    assert parsed.fields_dict["author"].value == [
+        "Turpin, Miles",
+        "Michael, Julian",
+        "Perez, Ethan",
+        "Bowman, Samuel R.",
+    ]
+
+
+def test_short_citation() -> None:
+    assert short_citation(TURPIN) == "Turpin et al., 2023"
+    assert short_citation(POST) == "Yudkowsky, 2022"
