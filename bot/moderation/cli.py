@@ -1,14 +1,14 @@
 """Moderation commands for the `alignbot` CLI; `register(app)` adds them to the main app.
 
-  alignbot check SUBMISSION.json [--json] [--dry-run] [--rule ID]...
-  alignbot audit POST.md|POST.html [--json] [--title T]
-  alignbot queue [--status S | --all] [--json]
-  alignbot review REPORT_ID [--json]
-  alignbot decide REPORT_ID approved|rejected|needs-changes|open --by NAME --reason TEXT
-  alignbot citedby REF [--json]
-  alignbot members import FILE.jsonl
-  alignbot posts ingest FILE.jsonl
-  alignbot posts fetch ENDPOINT --site lesswrong [--limit N] [--af-only]
+alignbot check SUBMISSION.json [--json] [--dry-run] [--rule ID]...
+alignbot audit POST.md|POST.html [--json] [--title T]
+alignbot queue [--status S | --all] [--json]
+alignbot review REPORT_ID [--json]
+alignbot decide REPORT_ID approved|rejected|needs-changes|open --by NAME --reason TEXT
+alignbot citedby REF [--json]
+alignbot members import FILE.jsonl
+alignbot posts ingest FILE.jsonl
+alignbot posts fetch ENDPOINT --site lesswrong [--limit N] [--af-only]
 """
 
 from __future__ import annotations
@@ -29,13 +29,11 @@ from bot.moderation.schemas import CheckReport, ImportReport, RelatedWorkAudit, 
 from bot.moderation.service import ModerationError, Moderator, load_submission
 from bot.settings import Settings
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # long paths and messages stay greppable on one line
+err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
-ConfigPath = Annotated[
-    Path | None, typer.Option("--config", help="Rule file [default: knowledge/moderation.yaml]")
-]
+ConfigPath = Annotated[Path | None, typer.Option("--config", help="Rule file [default: knowledge/moderation.yaml]")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the documented JSON schema instead of text.")]
 
 _COLOURS = {"high": "red", "medium": "yellow", "low": "cyan", "info": "blue"}
@@ -87,13 +85,17 @@ def _render_report(report: CheckReport | ReportDetail) -> None:
         out.print("[green]No rule fired.[/green]")
     for finding in report.findings:
         colour = _COLOURS.get(finding.severity, "white")
-        out.print(f"\n[{colour}]{finding.severity.upper():6}[/{colour}] [bold]{finding.rule}[/bold]: "
-                  f"{finding.summary}", highlight=False)
+        out.print(
+            f"\n[{colour}]{finding.severity.upper():6}[/{colour}] [bold]{finding.rule}[/bold]: {finding.summary}",
+            highlight=False,
+        )
         evidence = finding.evidence
         source = evidence.get("source")
         if isinstance(source, dict):
-            out.print(f"  source: {source.get('title')} [{source.get('kind')} {source.get('id')}] "
-                      f"{source.get('url') or ''}", highlight=False)
+            out.print(
+                f"  source: {source.get('title')} [{source.get('kind')} {source.get('id')}] {source.get('url') or ''}",
+                highlight=False,
+            )
         for key in ("containment", "coverage", "jaccard"):
             if key in evidence:
                 out.print(f"  {key}: {evidence[key]:.2f}", highlight=False)
@@ -108,9 +110,12 @@ def _render_report(report: CheckReport | ReportDetail) -> None:
 def _render_audit_tables(audit: RelatedWorkAudit, brief: bool = False) -> None:
     out.print(f"  cites {audit.cited_count} distinct works ({audit.cited_in_knowledge_base} in the knowledge base)")
     for s in audit.sections:
-        out.print(f"  section “{s.heading}” ({s.kind}): {s.paragraphs} paragraphs, {s.words} words, "
-                  f"{s.cited_total} works cited ({s.cited_in_section} in the text, {s.cited_in_footnotes} in "
-                  f"{s.footnotes} footnotes)", highlight=False)
+        out.print(
+            f"  section “{s.heading}” ({s.kind}): {s.paragraphs} paragraphs, {s.words} words, "
+            f"{s.cited_total} works cited ({s.cited_in_section} in the text, {s.cited_in_footnotes} in "
+            f"{s.footnotes} footnotes)",
+            highlight=False,
+        )
     if not brief and audit.citations:
         table = Table("where", "reference", "resolved to", show_header=True, header_style="bold", expand=True)
         for c in audit.citations:
@@ -129,8 +134,9 @@ def _render_audit_tables(audit: RelatedWorkAudit, brief: bool = False) -> None:
 def register(app: typer.Typer) -> None:
     """Add the moderation commands to the main `alignbot` app."""
     members_app = typer.Typer(help="Community members (who belongs to which group).", no_args_is_help=True)
-    posts_app = typer.Typer(help="Existing forum posts and pages: duplicate search and the link index.",
-                            no_args_is_help=True)
+    posts_app = typer.Typer(
+        help="Existing forum posts and pages: duplicate search and the link index.", no_args_is_help=True
+    )
     app.add_typer(members_app, name="members")
     app.add_typer(posts_app, name="posts")
 
@@ -160,8 +166,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def audit(
         post: Annotated[Path, typer.Argument(help="The post as Markdown (.md) or HTML (.html).")],
-        title: Annotated[str | None, typer.Option("--title", help="The post's title (helps find related work).")]
-        = None,
+        title: Annotated[
+            str | None, typer.Option("--title", help="The post's title (helps find related work).")
+        ] = None,
         as_json: JsonFlag = False,
         data_dir: DataDir = None,
     ) -> None:
@@ -205,8 +212,15 @@ def register(app: typer.Typer) -> None:
         for item in items:
             colour = _COLOURS.get(item.severity or "", "green")
             flags = f"[{colour}]{', '.join(item.rules) or 'none'}[/{colour}]"
-            table.add_row(str(item.report_id), item.submission_id, item.title, item.submitter, item.status, flags,
-                          item.created_at.strftime("%Y-%m-%d %H:%M"))
+            table.add_row(
+                str(item.report_id),
+                item.submission_id,
+                item.title,
+                item.submitter,
+                item.status,
+                flags,
+                item.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
         out.print(table)
 
     @app.command()
@@ -224,12 +238,17 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _print_json(detail)
             return
-        out.print(f"[bold]report {detail.report_id}[/bold]: {detail.title} ({detail.submission_id}) by "
-                  f"{detail.submitter}; status [bold]{detail.status}[/bold]", highlight=False)
+        out.print(
+            f"[bold]report {detail.report_id}[/bold]: {detail.title} ({detail.submission_id}) by "
+            f"{detail.submitter}; status [bold]{detail.status}[/bold]",
+            highlight=False,
+        )
         _render_report(detail)
         for d in detail.decisions:
-            out.print(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.moderator}: {d.previous_status} → {d.status}: {d.reason}",
-                      highlight=False)
+            out.print(
+                f"  {d.decided_at:%Y-%m-%d %H:%M} {d.moderator}: {d.previous_status} → {d.status}: {d.reason}",
+                highlight=False,
+            )
 
     @app.command()
     def decide(
@@ -249,8 +268,10 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _print_json(decision)
         else:
-            out.print(f"report {report_id}: {decision.previous_status} → {decision.status} (by {decision.moderator})",
-                      highlight=False)
+            out.print(
+                f"report {report_id}: {decision.previous_status} → {decision.status} (by {decision.moderator})",
+                highlight=False,
+            )
 
     @app.command()
     def citedby(
@@ -271,8 +292,11 @@ def register(app: typer.Typer) -> None:
         out.print(f"{len(result.posts)} post(s) cite {label}", highlight=False)
         for post in result.posts:
             when = post.posted_at.strftime("%Y-%m-%d") if post.posted_at else "n.d."
-            out.print(f"  {when} [bold]{post.title}[/bold] by {post.author} ({post.forum or 'page'}) "
-                      f"{post.url or post.post_id}", highlight=False)
+            out.print(
+                f"  {when} [bold]{post.title}[/bold] by {post.author} ({post.forum or 'page'}) "
+                f"{post.url or post.post_id}",
+                highlight=False,
+            )
             for link in post.links:
                 where = link["location"] + (f" · {link['section']}" if link["section"] else "")
                 text = f" “{link['text']}”" if link["text"] else ""

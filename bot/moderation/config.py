@@ -28,12 +28,28 @@ RULE_IDS = (
 
 # Placeholders each rule's templates may use; anything else is a typo caught on load.
 PLACEHOLDERS: dict[str, set[str]] = {
-    "coauthor-convenience": {"author", "coauthor", "coauthors", "forum", "title", "group", "source_title",
-                             "source_url"},
+    "coauthor-convenience": {
+        "author",
+        "coauthor",
+        "coauthors",
+        "forum",
+        "title",
+        "group",
+        "source_title",
+        "source_url",
+    },
     "coauthor-unconfirmed": {"author", "coauthor", "coauthors", "forum", "title"},
     "not-own-content": {"author", "forum", "title", "source_title", "source_url", "source_authors", "percent"},
-    "duplicate-post": {"author", "forum", "title", "source_title", "source_url", "source_authors", "percent",
-                       "rejected_reason"},
+    "duplicate-post": {
+        "author",
+        "forum",
+        "title",
+        "source_title",
+        "source_url",
+        "source_authors",
+        "percent",
+        "rejected_reason",
+    },
     "crosspost-missing-canonical": {"author", "forum", "title", "source_title", "source_url", "percent"},
     "related-work": {"author", "forum", "title", "cited_count", "uncited_list"},
 }
@@ -100,38 +116,38 @@ _DEFAULT_TEXT: dict[str, dict[str, str]] = {
     "coauthor-convenience": {
         "summary": "{coauthor} looks like a convenience co-author for {author}, who is not a {group} member",
         "action": "Remove {coauthor} as co-author and ask {author} to submit through the normal route.",
-        "message": "Hi {author}, thanks for your post \"{title}\". Posting to {forum} is for members' own work, "
+        "message": 'Hi {author}, thanks for your post "{title}". Posting to {forum} is for members\' own work, '
         "so we removed the co-author added for access. Please submit through the normal route (post it on "
         "LessWrong and suggest it for the Alignment Forum).",
     },
     "coauthor-unconfirmed": {
         "summary": "Co-author {coauthor} has not confirmed",
         "action": "Ask {coauthor} to confirm co-authorship before approving.",
-        "message": "Hi {author}, before we publish \"{title}\", {coauthor} needs to confirm they are a co-author.",
+        "message": 'Hi {author}, before we publish "{title}", {coauthor} needs to confirm they are a co-author.',
     },
     "not-own-content": {
-        "summary": "{percent}% of the text comes from \"{source_title}\" by {source_authors}",
+        "summary": '{percent}% of the text comes from "{source_title}" by {source_authors}',
         "action": "Reject unless the author shows the text is theirs; suggest a linkpost with their own commentary.",
-        "message": "Hi {author}, most of \"{title}\" appears to come from \"{source_title}\" ({source_url}) by "
+        "message": 'Hi {author}, most of "{title}" appears to come from "{source_title}" ({source_url}) by '
         "{source_authors}. Membership is for posting your own work. You are welcome to share it as a linkpost "
         "with the excerpt in a quotation and your own commentary.",
     },
     "duplicate-post": {
-        "summary": "Near-duplicate ({percent}%) of \"{source_title}\" by {source_authors}",
+        "summary": 'Near-duplicate ({percent}%) of "{source_title}" by {source_authors}',
         "action": "Reject as a duplicate, or edit the earlier post instead.",
-        "message": "Hi {author}, \"{title}\" is nearly identical to \"{source_title}\" ({source_url}). Please edit "
+        "message": 'Hi {author}, "{title}" is nearly identical to "{source_title}" ({source_url}). Please edit '
         "the existing post instead of posting it again.",
     },
     "crosspost-missing-canonical": {
-        "summary": "Crosspost of the author's own \"{source_title}\" without a canonical link",
+        "summary": 'Crosspost of the author\'s own "{source_title}" without a canonical link',
         "action": "Ask the author to add the original as the linkpost URL or canonical link.",
-        "message": "Hi {author}, \"{title}\" looks like a crosspost of {source_url}. Please add that link as the "
+        "message": 'Hi {author}, "{title}" looks like a crosspost of {source_url}. Please add that link as the '
         "canonical source so readers and search engines find the original.",
     },
     "related-work": {
         "summary": "Cites {cited_count} works",
         "action": "Advisory only: share the suggestions with the author if useful; never a reason to reject.",
-        "message": "Hi {author}, some related work you might want to engage with in \"{title}\":\n{uncited_list}",
+        "message": 'Hi {author}, some related work you might want to engage with in "{title}":\n{uncited_list}',
     },
 }
 
@@ -168,8 +184,9 @@ class RulesConfig(_Strict):
     def _fill_text(cls, data: Any) -> Any:
         # A moderator may override one field of a rule; the rest keeps its default wording.
         if isinstance(data, dict):
-            data = {k: ({**_defaults(k), **v} if k in _DEFAULT_TEXT and isinstance(v, dict) else v)
-                    for k, v in data.items()}
+            data = {
+                k: ({**_defaults(k), **v} if k in _DEFAULT_TEXT and isinstance(v, dict) else v) for k, v in data.items()
+            }
         return data
 
     def rule(self, rule_id: str) -> RuleConfig:
@@ -207,8 +224,9 @@ class ModerationConfig(_Strict):
                 for field_name in _template_fields(getattr(conf, name), f"rules.{rule}.{name}"):
                     if field_name not in PLACEHOLDERS[rule]:
                         allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS[rule]))
-                        problems.append(f"rules.{rule}.{name}: unknown placeholder {{{field_name}}} "
-                                        f"(allowed: {allowed})")
+                        problems.append(
+                            f"rules.{rule}.{name}: unknown placeholder {{{field_name}}} (allowed: {allowed})"
+                        )
         if problems:
             raise ValueError("; ".join(problems))
         return self

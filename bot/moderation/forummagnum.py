@@ -122,8 +122,9 @@ class ForumMagnumClient:
                 f"  u{i}: user(input: {{selector: {{_id: $id{i}}}}}) {{ result {{ {USER_FIELDS} }} }}"
                 for i in range(len(chunk))
             )
-            data = self.query(f"query AlignbotUsers({params}) {{\n{fields}\n}}",
-                              {f"id{i}": uid for i, uid in enumerate(chunk)})
+            data = self.query(
+                f"query AlignbotUsers({params}) {{\n{fields}\n}}", {f"id{i}": uid for i, uid in enumerate(chunk)}
+            )
             for i in range(len(chunk)):
                 user = (data.get(f"u{i}") or {}).get("result")
                 if user and user.get("_id"):
@@ -165,8 +166,9 @@ def post_record(post: dict[str, Any], users: dict[str, dict[str, Any]], site: st
     )
 
 
-def submission_from_post(post: dict[str, Any], users: dict[str, dict[str, Any]], site: str,
-                         confirmed: set[str] | None = None) -> Submission:
+def submission_from_post(
+    post: dict[str, Any], users: dict[str, dict[str, Any]], site: str, confirmed: set[str] | None = None
+) -> Submission:
     """A post awaiting review (e.g. suggested for the Alignment Forum) as a submission to check.
 
     The API does not say whether a co-author agreed to be listed; pass the ids known to have
@@ -177,8 +179,11 @@ def submission_from_post(post: dict[str, Any], users: dict[str, dict[str, Any]],
     asks_af = bool(post.get("af") or post.get("suggestForAlignmentUserIds") or post.get("reviewForAlignmentUserId"))
     crosspost = post.get("fmCrosspost") or {}
     canonical = post.get("canonicalSource") or None
-    if not canonical and isinstance(crosspost, dict) and crosspost.get("isCrosspost") and not crosspost.get(
-        "hostedHere"
+    if (
+        not canonical
+        and isinstance(crosspost, dict)
+        and crosspost.get("isCrosspost")
+        and not crosspost.get("hostedHere")
     ):
         canonical = f"crosspost:{crosspost.get('foreignPostId')}"  # the original lives on the other forum
     return Submission(
@@ -191,19 +196,25 @@ def submission_from_post(post: dict[str, Any], users: dict[str, dict[str, Any]],
         canonical_url=canonical,
         submitter=_handle(users, author_id),
         authors=[SubmissionAuthor(handle=_handle(users, author_id), confirmed=True)]
-        + [SubmissionAuthor(handle=_handle(users, uid), confirmed=uid in confirmed)
-           for uid in post.get("coauthorUserIds") or []],
+        + [
+            SubmissionAuthor(handle=_handle(users, uid), confirmed=uid in confirmed)
+            for uid in post.get("coauthorUserIds") or []
+        ],
         members_forum=asks_af,
         posted_at=post.get("postedAt"),
     )
 
 
-def fetch(client: ForumMagnumClient, site: str, *, limit: int = 100, af: bool | None = None,
-          after: datetime | None = None) -> tuple[list[PostRecord], list[MemberRecord], dict[str, str]]:
+def fetch(
+    client: ForumMagnumClient, site: str, *, limit: int = 100, af: bool | None = None, after: datetime | None = None
+) -> tuple[list[PostRecord], list[MemberRecord], dict[str, str]]:
     """Posts and their authors as records; also the handle → ForumMagnum user id map."""
     posts = list(client.posts(limit=limit, af=af, after=after))
     ids = [uid for p in posts for uid in [p.get("userId"), *(p.get("coauthorUserIds") or [])] if uid]
     users = client.users(ids)
     members = [member_from_user(u) for u in users.values()]
-    return [post_record(p, users, site) for p in posts], members, {m.handle: uid for uid, m in
-                                                                    zip(users, members, strict=True)}
+    return (
+        [post_record(p, users, site) for p in posts],
+        members,
+        {m.handle: uid for uid, m in zip(users, members, strict=True)},
+    )

@@ -241,7 +241,7 @@ def duplicate_post(ctx: CheckContext) -> list[Finding]:
         finding = _finding(conf, "duplicate-post", values, evidence)
         if match.status == "rejected":
             reason = match.rejected_reason or "no reason recorded"
-            finding.summary = f"Resubmission of rejected post \"{match.title}\" (rejected: {reason}); {finding.summary}"
+            finding.summary = f'Resubmission of rejected post "{match.title}" (rejected: {reason}); {finding.summary}'
         findings.append(finding)
     return findings[:3]
 
@@ -288,7 +288,7 @@ def related_work_finding(audit: RelatedWorkAudit, conf: RuleConfig, values: dict
     for section in audit.sections:
         if section.kind == "related-work":
             details.append(
-                f"\"{section.heading}\" spans {section.paragraphs} paragraph(s) and cites {section.cited_total} "
+                f'"{section.heading}" spans {section.paragraphs} paragraph(s) and cites {section.cited_total} '
                 f"work(s) ({section.cited_in_section} in the text, {section.cited_in_footnotes} in its footnotes)"
             )
     if audit.uncited:

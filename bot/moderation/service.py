@@ -73,7 +73,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
             if not line.strip():
                 continue
             try:
-                yield line_no, json.loads(line), None
+                yield line_no, json.loads(line.strip()), None
             except json.JSONDecodeError as exc:
                 yield line_no, None, f"{path}:{line_no}: invalid JSON: {exc.msg} (column {exc.colno})"
 
@@ -143,8 +143,12 @@ class Moderator:
         self.store_members(batch, report)
         return report
 
-    def store_members(self, records: Iterable[MemberRecord], report: ImportReport | None = None,
-                      user_ids: dict[str, str] | None = None) -> ImportReport:
+    def store_members(
+        self,
+        records: Iterable[MemberRecord],
+        report: ImportReport | None = None,
+        user_ids: dict[str, str] | None = None,
+    ) -> ImportReport:
         report = report or ImportReport()
         records = list(records)
         if not records:
@@ -195,8 +199,9 @@ class Moderator:
             progress("posts", len(batch), None)
         return report
 
-    def store_posts(self, records: Iterable[PostRecord], report: ImportReport | None = None,
-                    source: str | None = None) -> ImportReport:
+    def store_posts(
+        self, records: Iterable[PostRecord], report: ImportReport | None = None, source: str | None = None
+    ) -> ImportReport:
         """Store posts with their links and sketches in one transaction per batch."""
         report = report or ImportReport()
         records = list(records)
@@ -237,7 +242,10 @@ class Moderator:
 
     def _sketch_row(self, name: str, text: str, keys: np.ndarray) -> TextSketch:
         return TextSketch(
-            name=name, params=self.params.tag, text_hash=text_hash(text), windows=len(keys),
+            name=name,
+            params=self.params.tag,
+            text_hash=text_hash(text),
+            windows=len(keys),
             keys=np.ascontiguousarray(keys, dtype=np.uint64).tobytes(),
         )
 
@@ -272,8 +280,9 @@ class Moderator:
             with self.session() as session:
                 posts = session.exec(select(Post).where(col(Post.id).in_(stale[start : start + 200]))).all()
                 for post in posts:
-                    keys = sketch(stored_windows(shingle(post.text, self.params.shingle_size), self.params),
-                                  self.params)
+                    keys = sketch(
+                        stored_windows(shingle(post.text, self.params.shingle_size), self.params), self.params
+                    )
                     session.merge(self._sketch_row(f"post:{post.id}", post.text, keys))
                 session.commit()
         self._add_sketches(index, "post:")
@@ -282,10 +291,16 @@ class Moderator:
         last = prefix
         while True:
             with self.session() as session:
-                query = select(TextSketch.name, TextSketch.keys).where(
-                    col(TextSketch.name).startswith(prefix), TextSketch.name > last,
-                    TextSketch.params == self.params.tag,
-                ).order_by(TextSketch.name).limit(5000)
+                query = (
+                    select(TextSketch.name, TextSketch.keys)
+                    .where(
+                        col(TextSketch.name).startswith(prefix),
+                        TextSketch.name > last,
+                        TextSketch.params == self.params.tag,
+                    )
+                    .order_by(TextSketch.name)
+                    .limit(5000)
+                )
                 rows = session.exec(query).all()
             if not rows:
                 return
@@ -332,8 +347,9 @@ class Moderator:
 
     def _matches(self, submission: Submission, full: Shingled, own: Shingled) -> list[SourceMatch]:
         index = self.index()
-        candidates = index.query(sketch(query_windows(full, self.params), self.params),
-                                 limit=self.config.max_candidates)
+        candidates = index.query(
+            sketch(query_windows(full, self.params), self.params), limit=self.config.max_candidates
+        )
         post_ids = [name[5:] for name, _ in candidates if name.startswith("post:")]
         work_ids = [name[5:] for name, _ in candidates if name.startswith("work:")]
         with self.session() as session:
@@ -349,15 +365,20 @@ class Moderator:
                     continue  # re-checking a post that is already stored
                 source_text = post.text
                 match = SourceMatch(
-                    kind="post" if post.forum else "page", id=post.id, title=post.title, authors=list(post.authors),
-                    url=post.url, forum=post.forum, status=post.status, rejected_reason=post.rejected_reason,
+                    kind="post" if post.forum else "page",
+                    id=post.id,
+                    title=post.title,
+                    authors=list(post.authors),
+                    url=post.url,
+                    forum=post.forum,
+                    status=post.status,
+                    rejected_reason=post.rejected_reason,
                     posted_at=post.posted_at,
                 )
             elif kind == "work" and ident in works:
                 work = works[ident]
                 source_text = _work_text(work)
-                match = SourceMatch(kind="work", id=work.id, title=work.title, authors=list(work.authors),
-                                    url=work.url)
+                match = SourceMatch(kind="work", id=work.id, title=work.title, authors=list(work.authors), url=work.url)
             else:
                 continue
             source = shingle(source_text, self.params.shingle_size).unique
@@ -402,8 +423,11 @@ class Moderator:
         if not dry_run:
             with self.session() as session:
                 row = Report(
-                    submission_id=submission.id, forum=submission.forum, title=submission.title,
-                    submitter=submission.submitter, findings=[f.model_dump(mode="json") for f in findings],
+                    submission_id=submission.id,
+                    forum=submission.forum,
+                    title=submission.title,
+                    submitter=submission.submitter,
+                    findings=[f.model_dump(mode="json") for f in findings],
                     submission=submission.model_dump(mode="json"),
                 )
                 session.add(row)
@@ -416,8 +440,9 @@ class Moderator:
     def audit(self, body: str, body_format: str = "markdown", title: str | None = None) -> RelatedWorkAudit:
         return self._audit(parse_body(body, body_format), title)
 
-    def audit_finding(self, body: str, body_format: str = "markdown", title: str | None = None,
-                      author: str = "") -> Finding:
+    def audit_finding(
+        self, body: str, body_format: str = "markdown", title: str | None = None, author: str = ""
+    ) -> Finding:
         audit = self.audit(body, body_format, title)
         values = {"author": author, "forum": "", "title": title or ""}
         return related_work_finding(audit, self.config.rules.related_work, values)
@@ -447,11 +472,17 @@ class Moderator:
         for location, section_heading, text, links in units:
             for link in links:
                 work = self._work_for_key(link.key)
-                citations.append(Citation(
-                    reference=link.url, text=link.text, kind="link" if "://" in link.url else "id",
-                    location=location, section=section_heading, key=link.key,
-                    work=_work_ref(work) if work else None,
-                ))
+                citations.append(
+                    Citation(
+                        reference=link.url,
+                        text=link.text,
+                        kind="link" if "://" in link.url else "id",
+                        location=location,
+                        section=section_heading,
+                        key=link.key,
+                        work=_work_ref(work) if work else None,
+                    )
+                )
             if len(corpus) == 0:
                 continue
             for mention in find_mentions(text, corpus):
@@ -460,14 +491,20 @@ class Moderator:
                 result = engine.cite(mention.text, alternatives=1)
                 if result.confident and result.match is not None:
                     m = result.match
-                    citations.append(Citation(
-                        reference=mention.text, kind="mention", location=location, section=section_heading,
-                        work=WorkRef(id=m.id, title=m.title, authors=m.authors, year=m.year, url=m.url),
-                    ))
+                    citations.append(
+                        Citation(
+                            reference=mention.text,
+                            kind="mention",
+                            location=location,
+                            section=section_heading,
+                            work=WorkRef(id=m.id, title=m.title, authors=m.authors, year=m.year, url=m.url),
+                        )
+                    )
                 elif _looks_cited(mention) and mention.text not in unresolved:
                     unresolved.append(mention.text)
-                    citations.append(Citation(reference=mention.text, kind="mention", location=location,
-                                              section=section_heading))
+                    citations.append(
+                        Citation(reference=mention.text, kind="mention", location=location, section=section_heading)
+                    )
 
         def group(c: Citation) -> str:
             return f"work:{c.work.id}" if c.work else c.key or f"mention:{c.reference.casefold()}"
@@ -480,11 +517,18 @@ class Moderator:
                 continue
             in_text = {group(c) for c in citations if c.section == section.heading and c.location != "footnote"}
             in_notes = {group(c) for c in citations if c.section == section.heading and c.location == "footnote"}
-            sections.append(SectionStats(
-                heading=section.heading, kind=section.kind, paragraphs=len(section.paragraphs),
-                words=sum(len(p.text.split()) for p in section.paragraphs), footnotes=len(section.footnote_refs),
-                cited_in_section=len(in_text), cited_in_footnotes=len(in_notes), cited_total=len(in_text | in_notes),
-            ))
+            sections.append(
+                SectionStats(
+                    heading=section.heading,
+                    kind=section.kind,
+                    paragraphs=len(section.paragraphs),
+                    words=sum(len(p.text.split()) for p in section.paragraphs),
+                    footnotes=len(section.footnote_refs),
+                    cited_in_section=len(in_text),
+                    cited_in_footnotes=len(in_notes),
+                    cited_total=len(in_text | in_notes),
+                )
+            )
         uncited: list[UncitedWork] = []
         query = " ".join([title or "", *parsed.own_text.split()[:300]]).strip()
         if conf.closest and query and len(corpus):
@@ -495,13 +539,27 @@ class Moderator:
                 why = f"similarity {work.score:.2f} to the post"
                 if work.reason:
                     why += f"; it says: {work.reason}"
-                uncited.append(UncitedWork(id=work.id, title=work.title, authors=work.authors, year=work.year,
-                                           url=work.url, score=work.score, why=why))
+                uncited.append(
+                    UncitedWork(
+                        id=work.id,
+                        title=work.title,
+                        authors=work.authors,
+                        year=work.year,
+                        url=work.url,
+                        score=work.score,
+                        why=why,
+                    )
+                )
                 if len(uncited) >= conf.closest:
                     break
         return RelatedWorkAudit(
-            title=title, cited_count=len(cited_groups), cited_in_knowledge_base=len(cited_ids),
-            citations=citations, unresolved_mentions=unresolved, sections=sections, uncited=uncited,
+            title=title,
+            cited_count=len(cited_groups),
+            cited_in_knowledge_base=len(cited_ids),
+            citations=citations,
+            unresolved_mentions=unresolved,
+            sections=sections,
+            uncited=uncited,
         )
 
     # --- reverse link index ------------------------------------------------------------------------
@@ -518,19 +576,29 @@ class Moderator:
             keys.update(k for k in other if k.startswith(_WORK_KEY_KINDS))
         with self.session() as session:
             rows = session.exec(
-                select(PostLink, Post).join(Post, col(Post.id) == PostLink.post_id)
-                .where(col(PostLink.key).in_(sorted(keys))).order_by(col(Post.posted_at).desc(), Post.id)
+                select(PostLink, Post)
+                .join(Post, col(Post.id) == PostLink.post_id)
+                .where(col(PostLink.key).in_(sorted(keys)))
+                .order_by(col(Post.posted_at).desc(), Post.id)
             ).all()
         posts: dict[str, CitingPost] = {}
         for link, post in rows:
-            entry = posts.setdefault(post.id, CitingPost(
-                post_id=post.id, forum=post.forum, title=post.title, author=post.author, url=post.url,
-                posted_at=post.posted_at, links=[],
-            ))
-            entry.links.append({"url": link.url, "text": link.text, "location": link.location,
-                                "section": link.section})
-        return CitedByResult(reference=reference, keys=sorted(keys), work=_work_ref(work) if work else None,
-                             posts=list(posts.values()))
+            entry = posts.setdefault(
+                post.id,
+                CitingPost(
+                    post_id=post.id,
+                    forum=post.forum,
+                    title=post.title,
+                    author=post.author,
+                    url=post.url,
+                    posted_at=post.posted_at,
+                    links=[],
+                ),
+            )
+            entry.links.append({"url": link.url, "text": link.text, "location": link.location, "section": link.section})
+        return CitedByResult(
+            reference=reference, keys=sorted(keys), work=_work_ref(work) if work else None, posts=list(posts.values())
+        )
 
     # --- review queue and audit log ----------------------------------------------------------------
 
@@ -571,30 +639,53 @@ class Moderator:
             report = session.get(Report, report_id)
             if report is None:
                 raise ModerationError(f"no report {report_id}")
-            decision = Decision(report_id=report_id, previous_status=report.status, status=status,
-                                moderator=moderator.strip(), reason=reason.strip())
+            decision = Decision(
+                report_id=report_id,
+                previous_status=report.status,
+                status=status,
+                moderator=moderator.strip(),
+                reason=reason.strip(),
+            )
             report.status, report.updated_at = status, now()
             session.add(decision)
             session.add(report)
             session.commit()
             submission = Submission.model_validate(report.submission)
         if status in ("approved", "rejected"):
-            self.store_posts([PostRecord(
-                id=submission.id, forum=submission.forum, author=submission.author, authors=submission.handles,
-                title=submission.title, body=submission.body, body_format=submission.body_format,
-                url=submission.url, canonical_url=submission.canonical_url, posted_at=submission.posted_at,
-                status="published" if status == "approved" else "rejected",
-                rejected_reason=reason.strip() if status == "rejected" else None,
-            )], source=f"report:{report_id}")
+            self.store_posts(
+                [
+                    PostRecord(
+                        id=submission.id,
+                        forum=submission.forum,
+                        author=submission.author,
+                        authors=submission.handles,
+                        title=submission.title,
+                        body=submission.body,
+                        body_format=submission.body_format,
+                        url=submission.url,
+                        canonical_url=submission.canonical_url,
+                        posted_at=submission.posted_at,
+                        status="published" if status == "approved" else "rejected",
+                        rejected_reason=reason.strip() if status == "rejected" else None,
+                    )
+                ],
+                source=f"report:{report_id}",
+            )
         return _decision(decision)
 
     def stats(self) -> dict[str, int]:
         with self.session() as session:
+
             def count(model: type[SQLModel]) -> int:
                 return session.exec(select(func.count()).select_from(model)).one()
 
-            return {"members": count(Member), "posts": count(Post), "links": count(PostLink),
-                    "reports": count(Report), "decisions": count(Decision)}
+            return {
+                "members": count(Member),
+                "posts": count(Post),
+                "links": count(PostLink),
+                "reports": count(Report),
+                "decisions": count(Decision),
+            }
 
 
 def _looks_cited(mention: Mention) -> bool:
@@ -608,8 +699,16 @@ def _link_rows(post_id: str, parsed: ParsedBody) -> list[PostLink]:
         if link.key is None or (link.key, link.url, link.location) in seen:
             continue
         seen.add((link.key, link.url, link.location))
-        rows.append(PostLink(post_id=post_id, key=link.key, url=link.url, text=link.text, location=link.location,
-                             section=link.section))
+        rows.append(
+            PostLink(
+                post_id=post_id,
+                key=link.key,
+                url=link.url,
+                text=link.text,
+                location=link.location,
+                section=link.section,
+            )
+        )
     return rows
 
 
@@ -617,15 +716,28 @@ def _queue_item(report: Report) -> QueueItem:
     fired = [f for f in report.findings if f.get("rule") != "related-work"]
     severity = min((f["severity"] for f in fired), key=lambda s: _SEVERITY_ORDER.get(s, 9), default=None)
     return QueueItem(
-        report_id=report.id or 0, submission_id=report.submission_id, forum=report.forum, title=report.title,
-        submitter=report.submitter, status=report.status, created_at=report.created_at,
-        rules=list(dict.fromkeys(f["rule"] for f in fired)), severity=severity,
+        report_id=report.id or 0,
+        submission_id=report.submission_id,
+        forum=report.forum,
+        title=report.title,
+        submitter=report.submitter,
+        status=report.status,
+        created_at=report.created_at,
+        rules=list(dict.fromkeys(f["rule"] for f in fired)),
+        severity=severity,
     )
 
 
 def _decision(d: Decision) -> DecisionRecord:
-    return DecisionRecord(id=d.id or 0, report_id=d.report_id, previous_status=d.previous_status, status=d.status,
-                          moderator=d.moderator, reason=d.reason, decided_at=d.decided_at)
+    return DecisionRecord(
+        id=d.id or 0,
+        report_id=d.report_id,
+        previous_status=d.previous_status,
+        status=d.status,
+        moderator=d.moderator,
+        reason=d.reason,
+        decided_at=d.decided_at,
+    )
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

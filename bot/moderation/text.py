@@ -34,18 +34,38 @@ RELATED_HEADING = re.compile(
     r"\bbackground\b|\bcomparison to\b",
     re.IGNORECASE,
 )
-REFERENCES_HEADING = re.compile(r"^\s*(references|bibliography|works cited|citations|sources|further reading)\b",
-                                re.IGNORECASE)
+REFERENCES_HEADING = re.compile(
+    r"^\s*(references|bibliography|works cited|citations|sources|further reading)\b", re.IGNORECASE
+)
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _CONTAINERS = {
-    "html", "body", "div", "section", "article", "main", "header", "footer", "aside", "nav", "ul", "ol", "dl",
-    "table", "thead", "tbody", "tfoot", "tr", "figure", "details", "center", "span",
+    "html",
+    "body",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "ul",
+    "ol",
+    "dl",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "figure",
+    "details",
+    "center",
+    "span",
 }
 _SKIP = {"script", "style", "noscript", "template", "head", "svg", "math", "button", "form"}
 _FOOTNOTE_SECTIONS = (
-    "section.footnotes, div.footnotes, ol.footnotes, ol.footnote-section, [data-footnote-section], "
-    "[role=doc-endnotes]"
+    "section.footnotes, div.footnotes, ol.footnotes, ol.footnote-section, [data-footnote-section], [role=doc-endnotes]"
 )
 _FOOTNOTE_REFS = "span.footnote-reference, sup.footnote-ref, [role=doc-noteref], a.footnote-ref"
 _BACKLINKS = "a.footnote-backref, .footnote-back-link, [data-footnote-back-link], [role=doc-backlink]"

@@ -15,7 +15,11 @@ from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.moderation.schemas import Submission
 from bot.moderation.service import Moderator
-from tests.conftest import make_settings
+
+try:  # tests/ may or may not be a package; the shared helper is the same either way
+    from tests.conftest import make_settings
+except ImportError:  # pragma: no cover
+    from conftest import make_settings  # type: ignore[no-redef]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -33,8 +37,17 @@ def abstract(work_id: str) -> str:
 
 
 # Edits a person makes to pass off a text: a few words swapped, a sentence dropped, a new opening line.
-_SWAPS = {"simple": "straightforward", "think": "believe", "because": "since", "often": "frequently",
-          "large": "big", "small": "little", "several": "a few", "models": "systems", "important": "crucial"}
+_SWAPS = {
+    "simple": "straightforward",
+    "think": "believe",
+    "because": "since",
+    "often": "frequently",
+    "large": "big",
+    "small": "little",
+    "several": "a few",
+    "models": "systems",
+    "important": "crucial",
+}
 
 
 def lightly_edit(original: str, opening: str = "In this post I share some thoughts.") -> str:
@@ -74,8 +87,9 @@ def populate(moderator: Moderator) -> None:
 
 @pytest.fixture(scope="session")
 def kb_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engine]:
-    engine = Engine.open(make_settings(tmp_path_factory.mktemp("modkb"), load_bundled_knowledge=False),
-                         embedder=embedder)
+    engine = Engine.open(
+        make_settings(tmp_path_factory.mktemp("modkb"), load_bundled_knowledge=False), embedder=embedder
+    )
     yield engine
     engine.close()
 

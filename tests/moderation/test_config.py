@@ -43,16 +43,22 @@ def test_partial_override_keeps_the_rest(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "content,expected",
     [
-        ("rules:\n  not-own-content:\n    min_containment: 1.5\n",
-         "rules.not-own-content.min_containment: Input should be less than or equal to 1"),
+        (
+            "rules:\n  not-own-content:\n    min_containment: 1.5\n",
+            "rules.not-own-content.min_containment: Input should be less than or equal to 1",
+        ),
         ("rules:\n  not-own-contnet:\n    enabled: false\n", "rules.not-own-contnet: unknown setting"),
         ("rules:\n  duplicate-post:\n    treshold: 0.5\n", "rules.duplicate-post.treshold: unknown setting"),
         ("rules:\n  duplicate-post:\n    severity: critical\n", "rules.duplicate-post.severity: Input should be"),
         ("rules:\n  related-work:\n    severity: high\n", "related-work is advisory only"),
-        ("rules:\n  crosspost-missing-canonical:\n    message: 'Hi {autor}'\n",
-         "rules.crosspost-missing-canonical.message: unknown placeholder {autor}"),
-        ("rules:\n  crosspost-missing-canonical:\n    message: 'Hi {author'\n",
-         "rules.crosspost-missing-canonical.message"),
+        (
+            "rules:\n  crosspost-missing-canonical:\n    message: 'Hi {autor}'\n",
+            "rules.crosspost-missing-canonical.message: unknown placeholder {autor}",
+        ),
+        (
+            "rules:\n  crosspost-missing-canonical:\n    message: 'Hi {author'\n",
+            "rules.crosspost-missing-canonical.message",
+        ),
         ("sketch:\n  num_perm: 100\n  bands: 32\n", "must be a multiple of bands"),
         ("version: 2\n", "version: Input should be 1"),
         ("- just\n- a list\n", "the top level must be a mapping"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.moderation.config import ModerationConfig
 from bot.moderation.schemas import CheckReport, Finding
 from bot.moderation.service import Moderator
-from tests.moderation.conftest import abstract, lightly_edit, submission, text
+
+from .conftest import abstract, lightly_edit, submission, text
 
 
 def fired(report: CheckReport, rule: str) -> list[Finding]:
@@ -32,7 +33,9 @@ def test_convenience_coauthor_who_confirmed_but_did_not_write_the_source(shared:
     # Bob's own blog post, put on the members-only forum with member alice as co-author; alice confirmed,
     # but the text comes from a page only Bob wrote.
     sub = submission(
-        title="Sparse autoencoder features drift during fine-tuning", body=text("bob_blog"), submitter="bob",
+        title="Sparse autoencoder features drift during fine-tuning",
+        body=text("bob_blog"),
+        submitter="bob",
         authors=[{"handle": "bob", "confirmed": True}, {"handle": "alice", "confirmed": True}],
         canonical_url="https://bobbuilds.example/sae-drift",
     )
@@ -46,12 +49,15 @@ def test_convenience_coauthor_who_confirmed_but_did_not_write_the_source(shared:
 
 
 def test_convenience_quiet_for_genuine_collaborations(shared: Moderator) -> None:
-    both_members = submission(submitter="alice", authors=[{"handle": "alice", "confirmed": True},
-                                                          {"handle": "carol", "confirmed": False}])
-    confirmed_no_source = submission(authors=[{"handle": "erin", "confirmed": True},
-                                              {"handle": "alice", "confirmed": True}])
-    not_members_forum = submission(members_forum=False, authors=[{"handle": "erin", "confirmed": True},
-                                                                 {"handle": "alice", "confirmed": False}])
+    both_members = submission(
+        submitter="alice", authors=[{"handle": "alice", "confirmed": True}, {"handle": "carol", "confirmed": False}]
+    )
+    confirmed_no_source = submission(
+        authors=[{"handle": "erin", "confirmed": True}, {"handle": "alice", "confirmed": True}]
+    )
+    not_members_forum = submission(
+        members_forum=False, authors=[{"handle": "erin", "confirmed": True}, {"handle": "alice", "confirmed": False}]
+    )
     for sub in (both_members, confirmed_no_source, not_members_forum):
         assert not fired(shared.check(sub, dry_run=True), "coauthor-convenience")
 
@@ -67,9 +73,14 @@ def test_membership_is_matched_without_case(shared: Moderator) -> None:
 
 
 def test_unconfirmed_coauthor(shared: Moderator) -> None:
-    sub = submission(members_forum=False, authors=[{"handle": "erin", "confirmed": True},
-                                                   {"handle": "zoe", "confirmed": False},
-                                                   {"handle": "newcomer", "confirmed": True}])
+    sub = submission(
+        members_forum=False,
+        authors=[
+            {"handle": "erin", "confirmed": True},
+            {"handle": "zoe", "confirmed": False},
+            {"handle": "newcomer", "confirmed": True},
+        ],
+    )
     [finding] = fired(shared.check(sub, dry_run=True), "coauthor-unconfirmed")
     assert finding.evidence["coauthor"] == "zoe"
     assert finding.evidence["known_member"] is True
@@ -135,10 +146,12 @@ def test_quotation_is_not_flagged(shared: Moderator) -> None:
 
 
 def test_html_blockquote_is_not_flagged(shared: Moderator) -> None:
-    body = (f"<blockquote><p>{abstract('arxiv:2304.03279')}</p></blockquote>"
-            "<p>I think this benchmark deserves more use in oversight research, because every scene comes with "
-            "labels for deception and power seeking, so a judge can be scored without reading transcripts. "
-            "Below I sketch how I would use it to compare monitors trained on different amounts of data.</p>")
+    body = (
+        f"<blockquote><p>{abstract('arxiv:2304.03279')}</p></blockquote>"
+        "<p>I think this benchmark deserves more use in oversight research, because every scene comes with "
+        "labels for deception and power seeking, so a judge can be scored without reading transcripts. "
+        "Below I sketch how I would use it to compare monitors trained on different amounts of data.</p>"
+    )
     report = shared.check(submission(body=body, body_format="html"), dry_run=True)
     assert not fired(report, "not-own-content")
 
@@ -152,8 +165,12 @@ def test_original_post_is_quiet(shared: Moderator) -> None:
 
 
 def test_resubmission_of_rejected_post_shows_the_reason(shared: Moderator) -> None:
-    sub = submission(id="new-attempt", body=lightly_edit(text("mallory_rejected")), submitter="mallory",
-                     authors=[{"handle": "mallory", "confirmed": True}])
+    sub = submission(
+        id="new-attempt",
+        body=lightly_edit(text("mallory_rejected")),
+        submitter="mallory",
+        authors=[{"handle": "mallory", "confirmed": True}],
+    )
     [finding] = fired(shared.check(sub, dry_run=True), "duplicate-post")
     assert finding.evidence["source"]["id"] == "Mx1RejectedPost01"
     assert finding.evidence["resubmission_of_rejected"] is True
@@ -163,8 +180,9 @@ def test_resubmission_of_rejected_post_shows_the_reason(shared: Moderator) -> No
 
 
 def test_same_text_posted_twice(shared: Moderator) -> None:
-    sub = submission(id="again", body=text("carol_published"), submitter="carol",
-                     authors=[{"handle": "carol", "confirmed": True}])
+    sub = submission(
+        id="again", body=text("carol_published"), submitter="carol", authors=[{"handle": "carol", "confirmed": True}]
+    )
     [finding] = fired(shared.check(sub, dry_run=True), "duplicate-post")
     assert finding.evidence["source"]["id"] == "Cc1PublishedPost1"
     assert finding.evidence["jaccard"] > 0.95
@@ -174,16 +192,25 @@ def test_same_text_posted_twice(shared: Moderator) -> None:
 
 
 def test_rechecking_a_stored_post_is_not_a_duplicate_of_itself(shared: Moderator) -> None:
-    sub = submission(id="Cc1PublishedPost1", body=text("carol_published"), submitter="carol",
-                     authors=[{"handle": "carol", "confirmed": True}])
+    sub = submission(
+        id="Cc1PublishedPost1",
+        body=text("carol_published"),
+        submitter="carol",
+        authors=[{"handle": "carol", "confirmed": True}],
+    )
     assert not fired(shared.check(sub, dry_run=True), "duplicate-post")
 
 
 def test_duplicates_in_other_forums_can_be_ignored(kb_engine, shared: Moderator) -> None:
     config = ModerationConfig.model_validate({"rules": {"duplicate-post": {"same_forum_only": True}}})
     moderator = Moderator(kb_engine, config=config)
-    sub = submission(id="again", forum="eaforum", body=text("carol_published"), submitter="carol",
-                     authors=[{"handle": "carol", "confirmed": True}])
+    sub = submission(
+        id="again",
+        forum="eaforum",
+        body=text("carol_published"),
+        submitter="carol",
+        authors=[{"handle": "carol", "confirmed": True}],
+    )
     assert not fired(moderator.check(sub, dry_run=True), "duplicate-post")
     assert fired(shared.check(sub, dry_run=True), "duplicate-post")
 
@@ -192,8 +219,14 @@ def test_duplicates_in_other_forums_can_be_ignored(kb_engine, shared: Moderator)
 
 
 def _bob_crosspost(**overrides):
-    values = {"title": "SAE drift", "body": text("bob_blog"), "submitter": "bob", "members_forum": False,
-              "forum": "lesswrong", "authors": [{"handle": "bob", "confirmed": True}]}
+    values = {
+        "title": "SAE drift",
+        "body": text("bob_blog"),
+        "submitter": "bob",
+        "members_forum": False,
+        "forum": "lesswrong",
+        "authors": [{"handle": "bob", "confirmed": True}],
+    }
     values.update(overrides)
     return submission(**values)
 
@@ -209,8 +242,9 @@ def test_crosspost_without_canonical_link(shared: Moderator) -> None:
 def test_crosspost_with_canonical_link_linkpost_or_link_in_body_is_quiet(shared: Moderator) -> None:
     with_canonical = _bob_crosspost(canonical_url="https://bobbuilds.example/sae-drift")
     linkpost = _bob_crosspost(url="https://bobbuilds.example/sae-drift")
-    in_body = _bob_crosspost(body="*Crossposted from [my blog](https://bobbuilds.example/sae-drift/).*\n\n"
-                             + text("bob_blog"))
+    in_body = _bob_crosspost(
+        body="*Crossposted from [my blog](https://bobbuilds.example/sae-drift/).*\n\n" + text("bob_blog")
+    )
     for sub in (with_canonical, linkpost, in_body):
         assert not fired(shared.check(sub, dry_run=True), "crosspost-missing-canonical")
 
@@ -226,7 +260,7 @@ def test_someone_elses_text_is_not_a_crosspost(shared: Moderator) -> None:
 
 
 def test_related_work_is_advisory_and_counts_citations(shared: Moderator) -> None:
-    body = (text("erin_original") + "\n\nThis builds on [AI safety via debate](https://arxiv.org/abs/1805.00899).")
+    body = text("erin_original") + "\n\nThis builds on [AI safety via debate](https://arxiv.org/abs/1805.00899)."
     report = shared.check(submission(body=body), dry_run=True)
     [finding] = fired(report, "related-work")
     assert finding.severity == "info"
@@ -240,8 +274,9 @@ def test_related_work_is_advisory_and_counts_citations(shared: Moderator) -> Non
 
 
 def test_disabled_rules_do_not_run(kb_engine, shared: Moderator) -> None:
-    config = ModerationConfig.model_validate({"rules": {"related-work": {"enabled": False},
-                                                        "coauthor-unconfirmed": {"enabled": False}}})
+    config = ModerationConfig.model_validate(
+        {"rules": {"related-work": {"enabled": False}, "coauthor-unconfirmed": {"enabled": False}}}
+    )
     moderator = Moderator(kb_engine, config=config)
     sub = submission(authors=[{"handle": "erin", "confirmed": True}, {"handle": "zoe", "confirmed": False}])
     assert moderator.check(sub, dry_run=True).findings == []
@@ -249,7 +284,9 @@ def test_disabled_rules_do_not_run(kb_engine, shared: Moderator) -> None:
 
 
 def test_only_selected_rules(shared: Moderator) -> None:
-    sub = submission(body=lightly_edit(text("zoe_blog")),
-                     authors=[{"handle": "erin", "confirmed": True}, {"handle": "alice", "confirmed": False}])
+    sub = submission(
+        body=lightly_edit(text("zoe_blog")),
+        authors=[{"handle": "erin", "confirmed": True}, {"handle": "alice", "confirmed": False}],
+    )
     report = shared.check(sub, dry_run=True, rules={"not-own-content"})
     assert [f.rule for f in report.findings] == ["not-own-content"]

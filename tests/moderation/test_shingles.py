@@ -17,7 +17,8 @@ from bot.moderation.shingles import (
     sketch,
     stored_windows,
 )
-from tests.moderation.conftest import lightly_edit, text
+
+from .conftest import lightly_edit, text
 
 P = SketchParams()
 

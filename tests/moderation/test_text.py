@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.moderation.text import link_key, parse_body
-from tests.moderation.conftest import FIXTURES
+
+from .conftest import FIXTURES
 
 
 @pytest.mark.parametrize(
@@ -50,8 +51,13 @@ def test_related_work_post_in_both_formats(name: str, fmt: str) -> None:
     assert len(parsed.footnotes) == 3
     assert len(section.footnote_refs) == 3  # all three footnotes are referred to from the section
     assert {
-        "arxiv:2201.11903", "arxiv:2401.05566", "url:https://annblog.example/cot-monitoring",
-        "arxiv:2304.03279", "arxiv:1805.00899", "post:abcdefghijklmnopq", "arxiv:2402.06782",
+        "arxiv:2201.11903",
+        "arxiv:2401.05566",
+        "url:https://annblog.example/cot-monitoring",
+        "arxiv:2304.03279",
+        "arxiv:1805.00899",
+        "post:abcdefghijklmnopq",
+        "arxiv:2402.06782",
     } <= keys
     footnote_links = [link for link in parsed.links if link.location == "footnote"]
     assert {link.section for link in footnote_links} == {"Related work"}
@@ -92,8 +98,9 @@ def test_footnote_definitions_without_references_are_kept() -> None:
 
 
 def test_scripts_and_relative_links_are_ignored() -> None:
-    parsed = parse_body('<p>Hi <a href="/users/bob">bob</a></p><script>var x = "https://evil.example";</script>',
-                        "html")
+    parsed = parse_body(
+        '<p>Hi <a href="/users/bob">bob</a></p><script>var x = "https://evil.example";</script>', "html"
+    )
     assert parsed.links == []
     assert parsed.text == "Hi bob"
 

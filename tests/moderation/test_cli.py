@@ -1,0 +1,130 @@
+"""The moderation commands, run through Typer as a user runs them, on a real data directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import bot.engine
+from bot.embedding import Embedder
+from bot.engine import Engine
+from bot.moderation.cli import register
+from bot.settings import Settings
+
+from .conftest import FIXTURES, kb_records, lightly_edit, submission, text
+
+
+@pytest.fixture
+def cli(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch):
+    """Run `alignbot …` in a fresh data dir (no bundled reading list, the test KB ingested)."""
+    monkeypatch.setenv("ALIGNBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ALIGNBOT_LOAD_BUNDLED_KNOWLEDGE", "false")
+    for name in ("DATABASE_URL", "ALIGNBOT_DATABASE_URL", "CHROMA_HOST", "ALIGNBOT_CHROMA_HOST",
+                 "ALIGNBOT_LLM_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(bot.engine, "load_embedder", lambda *args: embedder)  # load the model once per run
+    engine = Engine.open(Settings(), embedder=embedder)
+    engine.ingest_records(kb_records())
+    engine.close()
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, list(args))
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+def test_moderation_workflow(cli, tmp_path: Path) -> None:
+    code, _out, err = cli("members", "import", str(FIXTURES / "members.jsonl"))
+    assert code == 0 and "7 members read: 7 new, 0 updated; 0 bad lines" in err
+    code, _out, err = cli("members", "import", str(FIXTURES / "members_bad.jsonl"))
+    assert code == 0 and f"{FIXTURES / 'members_bad.jsonl'}:4: handle: Field required" in err
+    code, _out, err = cli("posts", "ingest", str(FIXTURES / "posts.jsonl"))
+    assert code == 0 and "6 posts read: 6 new, 0 updated" in err and "links indexed" in err
+
+    path = tmp_path / "submission.json"
+    path.write_text(submission(id="zoe-copy", body=lightly_edit(text("zoe_blog")),
+                               authors=[{"handle": "erin", "confirmed": True}, {"handle": "alice"}])
+                    .model_dump_json())
+    code, out, _ = cli("check", str(path), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert set(report) == {"report_id", "submission_id", "findings"}
+    assert report["report_id"] == 1 and report["submission_id"] == "zoe-copy"
+    for finding in report["findings"]:
+        assert set(finding) == {"rule", "severity", "summary", "evidence", "action", "message"}
+    rules = [f["rule"] for f in report["findings"]]
+    assert rules[:2] == ["coauthor-convenience", "not-own-content"]  # most severe first
+    assert {"coauthor-unconfirmed", "related-work"} <= set(rules)
+
+    code, out, _ = cli("check", str(path))
+    assert code == 0 and "report 2" in out and "not-own-content" in out and "zoeq.example" in out
+
+    code, out, _ = cli("check", str(path), "--dry-run", "--rule", "not-own-content", "--json")
+    dry = json.loads(out)
+    assert dry["report_id"] is None and [f["rule"] for f in dry["findings"]] == ["not-own-content"]
+
+    code, out, _ = cli("queue", "--json")
+    assert [item["report_id"] for item in json.loads(out)] == [1, 2]  # the dry run left no report
+    code, out, _ = cli("decide", "1", "rejected", "--by", "ann", "--reason", "Copied from Zoe's blog.")
+    assert code == 0 and "open → rejected" in out
+    code, out, _ = cli("decide", "2", "approved", "--by", "ann", "--reason", "Duplicate report; see 1.")
+    code, out, _ = cli("queue")
+    assert "The queue is empty." in out
+    code, out, _ = cli("review", "1", "--json")
+    detail = json.loads(out)
+    assert detail["status"] == "rejected"
+    assert [(d["moderator"], d["reason"]) for d in detail["decisions"]] == [("ann", "Copied from Zoe's blog.")]
+    code, out, _ = cli("review", "1")
+    assert "ann: open → rejected: Copied from Zoe's blog." in out
+
+    code, out, _ = cli("citedby", "2304.03279", "--json")
+    assert {p["post_id"] for p in json.loads(out)["posts"]} == {"Cc1PublishedPost1", "Dv1LesswrongHtml1"}
+    code, out, _ = cli("citedby", "https://arxiv.org/pdf/2304.03279v4.pdf")
+    assert "2 post(s) cite Do the Rewards Justify the Means?" in out and "MACHIAVELLI paper" in out
+
+
+def test_audit_command(cli) -> None:
+    code, out, _ = cli("audit", str(FIXTURES / "related_work.html"), "--json")
+    assert code == 0
+    audit = json.loads(out)
+    [section] = [s for s in audit["sections"] if s["kind"] == "related-work"]
+    assert section["paragraphs"] == 2 and section["cited_total"] >= 10
+    assert audit["uncited"][0]["id"] == "arxiv:2307.13702"
+    code, out, _ = cli("audit", str(FIXTURES / "related_work.md"))
+    assert code == 0 and "“Related work” (related-work): 2 paragraphs" in out
+    assert "Measuring Faithfulness in Chain-of-Thought Reasoning" in out
+
+
+def test_errors_say_what_and_where(cli, tmp_path: Path) -> None:
+    code, _, err = cli("check", str(tmp_path / "missing.json"))
+    assert code == 2 and "no such file" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{\n  "id": "x",\n  "forum": \n}')
+    code, _, err = cli("check", str(bad))
+    assert code == 2 and f"{bad}:4:1: invalid JSON" in err
+    good = tmp_path / "good.json"
+    good.write_text(submission().model_dump_json())
+    code, _, err = cli("check", str(good), "--rule", "spam")
+    assert code == 2 and "unknown rule 'spam'" in err
+    config = tmp_path / "moderation.yaml"
+    config.write_text("rules:\n  not-own-content:\n    min_containment: 2\n")
+    code, _, err = cli("check", str(good), "--config", str(config))
+    assert code == 2 and "rules.not-own-content.min_containment" in err
+    code, _, err = cli("audit", str(good))
+    assert code == 2 and "give a .md or .html file" in err
+    code, _, err = cli("decide", "41", "approved", "--by", "ann", "--reason", "ok")
+    assert code == 2 and "no report 41" in err
+    code, _, err = cli("citedby", "some words")
+    assert code == 2 and "is not a link" in err
+    code, _, err = cli("queue", "--status", "closed")
+    assert code == 2 and "status must be one of" in err
