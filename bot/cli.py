@@ -20,6 +20,7 @@ from bot.citations import Style
 from bot.domain import AskResult, BibliographyResult, CiteResult
 from bot.engine import Engine
 from bot.mentions import parse_thread
+from bot.moderation.cli import register as register_moderation
 from bot.settings import Settings
 
 app = typer.Typer(
@@ -307,6 +308,8 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
         for key, value in info.items():
             out.print(f"{key:16} {value}", highlight=False)
 
+
+register_moderation(app)  # check, audit, queue, review, decide, citedby, members …, posts …
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -149,8 +149,9 @@ class Moderator:
         report: ImportReport | None = None,
         user_ids: dict[str, str] | None = None,
     ) -> ImportReport:
-        report = report or ImportReport()
         records = list(records)
+        if report is None:  # records given in memory (an API import), not read from a file
+            report = ImportReport(read=len(records))
         if not records:
             return report
         with self.session() as session:
@@ -203,8 +204,9 @@ class Moderator:
         self, records: Iterable[PostRecord], report: ImportReport | None = None, source: str | None = None
     ) -> ImportReport:
         """Store posts with their links and sketches in one transaction per batch."""
-        report = report or ImportReport()
         records = list(records)
+        if report is None:
+            report = ImportReport(read=len(records))
         if not records:
             return report
         prepared = []

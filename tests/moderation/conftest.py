@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,66 @@ except ImportError:  # pragma: no cover
     from conftest import make_settings  # type: ignore[no-redef]
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+FORUM_DATA = json.loads((FIXTURES / "forummagnum.json").read_text(encoding="utf-8"))
+_ALIAS = re.compile(r"(u\d+): user\(input: \{selector: \{_id: \$(id\d+)\}\}\)")
+
+
+class FakeForum:
+    """Answers the two queries the client sends, like a ForumMagnum server does; records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.fail_with: list[int] = []  # HTTP statuses to answer with first, one per request
+        self.graphql_error: str | None = None
+
+    def answer(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.requests.append(payload)
+        if self.fail_with:
+            return self.fail_with.pop(0), {"error": "unavailable"}
+        if self.graphql_error:
+            return 200, {"errors": [{"message": self.graphql_error}], "data": None}
+        query, variables = payload["query"], payload.get("variables") or {}
+        if "posts(input: {terms: $terms})" in query:
+            terms = variables["terms"]
+            posts = [p for p in FORUM_DATA["posts"] if "af" not in terms or p["af"] == terms["af"]]
+            page = posts[terms["offset"] : terms["offset"] + terms["limit"]]
+            return 200, {"data": {"posts": {"results": page, "__typename": "MultiPostOutput"}}}
+        users = {u["_id"]: u for u in FORUM_DATA["users"]}
+        data = {alias: {"result": users.get(variables[var])} for alias, var in _ALIAS.findall(query)}
+        if not data:
+            return 400, {"errors": [{"message": "Unknown query"}]}
+        return 200, {"data": data}
+
+
+@pytest.fixture
+def forum() -> Iterator[tuple[FakeForum, str]]:
+    fake = FakeForum()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            status, body = fake.answer(json.loads(self.rfile.read(length)))
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            if status == 503:
+                self.send_header("Retry-After", "0")
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake, f"http://127.0.0.1:{server.server_address[1]}/graphql"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
 
 def text(name: str) -> str:

@@ -128,3 +128,26 @@ def test_errors_say_what_and_where(cli, tmp_path: Path) -> None:
     assert code == 2 and "is not a link" in err
     code, _, err = cli("queue", "--status", "closed")
     assert code == 2 and "status must be one of" in err
+
+
+def test_posts_fetch_from_a_forummagnum_server(cli, forum) -> None:
+    fake, url = forum
+    code, _out, err = cli("posts", "fetch", url, "--site", "lesswrong", "--limit", "10")
+    assert code == 0, err
+    assert "4 members read: 4 new" in err and "3 posts read: 3 new" in err
+    code, out, _ = cli("citedby", "2304.03279", "--json")
+    assert [p["post_id"] for p in json.loads(out)["posts"]] == ["fmPost0000000002b"]
+    fake.fail_with = [400]  # not retried: a client error is final
+    code, _out, err = cli("posts", "fetch", url, "--site", "lesswrong", "--limit", "1")
+    assert code == 2 and "HTTP 400" in err
+
+
+def test_commands_are_registered_on_the_main_app() -> None:
+    from typer.main import get_command
+
+    from bot.cli import app
+
+    main = get_command(app)
+    assert {"check", "audit", "queue", "review", "decide", "citedby", "members", "posts"} <= set(main.commands)
+    assert set(main.commands["members"].commands) == {"import"}
+    assert set(main.commands["posts"].commands) == {"ingest", "fetch"}

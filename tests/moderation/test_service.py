@@ -205,3 +205,16 @@ def test_related_work_audit_settles_the_two_paragraph_dispute(shared: Moderator)
 def test_audit_of_a_post_citing_nothing(shared: Moderator) -> None:
     audit = shared.audit("A thought with no references at all, about nothing in particular.", "markdown")
     assert audit.cited_count == 0 and audit.citations == [] and audit.sections == []
+
+
+def test_changed_sketch_settings_resketch_stored_texts(fresh: Moderator) -> None:
+    from bot.moderation.config import ModerationConfig
+
+    config = ModerationConfig.model_validate({"sketch": {"window": 60, "bands": 16, "num_perm": 64}})
+    other = Moderator(fresh.engine, config=config)
+    sub = submission(id="again", body=text("carol_published"))
+    [dup] = [f for f in other.check(sub, dry_run=True).findings if f.rule == "duplicate-post"]
+    assert dup.evidence["source"]["id"] == "Cc1PublishedPost1"
+    [own] = [f for f in other.check(submission(body=lightly_edit(text("zoe_blog"))), dry_run=True).findings
+             if f.rule == "not-own-content"]
+    assert own.evidence["source"]["id"] == "zoe-evaluation-awareness"
