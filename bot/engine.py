@@ -144,7 +144,10 @@ class Engine:
         self.vectors = vectors
         self.embedder = embedder
         self.answerer = answerer
-        self._lock = threading.RLock()
+        # Writers take the ingest lock; index (re)builds take the index lock, so questions keep being
+        # answered from the previous index while a long ingest runs.
+        self._ingest_lock = threading.Lock()
+        self._index_lock = threading.RLock()
         self._corpus: CorpusIndex | None = None
         self._searcher: HybridSearcher | None = None
         self._resolver: ReferenceResolver | None = None
@@ -216,75 +219,75 @@ class Engine:
         on_error: Callable[[ParseError], None] | None = None,
         embed: bool = True,
     ) -> IngestReport:
-        """Ingest files (JSON Lines, .gz, arXiv snapshot, BibTeX), then embed what lacks vectors.
+        """Ingest files (JSON Lines, .gz, arXiv snapshot, BibTeX), then embed what lacks vectors."""
 
-        KeyboardInterrupt stops after the last stored batch; the report says `interrupted` and the
-        next call resumes.
+        def read_files(merger: RecordMerger, report: IngestReport) -> None:
+            for path in paths:
+                ingest_file(
+                    self.db,
+                    merger,
+                    Path(path),
+                    report,
+                    force=force,
+                    curated=curated,
+                    on_error=on_error or (lambda error: log.warning("%s", error)),
+                    progress=progress,
+                )
+
+        return self._write(read_files, embed=embed, progress=progress)
+
+    def ingest_records(self, records: Iterable[WorkRecord | dict[str, Any]], *, embed: bool = True) -> IngestReport:
+        """Ingest records given in memory (the HTTP API, live metadata clients). Raises ValueError on a bad one."""
+        parsed = [r if isinstance(r, WorkRecord) else record_from_kb(r) for r in records]
+        return self._write(lambda merger, report: merger.store(parsed, report), embed=embed)
+
+    def embed_pending(self, progress: Progress | None = None) -> IngestReport:
+        """Embed whatever an interrupted ingest left without vectors."""
+        return self._write(lambda _merger, _report: None, embed=True, progress=progress)
+
+    def _write(
+        self,
+        store: Callable[[RecordMerger, IngestReport], object],
+        *,
+        embed: bool,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Run one write under the ingest lock: store records, let readers see them, then embed.
+
+        KeyboardInterrupt (Ctrl-C, or SIGTERM in the CLI) stops after the last stored batch; the report
+        says `interrupted` and the next call resumes.
         """
         report = IngestReport()
-        kwargs: dict[str, Any] = {"progress": progress} if progress else {}
-        with self._lock:
-            merger = RecordMerger(self.db)
+        with self._ingest_lock:
             try:
-                for path in paths:
-                    ingest_file(
-                        self.db,
-                        merger,
-                        Path(path),
-                        report,
-                        force=force,
-                        curated=curated,
-                        on_error=on_error or (lambda e: log.warning("%s", e)),
-                        **kwargs,
-                    )
-                self._invalidate()
+                store(RecordMerger(self.db), report)
+                self._invalidate()  # lexical search sees the new works while they are being embedded
                 if embed:
-                    embed_pending(self.db, self.vectors, self.embedder, report, **kwargs)
+                    embed_pending(self.db, self.vectors, self.embedder, report, progress)
             except KeyboardInterrupt:
                 report.interrupted = True
             finally:
                 self._invalidate()
         return report
 
-    def ingest_records(self, records: Iterable[WorkRecord | dict[str, Any]], *, embed: bool = True) -> IngestReport:
-        """Ingest records given in memory (the HTTP API, live metadata clients)."""
-        parsed = [r if isinstance(r, WorkRecord) else record_from_kb(r) for r in records]
-        report = IngestReport()
-        with self._lock:
-            RecordMerger(self.db).store(parsed, report)
-            if embed:
-                embed_pending(self.db, self.vectors, self.embedder, report)
-            self._invalidate()
-        return report
-
-    def embed_pending(self, progress: Progress | None = None) -> IngestReport:
-        report = IngestReport()
-        with self._lock:
-            try:
-                embed_pending(
-                    self.db, self.vectors, self.embedder, report, **({"progress": progress} if progress else {})
-                )
-            except KeyboardInterrupt:
-                report.interrupted = True
-        return report
-
     # --- indexes -------------------------------------------------------------------------------
 
     def _invalidate(self) -> None:
-        self._corpus = None
-        self._searcher = None
-        self._resolver = None
+        with self._index_lock:
+            self._corpus = None
+            self._searcher = None
+            self._resolver = None
 
     @property
     def corpus(self) -> CorpusIndex:
-        with self._lock:
+        with self._index_lock:
             if self._corpus is None:
                 self._corpus = CorpusIndex.build(self.db)
             return self._corpus
 
     @property
     def searcher(self) -> HybridSearcher:
-        with self._lock:
+        with self._index_lock:
             if self._searcher is None:
                 self._searcher = HybridSearcher(
                     self.corpus,
@@ -297,7 +300,7 @@ class Engine:
 
     @property
     def resolver(self) -> ReferenceResolver:
-        with self._lock:
+        with self._index_lock:
             if self._resolver is None:
                 self._resolver = ReferenceResolver(self.corpus)
             return self._resolver
@@ -311,8 +314,10 @@ class Engine:
     def work(self, work_id: str) -> Work | None:
         return self.db.works([work_id]).get(work_id)
 
-    def _ranked(self, docs_scores: list[tuple[int, float]], query: str | None = None) -> list[RankedWork]:
-        corpus = self.corpus
+    def _ranked(
+        self, corpus: CorpusIndex, docs_scores: list[tuple[int, float]], query: str | None = None
+    ) -> list[RankedWork]:
+        """Works for document numbers of `corpus` (the snapshot the numbers came from: an ingest may swap it)."""
         works = self.db.works([corpus.ids[d] for d, _ in docs_scores])
         ranked = []
         for doc, score in docs_scores:
@@ -328,12 +333,13 @@ class Engine:
             raise ValueError("the question is empty")
         k = max(1, min(k, 50))
         query = contextual_query(question, context)
-        hits = self.searcher.search(query, k)
+        searcher = self.searcher
+        hits = searcher.search(query, k)
         confident = bool(hits) and (hits[0].exact or hits[0].similarity >= self.settings.ask_confidence_threshold)
-        results = self._ranked([(h.doc, h.score) for h in hits], query)
+        results = self._ranked(searcher.corpus, [(h.doc, h.score) for h in hits], query)
         answer = composed_answer(query, results, confident)
         if confident and self.answerer is not None:
-            descriptions = [self.corpus.descriptions[h.doc] for h in hits]
+            descriptions = [searcher.corpus.descriptions[h.doc] for h in hits]
             answer = self.answerer.answer(query, results, descriptions) or answer
         return AskResult(query=question, confident=confident, results=results, answer=answer)
 
@@ -350,8 +356,9 @@ class Engine:
         if not reference.strip():
             raise ValueError("the reference is empty")
         style = Style(style)
-        candidates = self.resolver.resolve(reference, n=alternatives + 1)
-        ranked = self._ranked([(c.doc, c.score) for c in candidates])
+        resolver = self.resolver
+        candidates = resolver.resolve(reference, n=alternatives + 1)
+        ranked = self._ranked(resolver.corpus, [(c.doc, c.score) for c in candidates])
         confident = self._is_confident(candidates)
         match = ranked[0] if ranked else None
         return CiteResult(
@@ -365,16 +372,17 @@ class Engine:
     def bibliography(self, thread: str | Sequence[Message], style: Style | str = Style.apa) -> BibliographyResult:
         """Every work a thread refers to, resolved, in order of first mention."""
         messages = [Message(text=thread)] if isinstance(thread, str) else list(thread)
+        resolver = self.resolver
         entries: dict[str, BibliographyEntry] = {}
         unresolved: list[str] = []
         for message in messages:
-            for mention in find_mentions(message.text, self.corpus, message.author):
-                candidates = self.resolver.resolve(mention.text, n=2)
+            for mention in find_mentions(message.text, resolver.corpus, message.author):
+                candidates = resolver.resolve(mention.text, n=2)
                 if not self._is_confident(candidates):
                     if mention.strong and mention.text not in unresolved:
                         unresolved.append(mention.text)
                     continue
-                work = self._ranked([(candidates[0].doc, candidates[0].score)])[0]
+                work = self._ranked(resolver.corpus, [(candidates[0].doc, candidates[0].score)])[0]
                 if work.id not in entries:
                     entries[work.id] = BibliographyEntry(
                         mention=mention.text,

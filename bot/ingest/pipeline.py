@@ -206,9 +206,10 @@ def ingest_file(
     force: bool = False,
     curated: bool = False,
     on_error: Callable[[ParseError], None] = lambda _e: None,
-    progress: Progress = _no_progress,
+    progress: Progress | None = None,
 ) -> None:
     """Phase 1 for one file, resuming from its checkpoint unless the file changed."""
+    progress = progress or _no_progress
     source = str(path.resolve())
     fingerprint = file_fingerprint(path)
     checkpoint = db.checkpoint(source)
@@ -237,9 +238,10 @@ def ingest_file(
 
 
 def embed_pending(
-    db: Database, vectors: VectorStore, embedder: Embedder, report: IngestReport, progress: Progress = _no_progress
+    db: Database, vectors: VectorStore, embedder: Embedder, report: IngestReport, progress: Progress | None = None
 ) -> None:
     """Phase 2: embed works whose vectors are missing or stale; the store of batch n overlaps encoding n+1."""
+    progress = progress or _no_progress
     total = db.count_needing_vectors()
     progress("embedding", 0, total)
     if total == 0:
