@@ -32,11 +32,13 @@ def composed_answer(question: str, results: list[RankedWork], confident: bool) -
     if not confident:
         closest = "; ".join(f"{w.title} ({short_citation(w)})" for w in results[:3])
         return f"No paper in the knowledge base matches; closest: {closest}."
-    lines = []
-    for n, work in enumerate(results[:3], start=1):
-        reason = f": {work.reason}" if work.reason else ""
-        lines.append(f'[{n}] {short_citation(work)}, "{work.title}"{reason}')
-    return "Related work:\n" + "\n".join(lines)
+    top = results[0]
+    answer = f'Closest related work: "{top.title}" ({short_citation(top)}) [1]'
+    answer += f": {top.reason}" if top.reason else "."
+    others = [f"[{n}] {short_citation(w)}" for n, w in enumerate(results[1:4], start=2)]
+    if others:
+        answer += " See also " + ", ".join(others) + "."
+    return answer
 
 
 def keep_valid_citations(text: str, results: list[RankedWork]) -> str:
