@@ -74,7 +74,7 @@ def check(index: BandIndex, shingles: list[np.ndarray], text: str, params: Sketc
     candidates = index.query(sketch(query_windows(q, params), params), limit=limit)
     confirmed = {}
     for name, _hits in candidates:
-        o = overlap(q, shingles[int(name)])
+        o = overlap(q, shingles[int(name)], source_unique=True)
         if max(o.containment, o.jaccard) >= 0.5:
             confirmed[int(name)] = max(o.containment, o.jaccard)
     return confirmed

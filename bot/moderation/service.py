@@ -384,9 +384,10 @@ class Moderator:
             else:
                 continue
             source = shingle(source_text, self.params.shingle_size).unique
-            match.full, match.own = overlap(full, source), overlap(own, source)
+            match.full = overlap(full, source, source_unique=True, min_detail=_MIN_MATCH)
             if max(match.full.containment, match.full.coverage, match.full.jaccard) < _MIN_MATCH:
                 continue
+            match.own = overlap(own, source, source_unique=True, min_detail=_MIN_MATCH)
             match.authored_by = {
                 h for h in submission.handles if is_author(h, members.get(h.casefold()), match.authors)
             }
