@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from bot.citations import Style
+from bot.discord.cli import register as register_discord
 from bot.domain import AskResult, BibliographyResult, CiteResult
 from bot.engine import Engine
 from bot.mentions import parse_thread
@@ -310,6 +311,7 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 
 
 register_moderation(app)  # check, audit, queue, review, decide, citedby, members …, posts …
+register_discord(app)  # discord: run the Discord bot
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,349 @@
+"""Members' commands: /related, /cite (with autocomplete), /bibliography, the message context menus, and
+answers to citation requests in threads ("source?", a mention of the bot)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from rapidfuzz import fuzz, process
+
+from bot.citations import Style
+from bot.discord import render, triggers
+from bot.discord.app import NO_MENTIONS, answer, defer
+from bot.discord.checks import UserError, rate_limit_check, rate_limited
+from bot.discord.ratelimit import RateLimiter
+from bot.discord.views import PagesView, send_pages
+from bot.domain import Message
+from bot.engine import Engine, content_words
+from bot.identifiers import normalize_text
+
+if TYPE_CHECKING:
+    from bot.discord.app import AlignBot
+
+log = logging.getLogger(__name__)
+
+STYLE_CHOICES = [
+    app_commands.Choice(name="APA", value=Style.apa.value),
+    app_commands.Choice(name="ACL", value=Style.acl.value),
+    app_commands.Choice(name="BibTeX", value=Style.bibtex.value),
+]
+QUESTION_MAX = 1000
+SUGGESTIONS_TTL = 300.0  # seconds before titles for autocomplete are re-read (new works from an ingest)
+
+
+# --- autocomplete over titles and aliases --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    key: str  # normalised text matched against what the user types
+    label: str  # shown in Discord's list (at most 100 characters)
+    value: str  # sent as the option value: something `Engine.cite` resolves exactly
+
+
+def cite_value(title: str, arxiv_id: str | None, doi: str | None, url: str | None) -> str:
+    """The shortest exact handle of a work that fits an option value (100 characters)."""
+    if arxiv_id:
+        return f"arXiv:{arxiv_id}"
+    if doi and len(doi) <= 96:
+        return f"doi:{doi}"
+    if url and len(url) <= 100:
+        return url
+    return render.truncate(title, 100).rstrip("…")
+
+
+def build_suggestions(engine: Engine) -> list[Suggestion]:
+    """Titles and aliases of every work. Runs in a worker thread: it reads the whole works table."""
+    suggestions: list[Suggestion] = []
+    for work in engine.db.iter_works():
+        value = cite_value(work.title, work.arxiv_id, work.doi, work.url)
+        year = f" ({work.year})" if work.year else ""
+        suggestions.append(Suggestion(normalize_text(work.title), render.truncate(work.title + year, 100), value))
+        for alias in work.aliases:
+            label = render.truncate(f"{alias} — {work.title}", 100)
+            suggestions.append(Suggestion(normalize_text(alias), label, value))
+    return suggestions
+
+
+def match_suggestions(suggestions: Sequence[Suggestion], current: str, limit: int = 25) -> list[Suggestion]:
+    """The best matches for what the user has typed so far, one per work."""
+    query = normalize_text(current)
+    if not query:
+        chosen = sorted(suggestions, key=lambda s: s.label.casefold())
+    else:
+        keys = [s.key for s in suggestions]
+        hits = process.extract(query, keys, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=50)
+        # Prefix matches first: people type the start of a title or alias.
+        hits.sort(key=lambda h: (not keys[h[2]].startswith(query), -h[1]))
+        chosen = [suggestions[index] for _key, _score, index in hits]
+    out: list[Suggestion] = []
+    seen: set[str] = set()
+    for suggestion in chosen:
+        if suggestion.value not in seen:
+            seen.add(suggestion.value)
+            out.append(suggestion)
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --- the cog -----------------------------------------------------------------------------------------
+
+
+class Research(commands.Cog):
+    def __init__(self, bot: AlignBot) -> None:
+        self.bot = bot
+        self.settings = bot.settings
+        self._suggestions: list[Suggestion] = []
+        self._suggestions_at = float("-inf")
+        self._suggestions_task: asyncio.Task[None] | None = None
+        # At most one unprompted answer per channel or thread per cooldown: a busy thread full of
+        # "source?" gets one reading list, not ten.
+        cooldown = self.settings.reply_cooldown_seconds
+        self.channel_limiter = RateLimiter(1, cooldown) if cooldown > 0 else None
+        self.menus = [
+            app_commands.ContextMenu(name="Find related work", callback=self.find_related_menu),
+            app_commands.ContextMenu(name="Cite papers mentioned", callback=self.cite_mentioned_menu),
+        ]
+        for menu in self.menus:
+            menu.add_check(rate_limit_check)
+
+    def cog_load(self) -> None:
+        for menu in self.menus:
+            self.bot.tree.add_command(menu)
+
+    def cog_unload(self) -> None:
+        for menu in self.menus:
+            self.bot.tree.remove_command(menu.name, type=menu.type)
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    async def _history(
+        self, channel: Any, *, limit: int, before: discord.abc.Snowflake | None = None, oldest_first: bool = False
+    ) -> list[Message]:
+        """Members' messages in a channel or thread, oldest first (bots' own answers are not context)."""
+        if limit <= 0 or channel is None or not hasattr(channel, "history"):
+            return []
+        messages: list[Message] = []
+        try:
+            async for message in channel.history(limit=limit, before=before, oldest_first=oldest_first):
+                if message.author.bot or not message.content.strip():
+                    continue
+                messages.append(Message(author=message.author.display_name, text=message.content))
+        except discord.Forbidden:
+            log.info("no permission to read history in channel %s", getattr(channel, "id", "?"))
+            return []
+        return messages if oldest_first else messages[::-1]
+
+    async def _starter(self, thread: discord.Thread) -> Message | None:
+        """The message a thread was started from, when it lives in the parent channel (not in a forum)."""
+        parent = thread.parent
+        if parent is None or isinstance(parent, discord.ForumChannel) or not hasattr(parent, "fetch_message"):
+            return None
+        try:
+            message = await parent.fetch_message(thread.id)
+        except discord.HTTPException:
+            return None
+        if message.author.bot or not message.content.strip():
+            return None
+        return Message(author=message.author.display_name, text=message.content)
+
+    async def _ask(self, question: str, context: Sequence[Message] = ()) -> list[render.Page]:
+        engine = self.bot.require_engine()
+        result = await self.bot.run_engine(engine.ask, question, k=self.settings.max_results, context=list(context))
+        return render.related_pages(result, self.settings.results_per_page)
+
+    def _style(self, style: app_commands.Choice[str] | None) -> Style:
+        return Style(style.value) if style is not None else self.settings.default_style
+
+    # --- /related ------------------------------------------------------------------------------------
+
+    @app_commands.command(name="related", description="Related work for a question, from the research knowledge base.")
+    @app_commands.describe(question="What you want related work for, e.g. 'is chain-of-thought faithful?'")
+    @rate_limited
+    async def related(
+        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, QUESTION_MAX]
+    ) -> None:
+        if not question.strip():
+            raise UserError("Please ask a question, e.g. `/related question: is chain-of-thought faithful?`")
+        await defer(interaction)
+        context: list[Message] = []
+        if len(content_words(question)) < 2:  # a bare "this?" in a thread is about the thread
+            context = await self._history(interaction.channel, limit=self.settings.context_messages)
+        pages = await self._ask(question, context)
+        await send_pages(interaction, pages, timeout=self.settings.view_timeout_seconds)
+
+    # --- /cite ---------------------------------------------------------------------------------------
+
+    @app_commands.command(name="cite", description="A formatted citation for a paper or post.")
+    @app_commands.describe(
+        reference="A title, 'Turpin et al. 2023', an alias like 'the sleeper agents paper', or an arXiv id",
+        style="Citation style (default APA)",
+    )
+    @app_commands.choices(style=STYLE_CHOICES)
+    @rate_limited
+    async def cite(
+        self,
+        interaction: discord.Interaction,
+        reference: app_commands.Range[str, 1, 300],
+        style: app_commands.Choice[str] | None = None,
+    ) -> None:
+        chosen = self._style(style)
+        await defer(interaction)
+        engine = self.bot.require_engine()
+        result = await self.bot.run_engine(engine.cite, reference, style=chosen)
+        embed = render.cite_embed(result, chosen)
+        await answer(interaction, embed=embed)
+
+    @cite.autocomplete("reference")
+    async def cite_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        # Autocomplete cannot be deferred: answer from what is loaded, refresh in the background.
+        self._refresh_suggestions()
+        return [app_commands.Choice(name=s.label, value=s.value) for s in match_suggestions(self._suggestions, current)]
+
+    def _refresh_suggestions(self, force: bool = False) -> None:
+        stale = time.monotonic() - self._suggestions_at > SUGGESTIONS_TTL
+        running = self._suggestions_task is not None and not self._suggestions_task.done()
+        if (stale or force) and not running and self.bot.engine is not None:
+            self._suggestions_task = asyncio.get_running_loop().create_task(self._load_suggestions())
+
+    async def _load_suggestions(self) -> None:
+        try:
+            engine = self.bot.require_engine()
+            self._suggestions = await self.bot.run_engine(build_suggestions, engine)
+            self._suggestions_at = time.monotonic()
+        except Exception:
+            log.exception("could not load titles for autocomplete")
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self._refresh_suggestions(force=True)
+
+    # --- /bibliography -------------------------------------------------------------------------------
+
+    @app_commands.command(name="bibliography", description="Every work this thread has referred to so far.")
+    @app_commands.describe(style="Citation style (default APA)")
+    @app_commands.choices(style=STYLE_CHOICES)
+    @rate_limited
+    async def bibliography(
+        self, interaction: discord.Interaction, style: app_commands.Choice[str] | None = None
+    ) -> None:
+        channel = interaction.channel
+        if channel is None or not hasattr(channel, "history"):
+            raise UserError("I can't read this channel. Use /bibliography in a thread.")
+        chosen = self._style(style)
+        await defer(interaction)
+        is_thread = isinstance(channel, discord.Thread)
+        limit = self.settings.bibliography_messages
+        # A thread is read from its start; elsewhere the most recent messages are what "so far" means.
+        messages = await self._history(channel, limit=limit, oldest_first=is_thread)
+        if is_thread:
+            starter = await self._starter(channel)  # type: ignore[arg-type]
+            if starter is not None:
+                messages.insert(0, starter)
+        engine = self.bot.require_engine()
+        result = await self.bot.run_engine(engine.bibliography, messages, style=chosen)
+        pages = render.bibliography_pages(result, chosen, where="thread" if is_thread else "channel")
+        await send_pages(interaction, pages, timeout=self.settings.view_timeout_seconds, bibtex_all=True)
+
+    # --- context menus -------------------------------------------------------------------------------
+
+    async def find_related_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        text = message.content.strip()
+        if not text:
+            raise UserError("That message has no text to find related work for.")
+        await defer(interaction)
+        pages = await self._ask(text[:QUESTION_MAX])
+        await send_pages(interaction, pages, timeout=self.settings.view_timeout_seconds)
+
+    async def cite_mentioned_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        text = message.content.strip()
+        if not text:
+            raise UserError("That message has no text, so it mentions no papers.")
+        await defer(interaction)
+        engine = self.bot.require_engine()
+        thread = [Message(author=message.author.display_name, text=text)]
+        result = await self.bot.run_engine(engine.bibliography, thread, style=self.settings.default_style)
+        pages = render.mentioned_pages(result, self.settings.default_style)
+        await send_pages(interaction, pages, timeout=self.settings.view_timeout_seconds, bibtex_all=True)
+
+    # --- requests in threads -------------------------------------------------------------------------
+
+    def _in_reply_channel(self, channel: Any) -> bool:
+        wanted = set(self.settings.reply_channels)
+        if not wanted:
+            return False
+        parent = getattr(channel, "parent", None)
+        ids = {
+            getattr(channel, "id", None),
+            getattr(channel, "parent_id", None),
+            getattr(channel, "category_id", None),
+            getattr(parent, "category_id", None),
+        }
+        return bool(wanted & ids)
+
+    def _addresses_bot(self, message: discord.Message) -> bool:
+        me = self.bot.user
+        if me is None:
+            return False
+        if any(user.id == me.id for user in message.mentions):
+            return True
+        # Members often pick the bot's managed role from the @ list instead of the bot itself.
+        return any(role.tags is not None and role.tags.bot_id == me.id for role in message.role_mentions)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        try:
+            await self._maybe_answer(message)
+        except Exception:  # a listener has no user to tell: log, never post a traceback
+            log.exception("answering message %s in channel %s failed", message.id, message.channel.id)
+
+    async def _maybe_answer(self, message: discord.Message) -> None:
+        settings = self.settings
+        if settings.reply_mode == "off" or message.guild is None:
+            return
+        if message.author.bot or message.webhook_id is not None:  # never itself, other bots or webhooks
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        addressed = self._addresses_bot(message)
+        if not addressed and (settings.reply_mode != "requests" or not self._in_reply_channel(message.channel)):
+            return
+        trigger = triggers.detect(message.content, addressed=addressed)
+        if trigger is None:
+            return
+        channel_key = ("channel", message.channel.id)
+        if not addressed and self.channel_limiter is not None and self.channel_limiter.retry_after(channel_key) > 0:
+            log.debug("staying quiet in channel %s: answered recently", message.channel.id)
+            return
+        if self.bot.limiter.hit(("user", message.author.id)) > 0:
+            log.debug("user %s is rate limited; not answering", message.author.id)
+            return
+        context = await self._history(message.channel, limit=settings.context_messages, before=message)
+        if not trigger.question.strip() and not context:
+            return
+        engine = self.bot.require_engine()
+        async with message.channel.typing():
+            result = await self.bot.run_engine(engine.ask, trigger.question, k=settings.max_results, context=context)
+        if not result.confident and trigger.kind == "request" and not settings.reply_when_unsure:
+            log.info("no confident match for a request in channel %s; staying quiet", message.channel.id)
+            return
+        if not addressed and self.channel_limiter is not None:
+            self.channel_limiter.hit(channel_key)
+        pages = render.related_pages(result, settings.results_per_page)
+        view = PagesView(pages, owner_id=message.author.id, timeout=settings.view_timeout_seconds)
+        kwargs: dict[str, Any] = {"embed": pages[0].embed, "allowed_mentions": NO_MENTIONS, "mention_author": False}
+        if view.useful:
+            kwargs["view"] = view
+        else:
+            view.stop()
+        sent = await message.reply(**kwargs)
+        view.message = sent

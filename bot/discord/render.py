@@ -1,0 +1,479 @@
+"""Engine and moderation results as Discord embeds and messages, always within Discord's limits.
+
+Pure functions: results in, `discord.Embed`s and strings out, nothing sent. Every embed that leaves
+here has passed `fit`, so a long title, a 40-author paper or a chatty LLM answer is trimmed rather than
+rejected by Discord with a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import discord
+from discord.utils import escape_markdown
+
+from bot.answer import composed_answer
+from bot.citations import Style, bibtex, short_citation
+from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork
+from bot.moderation.schemas import (
+    CitedByResult,
+    DecisionRecord,
+    Finding,
+    RelatedWorkAudit,
+    ReportDetail,
+)
+
+# Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELDS_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256
+EMBED_TOTAL_LIMIT = 6000
+MESSAGE_LIMIT = 2000
+EMBEDS_PER_MESSAGE = 10
+
+# Room left in a page description for the header and footer lines we add around entries.
+PAGE_BUDGET = 3800
+ENTRY_LIMIT = 900
+REASON_LIMIT = 240
+
+RESEARCH_COLOUR = discord.Colour(0x4F7CAC)
+UNSURE_COLOUR = discord.Colour(0x9AA5B1)
+STATUS_COLOURS = {
+    "open": discord.Colour(0xE3A008),
+    "approved": discord.Colour(0x2F9E44),
+    "needs-changes": discord.Colour(0x1C7ED6),
+    "rejected": discord.Colour(0xC92A2A),
+}
+SEVERITY_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡", "info": "🔵"}
+STATUS_LABEL = {"open": "Open", "approved": "Approved", "needs-changes": "Needs changes", "rejected": "Rejected"}
+
+
+@dataclass
+class Page:
+    """One page of a paged answer, and the works on it (what its BibTeX button exports)."""
+
+    embed: discord.Embed
+    works: list[RankedWork] = field(default_factory=list)
+
+
+# --- text helpers ------------------------------------------------------------------------------------
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def md(text: str) -> str:
+    """Text shown as is: titles like "*Not* what you think" must not turn into Markdown."""
+    return escape_markdown(" ".join(text.split()))
+
+
+def safe_url(url: str) -> str:
+    # A ")" or a space in a URL would end a Markdown link early.
+    return url.strip().replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def link(text: str, url: str | None, limit: int = 200) -> str:
+    label = md(truncate(text, limit)).replace("[", "\\[").replace("]", "\\]")  # a "]" would end the label
+    return f"[{label}]({safe_url(url)})" if url else f"**{label}**"
+
+
+def work_url(work: RankedWork) -> str | None:
+    if work.url:
+        return work.url
+    if work.doi:
+        return f"https://doi.org/{work.doi}"
+    if work.arxiv_id:
+        return f"https://arxiv.org/abs/{work.arxiv_id}"
+    return None
+
+
+def authors_line(authors: Sequence[str], year: int | None, most: int = 3) -> str:
+    names = ", ".join(authors[:most]) + (" et al." if len(authors) > most else "")
+    return md(f"{names or 'Unknown authors'} · {year or 'n.d.'}")
+
+
+def work_entry(n: int, work: RankedWork, *, reason: bool = True) -> str:
+    """One numbered work: linked title, authors and year, and the one-line reason it was picked."""
+    lines = [f"**{n}.** {link(work.title, work_url(work))}", authors_line(work.authors, work.year)]
+    if reason and work.reason:
+        lines.append(f"↳ {md(truncate(work.reason, REASON_LIMIT))}")
+    return truncate("\n".join(lines), ENTRY_LIMIT)
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Text cut into pieces of at most `limit` characters, at line breaks where possible."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:  # a single line longer than a message: cut it hard
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            pieces.append(current)
+            current = ""
+        current += line
+    if current:
+        pieces.append(current)
+    return [p.rstrip("\n") for p in pieces if p.strip()]
+
+
+def pack(entries: Iterable[str], budget: int = PAGE_BUDGET, most: int = 10, sep: str = "\n\n") -> list[list[str]]:
+    """Entries grouped into pages of at most `most` entries and `budget` characters (joined by `sep`) each."""
+    pages: list[list[str]] = [[]]
+    size = 0
+    for entry in entries:
+        entry = truncate(entry, budget)
+        page = pages[-1]
+        if page and (len(page) >= most or size + len(sep) + len(entry) > budget):
+            pages.append([])
+            page, size = pages[-1], 0
+        size += len(entry) + (len(sep) if page else 0)
+        page.append(entry)
+    return [p for p in pages if p]
+
+
+def code_block(text: str, language: str = "", limit: int = DESCRIPTION_LIMIT) -> str:
+    text = text.replace("```", "`\u200b``")  # a fence inside would end the block
+    fence = f"```{language}\n"
+    return fence + truncate(text, limit - len(fence) - 4) + "\n```"
+
+
+# --- limits ------------------------------------------------------------------------------------------
+
+
+def problems(embed: discord.Embed) -> list[str]:
+    """Every way `embed` breaks Discord's limits (empty when it fits); used by `fit` and the tests."""
+    found = []
+    if embed.title and len(embed.title) > TITLE_LIMIT:
+        found.append(f"title {len(embed.title)} > {TITLE_LIMIT}")
+    if embed.description and len(embed.description) > DESCRIPTION_LIMIT:
+        found.append(f"description {len(embed.description)} > {DESCRIPTION_LIMIT}")
+    if len(embed.fields) > FIELDS_LIMIT:
+        found.append(f"{len(embed.fields)} fields > {FIELDS_LIMIT}")
+    for n, item in enumerate(embed.fields):
+        if len(item.name or "") > FIELD_NAME_LIMIT:
+            found.append(f"field {n} name {len(item.name or '')} > {FIELD_NAME_LIMIT}")
+        if len(item.value or "") > FIELD_VALUE_LIMIT:
+            found.append(f"field {n} value {len(item.value or '')} > {FIELD_VALUE_LIMIT}")
+        if not (item.name or "").strip() or not (item.value or "").strip():
+            found.append(f"field {n} is empty")
+    if embed.footer.text and len(embed.footer.text) > FOOTER_LIMIT:
+        found.append(f"footer {len(embed.footer.text)} > {FOOTER_LIMIT}")
+    if embed.author.name and len(embed.author.name) > AUTHOR_LIMIT:
+        found.append(f"author {len(embed.author.name)} > {AUTHOR_LIMIT}")
+    if len(embed) > EMBED_TOTAL_LIMIT:
+        found.append(f"total {len(embed)} > {EMBED_TOTAL_LIMIT}")
+    return found
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Trim `embed` in place until it fits: long parts are cut, then trailing fields dropped."""
+    if embed.title:
+        embed.title = truncate(embed.title, TITLE_LIMIT)
+    if embed.description:
+        embed.description = truncate(embed.description, DESCRIPTION_LIMIT)
+    if embed.footer.text:
+        embed.set_footer(text=truncate(embed.footer.text, FOOTER_LIMIT), icon_url=embed.footer.icon_url)
+    fields = [(f.name, f.value, f.inline) for f in embed.fields][:FIELDS_LIMIT]
+    embed.clear_fields()
+    for name, value, inline in fields:
+        embed.add_field(
+            name=truncate(name or "\u200b", FIELD_NAME_LIMIT),
+            value=truncate(value or "\u200b", FIELD_VALUE_LIMIT),
+            inline=inline,
+        )
+    while len(embed) > EMBED_TOTAL_LIMIT and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    if len(embed) > EMBED_TOTAL_LIMIT and embed.description:
+        embed.description = truncate(embed.description, len(embed.description) - (len(embed) - EMBED_TOTAL_LIMIT))
+    return embed
+
+
+# --- research ----------------------------------------------------------------------------------------
+
+
+def related_pages(result: AskResult, per_page: int = 5) -> list[Page]:
+    """Pages of related work for a question; one plain page when nothing matches."""
+    question = truncate(" ".join(result.query.split()), 200)
+    if not result.results:
+        embed = discord.Embed(
+            title="No related work found",
+            description=f"Nothing in the knowledge base matches “{md(question)}”.",
+            colour=UNSURE_COLOUR,
+        )
+        embed.set_footer(text="Try other words, or /cite if you know the paper.")
+        return [Page(fit(embed))]
+    if not result.confident:
+        nearest = "\n\n".join(work_entry(n, w, reason=False) for n, w in enumerate(result.results[:3], start=1))
+        embed = discord.Embed(
+            title="No close match",
+            description=(
+                f"Nothing in the knowledge base matches “{md(question)}” closely. "
+                f"The nearest works, probably not what you want:\n\n{nearest}"
+            ),
+            colour=UNSURE_COLOUR,
+        )
+        embed.set_footer(text="Try other words, or /cite if you know the paper.")
+        return [Page(fit(embed))]
+    entries = [work_entry(n, work) for n, work in enumerate(result.results, start=1)]
+    groups = pack(entries, most=per_page)
+    # An LLM answer (when one is configured) is worth showing; the composed one only repeats the list.
+    answer = result.answer if result.answer != composed_answer(result.query, result.results, True) else ""
+    pages = []
+    shown = 0
+    for number, group in enumerate(groups, start=1):
+        first, last = shown + 1, shown + len(group)
+        shown = last
+        description = "\n\n".join(group)
+        if number == 1 and answer:
+            description = truncate(md(answer), 1000) + "\n\n" + description
+        embed = discord.Embed(title=f"Related work: {question}", description=description, colour=RESEARCH_COLOUR)
+        footer = f"Page {number}/{len(groups)} · works {first}–{last} of {len(result.results)}"
+        embed.set_footer(text=footer)
+        pages.append(Page(fit(embed), list(result.results[first - 1 : last])))
+    return pages
+
+
+def cite_embed(result: CiteResult, style: Style | str = Style.apa) -> discord.Embed:
+    style = Style(style)
+    reference = truncate(" ".join(result.query.split()), 200)
+    if result.match is None or not result.formatted:
+        embed = discord.Embed(
+            title="No match",
+            description=f"No work in the knowledge base matches “{md(reference)}”.",
+            colour=UNSURE_COLOUR,
+        )
+        embed.set_footer(text="Try a title, an author and year (Turpin et al. 2023), or an arXiv id.")
+        return fit(embed)
+    work = result.match
+    if style is Style.bibtex:
+        body = code_block(result.formatted, "bibtex", limit=DESCRIPTION_LIMIT - 200)
+    else:
+        body = md(result.formatted)
+    title = work.title if result.confident else f"Best guess: {work.title}"
+    embed = discord.Embed(
+        title=truncate(title, TITLE_LIMIT),
+        url=safe_url(work_url(work)) if work_url(work) else None,
+        description=body,
+        colour=RESEARCH_COLOUR if result.confident else UNSURE_COLOUR,
+    )
+    url = work_url(work)
+    if url:
+        embed.add_field(name="Link", value=truncate(url, FIELD_VALUE_LIMIT), inline=False)
+    if not result.confident and result.alternatives:
+        others = "\n".join(
+            f"• {link(alt.title, work_url(alt), 150)} ({md(short_citation(alt))})" for alt in result.alternatives[:3]
+        )
+        embed.add_field(name="Or did you mean", value=others, inline=False)
+    embed.set_footer(text=f"{style.value.upper() if style is not Style.bibtex else 'BibTeX'} · {short_citation(work)}")
+    return fit(embed)
+
+
+def bibliography_pages(result: BibliographyResult, style: Style | str = Style.apa, where: str = "thread") -> list[Page]:
+    style = Style(style)
+    if not result.entries:
+        embed = discord.Embed(
+            title="No references found",
+            description=f"Nothing in this {where} refers to a work in the knowledge base yet.",
+            colour=UNSURE_COLOUR,
+        )
+        if result.unresolved:
+            embed.add_field(name="Not in the knowledge base", value=_unresolved(result.unresolved), inline=False)
+        return [Page(fit(embed))]
+    if style is Style.bibtex:
+        entries = [code_block(e.formatted, "bibtex", limit=ENTRY_LIMIT * 2) for e in result.entries]
+        sep = "\n"
+        groups = pack(entries, most=8, sep=sep)
+    else:
+        entries = [f"**[{n}]** {md(e.formatted)}" for n, e in enumerate(result.entries, start=1)]
+        sep = "\n\n"
+        groups = pack(entries, most=10, sep=sep)
+    texts = [sep.join(g) for g in groups]
+    pages = []
+    shown = 0
+    for number, text in enumerate(texts, start=1):
+        page_works = [e.work for e in result.entries[shown : shown + len(groups[number - 1])]]
+        shown += len(groups[number - 1])
+        embed = discord.Embed(
+            title=f"Bibliography of this {where} ({len(result.entries)} works)",
+            description=text,
+            colour=RESEARCH_COLOUR,
+        )
+        if number == len(texts) and result.unresolved:
+            embed.add_field(name="Not in the knowledge base", value=_unresolved(result.unresolved), inline=False)
+        label = "BibTeX" if style is Style.bibtex else style.value.upper()
+        embed.set_footer(text=f"Page {number}/{len(texts)} · {label} · in order of first mention")
+        pages.append(Page(fit(embed), page_works))
+    return pages
+
+
+def _unresolved(mentions: Sequence[str]) -> str:
+    return truncate(", ".join(f"“{md(truncate(m, 80))}”" for m in mentions), FIELD_VALUE_LIMIT)
+
+
+def mentioned_pages(result: BibliographyResult, style: Style | str = Style.apa) -> list[Page]:
+    """The works one message refers to ("Cite papers mentioned")."""
+    pages = bibliography_pages(result, style, where="message")
+    for page in pages:
+        if page.embed.title and page.embed.title.startswith("Bibliography"):
+            page.embed.title = f"Works this message refers to ({len(result.entries)})"
+    return pages
+
+
+def bibtex_messages(works: Sequence[RankedWork]) -> list[str]:
+    """BibTeX entries as message contents of at most 2000 characters, each a fenced block."""
+    fence_overhead = len("```bibtex\n\n```")
+    chunks = split_text("\n\n".join(bibtex(w) for w in works), MESSAGE_LIMIT - fence_overhead)
+    return [f"```bibtex\n{chunk.replace('```', '`' + chr(0x200B) + '``')}\n```" for chunk in chunks]
+
+
+def bibtex_text(works: Sequence[RankedWork]) -> str:
+    return "\n\n".join(bibtex(w) for w in works) + "\n"
+
+
+# --- moderation --------------------------------------------------------------------------------------
+
+
+def _finding_value(finding: Finding) -> str:
+    lines = [md(finding.summary)]
+    evidence = finding.evidence
+    source = evidence.get("source")
+    if isinstance(source, dict) and source.get("title"):
+        lines.append(f"Source: {link(str(source['title']), source.get('url'), 120)}")
+    measures = [f"{key} {evidence[key]:.2f}" for key in ("containment", "coverage", "jaccard") if key in evidence]
+    if measures:
+        lines.append(" · ".join(measures))
+    if finding.rule == "related-work":
+        audit = RelatedWorkAudit.model_validate(evidence)
+        lines.append(f"Cites {audit.cited_count} works ({audit.cited_in_knowledge_base} in the knowledge base).")
+        if audit.uncited:
+            closest = "; ".join(link(w.title, w.url, 80) for w in audit.uncited[:3])
+            lines.append(f"Closest uncited: {closest}")
+    lines.append(f"**Action:** {md(finding.action)}")
+    return truncate("\n".join(lines), FIELD_VALUE_LIMIT)
+
+
+def decision_line(decision: DecisionRecord) -> str:
+    when = discord.utils.format_dt(decision.decided_at, "f")
+    status = STATUS_LABEL.get(decision.status, decision.status)
+    return f"{when} **{md(decision.moderator)}**: {status} — {md(truncate(decision.reason, 200))}"
+
+
+def report_embed(detail: ReportDetail, *, link_url: str | None = None) -> discord.Embed:
+    """A moderation report: what fired, with evidence, the suggested action and the decisions so far."""
+    status = STATUS_LABEL.get(detail.status, detail.status)
+    fired = [f for f in detail.findings if f.rule != "related-work"]
+    embed = discord.Embed(
+        title=truncate(f"Report {detail.report_id}: {detail.title}", TITLE_LIMIT),
+        url=safe_url(link_url) if link_url else None,
+        colour=STATUS_COLOURS.get(detail.status, UNSURE_COLOUR),
+        timestamp=detail.created_at if isinstance(detail.created_at, datetime) else None,
+    )
+    authors = ", ".join(a.get("handle", "?") for a in detail.submission.get("authors", []) if isinstance(a, dict))
+    head = [
+        f"**Status:** {status}",
+        f"**Submitted by** {md(detail.submitter)} to {md(detail.forum)}"
+        + (f" · authors: {md(authors)}" if authors else ""),
+    ]
+    if not fired:
+        head.append("✅ No rule fired.")
+    embed.description = "\n".join(head)
+    for finding in detail.findings[: FIELDS_LIMIT - 3]:
+        mark = SEVERITY_MARK.get(finding.severity, "•")
+        embed.add_field(
+            name=truncate(f"{mark} {finding.severity.upper()} · {finding.rule}", FIELD_NAME_LIMIT),
+            value=_finding_value(finding),
+            inline=False,
+        )
+    if fired:
+        embed.add_field(
+            name=f"Draft message to the author ({fired[0].rule})",
+            value=truncate(md(fired[0].message), FIELD_VALUE_LIMIT),
+            inline=False,
+        )
+    if detail.decisions:
+        lines = [decision_line(d) for d in detail.decisions[-5:]]
+        embed.add_field(name="Decisions", value=truncate("\n".join(lines), FIELD_VALUE_LIMIT), inline=False)
+    embed.set_footer(text=f"alignbot moderation · submission {detail.submission_id}")
+    return fit(embed)
+
+
+def audit_embed(audit: RelatedWorkAudit, source: str | None = None) -> discord.Embed:
+    title = audit.title or "this post"
+    embed = discord.Embed(
+        title=truncate(f"Related-work audit: {title}", TITLE_LIMIT),
+        url=safe_url(source) if source and source.startswith("http") else None,
+        description=(
+            f"Cites **{audit.cited_count}** distinct works, **{audit.cited_in_knowledge_base}** of them in the "
+            "knowledge base."
+        ),
+        colour=RESEARCH_COLOUR,
+    )
+    if audit.sections:
+        lines = [
+            f"“{md(truncate(s.heading, 60))}” ({s.kind}): {s.paragraphs} paragraphs, {s.words} words, "
+            f"{s.cited_total} works cited ({s.cited_in_section} in the text, {s.cited_in_footnotes} in footnotes)"
+            for s in audit.sections
+        ]
+        embed.add_field(name="Sections", value=truncate("\n".join(lines), FIELD_VALUE_LIMIT), inline=False)
+    else:
+        embed.add_field(name="Sections", value="No related-work or references section.", inline=False)
+    resolved = [c for c in audit.citations if c.work]
+    if resolved:
+        seen: dict[str, str] = {}
+        for c in resolved:
+            assert c.work is not None
+            seen.setdefault(c.work.id, f"• {link(c.work.title, c.work.url, 90)} ({c.location})")
+        embed.add_field(name="Cited works", value=truncate("\n".join(seen.values()), FIELD_VALUE_LIMIT), inline=False)
+    if audit.unresolved_mentions:
+        embed.add_field(
+            name="References not in the knowledge base", value=_unresolved(audit.unresolved_mentions), inline=False
+        )
+    if audit.uncited:
+        lines = [f"• {link(w.title, w.url, 90)} ({w.year or 'n.d.'}, similarity {w.score:.2f})" for w in audit.uncited]
+        embed.add_field(
+            name="Closest works it does not cite", value=truncate("\n".join(lines), FIELD_VALUE_LIMIT), inline=False
+        )
+    return fit(embed)
+
+
+def citedby_pages(result: CitedByResult) -> list[Page]:
+    label = f"{result.work.title} ({result.work.year or 'n.d.'})" if result.work else result.reference
+    title = truncate(f"Posts citing {label}", TITLE_LIMIT)
+    if not result.posts:
+        embed = discord.Embed(title=title, description="No stored post cites it.", colour=UNSURE_COLOUR)
+        embed.set_footer(text=truncate("Searched: " + ", ".join(result.keys), FOOTER_LIMIT))
+        return [Page(fit(embed))]
+    entries = []
+    for post in result.posts:
+        when = post.posted_at.strftime("%Y-%m-%d") if post.posted_at else "n.d."
+        where = ", ".join(sorted({str(link_["location"]) for link_ in post.links})) or "body"
+        entries.append(
+            f"{link(post.title, post.url, 150)}\n{md(post.author)} · {md(post.forum or 'page')} · {when} · cited in "
+            f"{where}"
+        )
+    pages = []
+    texts = ["\n\n".join(g) for g in pack(entries, most=10)]
+    for number, text in enumerate(texts, start=1):
+        embed = discord.Embed(title=title, description=text, colour=RESEARCH_COLOUR)
+        embed.set_footer(text=f"Page {number}/{len(texts)} · {len(result.posts)} posts")
+        pages.append(Page(fit(embed)))
+    return pages
+
+
+def notice(text: str) -> str:
+    """A plain message (refusals, errors) cut to one message."""
+    return truncate(text, MESSAGE_LIMIT)
