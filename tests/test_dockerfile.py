@@ -1,0 +1,157 @@
+"""The Dockerfile's essentials, checked by reading it (no Docker engine where the tests run)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from bot.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    name: str
+    args: str
+
+
+def parse(text: str) -> list[Instruction]:
+    """Instructions with line continuations joined and comments dropped (enough for this Dockerfile)."""
+    instructions: list[Instruction] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue  # a comment inside a continued instruction
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        name, _, args = (pending + line).partition(" ")
+        instructions.append(Instruction(name.upper(), args.strip()))
+        pending = ""
+    assert not pending, "the Dockerfile ends inside a continued line"
+    return instructions
+
+
+def env_values(instructions: list[Instruction]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for ins in instructions:
+        if ins.name != "ENV":
+            continue
+        parts = shlex.split(ins.args)
+        if all("=" in p for p in parts):
+            values.update(p.split("=", 1) for p in parts)
+        else:  # legacy `ENV NAME value`
+            values[parts[0]] = " ".join(parts[1:])
+    return values
+
+
+def copies(instructions: list[Instruction]) -> dict[str, PurePosixPath]:
+    """Each COPY source (normalised, no trailing slash) and the absolute path it lands at."""
+    workdir = PurePosixPath("/")
+    landed: dict[str, PurePosixPath] = {}
+    for ins in instructions:
+        if ins.name == "WORKDIR":
+            workdir = workdir / ins.args
+        elif ins.name == "COPY":
+            *sources, dest = [a for a in shlex.split(ins.args) if not a.startswith("--")]
+            target = workdir / dest
+            for source in sources:
+                name = source.rstrip("/")
+                # `COPY dir/ dir/` lands at dest; several sources into a directory land inside it.
+                landed[name] = target if len(sources) == 1 and source.endswith("/") else target / name
+    return landed
+
+
+def run_index(instructions: list[Instruction], needle: str) -> int:
+    matches = [i for i, ins in enumerate(instructions) if ins.name == "RUN" and needle in ins.args]
+    assert matches, f"no RUN with {needle!r}"
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[Instruction]:
+    return parse((REPO / "Dockerfile").read_text(encoding="utf-8"))
+
+
+def test_base_image(dockerfile: list[Instruction]) -> None:
+    froms = [ins.args for ins in dockerfile if ins.name == "FROM"]
+    assert froms == ["python:3.11-slim"]
+
+
+def test_torch_cpu_is_installed_pinned_before_the_package(dockerfile: list[Instruction]) -> None:
+    torch_at = run_index(dockerfile, "torch==")
+    args = shlex.split(dockerfile[torch_at].args)
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    pinned = next(d for d in pyproject["project"]["dependencies"] if d.startswith("torch"))
+    assert pinned in args  # the same pin as the package, so installing the package keeps this build
+    assert args[args.index("--index-url") + 1] == TORCH_CPU_INDEX
+    package_at = run_index(dockerfile, "pip install .")
+    assert torch_at < package_at
+
+
+def test_package_is_installed_without_dev_extras(dockerfile: list[Instruction]) -> None:
+    installs = [shlex.split(ins.args) for ins in dockerfile if ins.name == "RUN" and "pip install" in ins.args]
+    targets = [a for args in installs for a in args if a == "." or a.startswith(".[")]
+    assert targets == ["."]
+
+
+def test_copied_sources_exist_and_the_package_is_copied_before_install(dockerfile: list[Instruction]) -> None:
+    landed = copies(dockerfile)
+    for source in landed:
+        assert (REPO / source).exists(), source
+    assert {"pyproject.toml", "bot"} <= set(landed)
+    package_at = run_index(dockerfile, "pip install .")
+    copied_before = {
+        a.rstrip("/") for ins in dockerfile[:package_at] if ins.name == "COPY" for a in shlex.split(ins.args)[:-1]
+    }
+    assert {"pyproject.toml", "bot"} <= copied_before
+    readme = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("readme")
+    if readme:
+        assert readme in copied_before  # setuptools reads it while building
+
+
+def test_settings_find_the_bundled_knowledge_and_prompts(
+    dockerfile: list[Instruction], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    landed = copies(dockerfile)
+    env = env_values(dockerfile)
+    monkeypatch.chdir(tmp_path)  # no developer `.env`
+    for name in ("ALIGNBOT_KNOWLEDGE_DIR", "ALIGNBOT_PROMPTS_DIR"):
+        monkeypatch.setenv(name, env[name])
+    # The env names really are the settings' names, and they point where the files were copied.
+    settings = Settings()
+    assert PurePosixPath(settings.knowledge_dir) == landed["knowledge"]
+    assert PurePosixPath(settings.prompts_dir) == landed["prompts"]
+
+
+def test_data_dir_is_a_volume(dockerfile: list[Instruction], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data_dir = env_values(dockerfile)["ALIGNBOT_DATA_DIR"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ALIGNBOT_DATA_DIR", data_dir)
+    assert str(Settings().data_dir) == data_dir
+    volumes = [v for ins in dockerfile if ins.name == "VOLUME" for v in json.loads(ins.args)]
+    assert data_dir in volumes
+
+
+def test_entrypoint_is_the_console_script(dockerfile: list[Instruction]) -> None:
+    entrypoints = [json.loads(ins.args) for ins in dockerfile if ins.name == "ENTRYPOINT"]
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert entrypoints == [["alignbot"]] and "alignbot" in scripts
+    assert [json.loads(ins.args) for ins in dockerfile if ins.name == "CMD"] == [["--help"]]
+
+
+def test_parser_reads_continuations_and_both_env_forms() -> None:
+    parsed = parse('FROM x\n# note\nENV A=1 \\\n    # inside\n    B="two words"\nENV C three\nCOPY a b/ /app/\n')
+    assert [i.name for i in parsed] == ["FROM", "ENV", "ENV", "COPY"]
+    assert env_values(parsed) == {"A": "1", "B": "two words", "C": "three"}
+    assert copies(parsed) == {"a": PurePosixPath("/app/a"), "b": PurePosixPath("/app/b")}
