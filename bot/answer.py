@@ -7,6 +7,7 @@ slow or failing, the composed answer is used instead.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_CITATION = re.compile(r"\[(\d+)\]")
+_CITATION = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")  # [1], [1, 2], [1-3]
 _URL = re.compile(r"https?://\S+")
 _TAG = re.compile(r"</?\s*source[^>]*>", re.IGNORECASE)
 
@@ -44,7 +45,17 @@ def composed_answer(question: str, results: list[RankedWork], confident: bool) -
 def keep_valid_citations(text: str, results: list[RankedWork]) -> str:
     """Remove citations of anything that was not retrieved: unknown [n] markers and foreign links."""
     allowed_urls = {w.url for w in results if w.url}
-    text = _CITATION.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(results) else "", text)
+
+    def valid_only(match: re.Match[str]) -> str:
+        numbers = []
+        for part in re.split(r"\s*[,;]\s*", match.group(1)):
+            low, _, high = part.partition("-") if "-" in part else part.partition("–")
+            first, last = int(low), int(high or low)
+            numbers += range(first, last + 1) if last - first <= len(results) else [first, last]
+        kept = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(results)]
+        return "".join(f"[{n}]" for n in kept)
+
+    text = _CITATION.sub(valid_only, text)
     text = _URL.sub(lambda m: m.group(0) if m.group(0).rstrip(".,)") in allowed_urls else "", text)
     return re.sub(r"[ \t]{2,}", " ", text).replace(" .", ".").strip()
 
@@ -52,8 +63,11 @@ def keep_valid_citations(text: str, results: list[RankedWork]) -> str:
 def format_sources(results: list[RankedWork], descriptions: list[str]) -> str:
     blocks = []
     for n, (work, text) in enumerate(zip(results, descriptions, strict=True), start=1):
+        # Quoted data must not be able to close its block or forge another one.
         body = _TAG.sub(" ", text)[:1200]
-        blocks.append(f'<source n="{n}" title="{work.title}" cite="{short_citation(work)}">\n{body}\n</source>')
+        title = html.escape(_TAG.sub(" ", work.title), quote=True)
+        cite = html.escape(short_citation(work), quote=True)
+        blocks.append(f'<source n="{n}" title="{title}" cite="{cite}">\n{body}\n</source>')
     return "\n".join(blocks)
 
 

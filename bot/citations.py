@@ -53,6 +53,12 @@ def _venue(work: RankedWork) -> str | None:
     return work.venue
 
 
+def _sentence(title: str) -> str:
+    """A title as a sentence: a final period unless it already ends in '?', '!' or '.'."""
+    title = title.strip()
+    return title if title.endswith(("?", "!", ".")) else f"{title}."
+
+
 def apa(work: RankedWork) -> str:
     names = []
     for author in work.authors:
@@ -65,9 +71,9 @@ def apa(work: RankedWork) -> str:
     else:
         authors = names[0] if names else ""
     year = f"({work.year})" if work.year else "(n.d.)"
-    title = work.title.rstrip(".")
+    title = _sentence(work.title)
     venue = _venue(work)
-    parts = [f"{authors} {year}." if authors else f"{title}. {year}.", f"{title}." if authors else ""]
+    parts = [f"{authors} {year}." if authors else f"{title} {year}.", title if authors else ""]
     if venue:
         parts.append(f"{venue}.")
     link = _link(work)
@@ -79,7 +85,7 @@ def apa(work: RankedWork) -> str:
 def acl(work: RankedWork) -> str:
     names = work.authors
     authors = ", ".join(names[:-1]) + ", and " + names[-1] if len(names) > 2 else " and ".join(names)
-    parts = [f"{authors}." if authors else "", f"{work.year}." if work.year else "", f"{work.title.rstrip('.')}."]
+    parts = [f"{authors}." if authors else "", f"{work.year}." if work.year else "", _sentence(work.title)]
     venue = _venue(work)
     if venue:
         parts.append(f"{venue if venue.startswith('arXiv') else 'In ' + venue}.")

@@ -20,8 +20,10 @@ from bot.citations import Style
 from bot.discord.cli import register as register_discord
 from bot.domain import AskResult, BibliographyResult, CiteResult
 from bot.engine import Engine
+from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
 from bot.moderation.cli import register as register_moderation
+from bot.reddit.cli import register as register_reddit
 from bot.settings import Settings
 
 app = typer.Typer(
@@ -30,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # `FILE:LINE: reason` lines must stay whole for tools
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the documented JSON schema instead of text.")]
@@ -92,6 +94,8 @@ def _sigterm_as_interrupt() -> None:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    # bm25s sets its own logger to DEBUG on import; keep it as quiet as ours.
+    logging.getLogger("bm25s").setLevel(logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         stream=sys.stderr,
@@ -111,6 +115,10 @@ def ingest(
     for path in paths or []:
         if not path.is_file():
             _fail(f"{path}: no such file")
+        try:
+            parser_for(path)
+        except ValueError as exc:
+            _fail(str(exc))
     _sigterm_as_interrupt()
     engine = _open_engine(data_dir)
     with _progress() as progress:
@@ -311,6 +319,7 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 
 
 register_moderation(app)  # check, audit, queue, review, decide, citedby, members …, posts …
+register_reddit(app)  # reddit
 register_discord(app)  # discord: run the Discord bot
 
 if __name__ == "__main__":  # pragma: no cover

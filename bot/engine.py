@@ -234,7 +234,9 @@ class Engine:
                     progress=progress,
                 )
 
-        return self._write(read_files, embed=embed, progress=progress)
+        # A curated ingest (the reading list, on every start) embeds only curated works: a large interrupted
+        # ingest is finished by `alignbot ingest`, not silently by whatever command opens the engine next.
+        return self._write(read_files, embed=embed, progress=progress, curated_only=curated)
 
     def ingest_records(self, records: Iterable[WorkRecord | dict[str, Any]], *, embed: bool = True) -> IngestReport:
         """Ingest records given in memory (the HTTP API, live metadata clients). Raises ValueError on a bad one."""
@@ -251,6 +253,7 @@ class Engine:
         *,
         embed: bool,
         progress: Progress | None = None,
+        curated_only: bool = False,
     ) -> IngestReport:
         """Run one write under the ingest lock: store records, let readers see them, then embed.
 
@@ -263,7 +266,7 @@ class Engine:
                 store(RecordMerger(self.db), report)
                 self._invalidate()  # lexical search sees the new works while they are being embedded
                 if embed:
-                    embed_pending(self.db, self.vectors, self.embedder, report, progress)
+                    embed_pending(self.db, self.vectors, self.embedder, report, progress, curated_only)
             except KeyboardInterrupt:
                 report.interrupted = True
             finally:
@@ -339,7 +342,8 @@ class Engine:
         results = self._ranked(searcher.corpus, [(h.doc, h.score) for h in hits], query)
         answer = composed_answer(query, results, confident)
         if confident and self.answerer is not None:
-            descriptions = [searcher.corpus.descriptions[h.doc] for h in hits]
+            corpus = searcher.corpus
+            descriptions = [corpus.descriptions[corpus.position[work.id]] for work in results]
             answer = self.answerer.answer(query, results, descriptions) or answer
         return AskResult(query=question, confident=confident, results=results, answer=answer)
 

@@ -30,7 +30,7 @@ _CONCEPT_ACRONYMS = {"AI", "AGI", "ASI", "ML", "RL", "LLM", "LLMs", "NLP", "RLHF
 @dataclass(frozen=True)
 class Mention:
     text: str
-    kind: str  # "link", "author", "quote", "name"
+    kind: str  # "link", "author" (with "et al." or a year), "names" ("A & B"), "quote", "name"
     author: str | None = None
     start: int = 0  # offset in the message, so references are listed in the order they were made
 
@@ -79,7 +79,8 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     for match in DOI_RE.finditer(rest):
         add(match, "link", 1)
     for match in AUTHOR_CITATION.finditer(rest):
-        add(match, "author")
+        # "Sarah and Tom" is only a citation if it resolves; with "et al." or a year it surely is one.
+        add(match, "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names")
     for match in QUOTED.finditer(rest):
         if len(match.group(1).split()) >= 2:
             add(match, "quote", 1)

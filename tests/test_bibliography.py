@@ -32,6 +32,7 @@ def test_ordinary_prose_gives_no_references(engine: Engine) -> None:
     )
     result = engine.bibliography(prose)
     assert result.entries == []
+    assert result.unresolved == []  # "Anna and Bob" is not a citation that failed to resolve
 
 
 def test_unknown_author_citations_are_reported_unresolved(engine: Engine) -> None:

@@ -60,3 +60,9 @@ def test_bibtex_round_trips_through_a_bibtex_parser() -> None:
 def test_short_citation() -> None:
     assert short_citation(TURPIN) == "Turpin et al., 2023"
     assert short_citation(POST) == "Yudkowsky, 2022"
+
+
+def test_titles_ending_in_a_question_mark_get_no_extra_period() -> None:
+    work = TURPIN.model_copy(update={"title": "How Should We Define and Evaluate Faithfulness?", "venue": "ACL 2020"})
+    assert "Faithfulness? ACL 2020." in apa(work)
+    assert "Faithfulness? In ACL 2020." in acl(work)

@@ -222,7 +222,6 @@ def test_ask_json_prints_the_documented_schema(ask_json: Run) -> None:
     assert result["results"][0]["title"] in result["answer"] and "[1]" in result["answer"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bm25s sets its logger to DEBUG, so every command logs to stderr")
 def test_ask_json_keeps_stderr_quiet(ask_json: Run) -> None:
     assert ask_json.stderr == ""
 
@@ -421,7 +420,6 @@ def test_ingest_reports_bad_lines_and_stores_the_rest(kb_copy: Path, tmp_path: P
     assert count_works(kb_copy) == before + 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bot/cli.py prints errors on an 80-column rich console that wraps them")
 def test_error_lines_are_not_wrapped(invoke: Callable[..., Result], tmp_path: Path) -> None:
     # `FILE:LINE: reason` must stay on one line, whatever the path length, so that tools can parse it.
     long_dir = tmp_path / ("a-directory-name-long-enough-to-need-wrapping-" * 2)
@@ -439,7 +437,6 @@ def test_ingest_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "kb").exists()  # nothing was created for a command that could not run
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bot/cli.py ingest lets parse_path's ValueError escape as a traceback")
 def test_ingest_of_an_unknown_format_is_a_clear_error(invoke: Callable[..., Result], tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("some notes, not papers\n", encoding="utf-8")
@@ -577,11 +574,6 @@ def test_interrupted_ingest_resumes_without_losing_or_duplicating(
     assert vectors == base + DISTINCT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Engine.open -> load_bundled_knowledge -> ingest(embed=True) embeds every pending work, "
-    "so any command after an interrupted ingest first finishes its embedding",
-)
 def test_read_only_commands_leave_pending_embedding_to_ingest(
     kb_copy: Path, tmp_path: Path, embedder: Embedder
 ) -> None:

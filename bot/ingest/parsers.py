@@ -11,7 +11,7 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -240,11 +240,15 @@ def parse_bibtex(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
             yield line, item
 
 
-def parse_path(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
+def parser_for(path: Path) -> Callable[[Path, int], Iterator[ParsedItem]]:
     """Pick the parser by file name: `.bib` is BibTeX; `.jsonl`, `.json`, `.ndjson` (optionally `.gz`) JSON Lines."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".bib":
-        return parse_bibtex(path, skip)
+        return parse_bibtex
     if any(s in {".jsonl", ".json", ".ndjson", ".gz"} for s in suffixes):
-        return parse_jsonl(path, skip)
+        return parse_jsonl
     raise ValueError(f"{path}: unknown format (expected .jsonl, .jsonl.gz, .json or .bib)")
+
+
+def parse_path(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
+    return parser_for(path)(path, skip)

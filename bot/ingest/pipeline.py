@@ -238,11 +238,16 @@ def ingest_file(
 
 
 def embed_pending(
-    db: Database, vectors: VectorStore, embedder: Embedder, report: IngestReport, progress: Progress | None = None
+    db: Database,
+    vectors: VectorStore,
+    embedder: Embedder,
+    report: IngestReport,
+    progress: Progress | None = None,
+    curated_only: bool = False,
 ) -> None:
     """Phase 2: embed works whose vectors are missing or stale; the store of batch n overlaps encoding n+1."""
     progress = progress or _no_progress
-    total = db.count_needing_vectors()
+    total = db.count_needing_vectors(curated_only)
     progress("embedding", 0, total)
     if total == 0:
         return
@@ -256,7 +261,7 @@ def embed_pending(
     last_id = ""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vector-store") as pool:
         try:
-            while batch := db.works_needing_vectors(VECTOR_BATCH, after=last_id):
+            while batch := db.works_needing_vectors(VECTOR_BATCH, after=last_id, curated_only=curated_only):
                 last_id = batch[-1].id
                 embeddings = embedder.encode([embedding_text(w) for w in batch])
                 if pending is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, Text, event, func, update
 from sqlalchemy.engine import Engine as SAEngine
@@ -140,16 +141,19 @@ class Database:
             yield from page
             last = page[-1].id
 
-    def works_needing_vectors(self, limit: int, after: str = "") -> list[Work]:
+    @staticmethod
+    def _stale(curated_only: bool) -> Any:
+        stale = (Work.vector_hash.is_(None)) | (Work.vector_hash != Work.text_hash)  # type: ignore[union-attr]
+        return (stale & (Work.curated == True)) if curated_only else stale  # noqa: E712 - SQL expression
+
+    def works_needing_vectors(self, limit: int, after: str = "", curated_only: bool = False) -> list[Work]:
         with self.session() as session:
-            stale = (Work.vector_hash.is_(None)) | (Work.vector_hash != Work.text_hash)  # type: ignore[union-attr]
-            query = select(Work).where(stale, Work.id > after).order_by(Work.id).limit(limit)
+            query = select(Work).where(self._stale(curated_only), Work.id > after).order_by(Work.id).limit(limit)
             return list(session.exec(query).all())
 
-    def count_needing_vectors(self) -> int:
+    def count_needing_vectors(self, curated_only: bool = False) -> int:
         with self.session() as session:
-            stale = (Work.vector_hash.is_(None)) | (Work.vector_hash != Work.text_hash)  # type: ignore[union-attr]
-            return session.exec(select(func.count()).select_from(Work).where(stale)).one()
+            return session.exec(select(func.count()).select_from(Work).where(self._stale(curated_only))).one()
 
     def vector_marked_ids(self) -> set[str]:
         with self.session() as session:
