@@ -242,7 +242,10 @@ class RedditBot:
         if outcome is None:
             log.warning("reddit: stopped while replying to %s; it stays pending and is checked on start", fullname)
             return None
-        self.handled.finish(fullname, outcome.action, outcome.detail)
+        if outcome.action == "released":
+            self.handled.release(fullname)
+        else:
+            self.handled.finish(fullname, outcome.action, outcome.detail)
         log.info(
             "reddit: comment %s in r/%s: %s (%s via %s; %s)%s",
             fullname,
@@ -323,7 +326,7 @@ class RedditBot:
             except (prawcore.ResponseException, ClientException) as exc:  # 403 banned or locked, 404 …
                 return Outcome("failed", str(exc))
             if self.stop_event.is_set():
-                return Outcome("failed", f"stopped before sending ({last})")
+                return Outcome("released", f"stopped before sending ({last})")  # nothing posted: answer after restart
         return Outcome("failed", f"gave up after {self.settings.reply_attempts} attempts: {last}")
 
     def _wait(self, delay: float, what: str, exc: BaseException) -> None:

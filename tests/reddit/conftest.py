@@ -65,11 +65,13 @@ class Sleeps:
     def __init__(self) -> None:
         self.delays: list[float] = []
         self.stop_at_poll = False
+        self.stop_at: set[float] = set()  # also stop (as SIGTERM would) during a wait of these lengths
         self.stop_event: threading.Event | None = None
 
     def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
-        if self.stop_at_poll and seconds == POLL_SECONDS and self.stop_event is not None:
+        stop = (self.stop_at_poll and seconds == POLL_SECONDS) or seconds in self.stop_at
+        if stop and self.stop_event is not None:
             self.stop_event.set()
 
 

@@ -122,6 +122,20 @@ def test_a_5xx_before_the_reply_is_stored_is_retried_once_read_back(fake: FakeRe
     assert bot.handled.get(asking).action == "replied"  # type: ignore[union-attr]
 
 
+def test_stopping_during_a_rate_limit_wait_leaves_the_comment_for_the_next_start(
+    fake: FakeReddit, make_bot: BuildBot
+) -> None:
+    _submission, _parent, asking = thread(fake, f"u/{BOT} related work?")
+    fake.fail(429, method="POST", path="/api/comment", headers={"retry-after": "7"})
+    stopped = make_bot(moderator=None)
+    stopped.sleeps.stop_at = {7.0}  # type: ignore[attr-defined]  # SIGTERM while waiting out the 429
+    stopped.run()
+    assert not stopped.handled.is_handled(asking)  # nothing was posted: the claim is released
+    run_once(make_bot(moderator=None))
+    assert [r["thing_id"] for r in replies(fake)] == [asking, asking]  # the 429, then the answer
+    assert len(fake.replies_to(asking)) == 1
+
+
 def test_a_locked_thread_is_recorded_as_failed_and_not_retried(fake: FakeReddit, make_bot: BuildBot) -> None:
     submission, _parent, asking = thread(fake, f"u/{BOT} related work?")
     fake.things[submission]["locked"] = True
