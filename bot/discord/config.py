@@ -8,12 +8,12 @@ here while the Discord adapter is young so it can change without touching the en
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.chat import split_list
 from bot.citations import Style
 
 try:  # pydantic-settings >= 2.7: let the validator below read "1,2,3" instead of requiring JSON
@@ -96,14 +96,7 @@ class DiscordSettings(BaseSettings):
     @field_validator("dev_guilds", "submission_forums", "reply_channels", "moderator_roles", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
-        if isinstance(value, int):
-            return [value]
-        return value
+        return split_list(value)
 
     def token_value(self) -> str | None:
         return self.token.get_secret_value() if self.token else None

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.chat import SOCIAL_WORDS
 from bot.engine import content_words
 
 _MENTION = re.compile(r"<@[!&]?(\d+)>")
@@ -71,33 +72,6 @@ _CUES = re.compile(
     r"|know|need|was|were|pointers?|recommend\w*|source|sources|citation|citations|reference|references|refs?"
     r"|related|prior|i'?d\s+love|i'?m\s+looking|looking|would|wondering|curious)\b"
 )
-# What a mention with nothing to search for usually says; not worth a reading list.
-_SOCIAL = {
-    "thanks",
-    "thank",
-    "thx",
-    "ty",
-    "tysm",
-    "cheers",
-    "hi",
-    "hello",
-    "hey",
-    "lol",
-    "ok",
-    "okay",
-    "nice",
-    "cool",
-    "great",
-    "good",
-    "bot",
-    "bad",
-    "wow",
-    "yes",
-    "no",
-    "yep",
-    "nope",
-    "sorry",
-}
 
 
 @dataclass(frozen=True)
@@ -158,7 +132,7 @@ def detect(text: str, *, addressed: bool = False) -> Trigger | None:
     question = clean(text)
     if addressed:
         words = content_words(question)
-        if is_request(text) or not question.strip(" ?!.") or any(w not in _SOCIAL for w in words):
+        if is_request(text) or not question.strip(" ?!.") or any(w not in SOCIAL_WORDS for w in words):
             return Trigger("mention", question)
         return None
     if is_request(text):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.chat import SOCIAL_WORDS
 from bot.engine import content_words
 
 Kind = Literal["related", "cite", "bibliography"]
@@ -20,30 +21,6 @@ _FENCED = re.compile(r"^\s*(```|~~~).*?^\s*\1[^\n]*$", re.DOTALL | re.MULTILINE)
 _INDENTED = re.compile(r"^(?: {4}|\t).*$", re.MULTILINE)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _SPOILER = re.compile(r">!.*?!<", re.DOTALL)
-# What a mention with nothing to search for usually says; not worth a reading list.
-_SOCIAL = {
-    "thanks",
-    "thank",
-    "thx",
-    "ty",
-    "cheers",
-    "hi",
-    "hello",
-    "hey",
-    "lol",
-    "ok",
-    "okay",
-    "nice",
-    "cool",
-    "great",
-    "good",
-    "bot",
-    "bad",
-    "wow",
-    "yes",
-    "no",
-    "sorry",
-}
 
 
 @dataclass(frozen=True)
@@ -102,6 +79,6 @@ def parse_request(body: str, username: str | None, commands: dict[str, Kind]) ->
     if found:
         return Request(found[0], found[1], "mention")
     words = content_words(rest)
-    if words and all(w in _SOCIAL for w in words) and "?" not in rest:
+    if words and all(w in SOCIAL_WORDS for w in words) and "?" not in rest:
         return None  # "thanks u/bot!"
     return Request("related", rest.strip(" ,:;-"), "mention")

@@ -8,7 +8,6 @@ comma-separated (`ALIGNBOT_REDDIT_SUBREDDITS=ControlProblem,AIAlignment`). These
 
 from __future__ import annotations
 
-import json
 import re
 from importlib import metadata
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.chat import split_list
 from bot.citations import Style
 
 try:  # pydantic-settings >= 2.7: let the validators below read "a,b,c" instead of requiring JSON
@@ -105,12 +105,7 @@ class RedditSettings(BaseSettings):
     )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
+        return split_list(value)
 
     @field_validator("subreddits", "moderated_subreddits")
     @classmethod
