@@ -6,7 +6,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +35,9 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)  # `FILE:LINE: reason` lines must stay whole for tools
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
+BatchFile = Annotated[
+    Path | None, typer.Option("--batch", help='JSON Lines of {"query": …} (- for stdin); one JSON result per line.')
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the documented JSON schema instead of text.")]
 
 
@@ -156,6 +159,16 @@ def _read_batch(path: Path) -> Iterator[tuple[int, str | None, str]]:
                 yield line_no, None, f"{path}:{line_no}: {exc}"
 
 
+def _run_batch(batch: Path, answer: Callable[[str], Any]) -> None:
+    """One JSON line out per line in, in order; a bad line gets an error object in its place."""
+    for _line, query, error in _read_batch(batch):
+        if query is None:
+            err.print(error, highlight=False)
+            _print_json({"query": None, "error": error})
+        else:
+            _print_json(answer(query))
+
+
 def _print_json(result: Any) -> None:
     sys.stdout.write(
         json.dumps(result.model_dump() if hasattr(result, "model_dump") else result, ensure_ascii=False) + "\n"
@@ -187,9 +200,7 @@ def ask(
     context: Annotated[
         Path | None, typer.Option("--context", help="Thread so far: plain text or JSON [{author, text}].")
     ] = None,
-    batch: Annotated[
-        Path | None, typer.Option("--batch", help='JSON Lines of {"query": …}; one JSON result per line.')
-    ] = None,
+    batch: BatchFile = None,
     as_json: JsonFlag = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -206,12 +217,7 @@ def ask(
             _fail(f"{context}: {exc}")
     engine = _open_engine(data_dir, with_progress=not (as_json or batch))
     if batch is not None:
-        for _line, query, error in _read_batch(batch):
-            if query is None:
-                err.print(error, highlight=False)
-                _print_json({"query": None, "error": error})
-            else:
-                _print_json(engine.ask(query, k=k, context=messages))
+        _run_batch(batch, lambda query: engine.ask(query, k=k, context=messages))
         return
     assert question is not None
     try:
@@ -243,9 +249,7 @@ def cite(
         str | None, typer.Argument(help="'Jacovi & Goldberg', 'the sleeper agents paper', an arXiv id…")
     ] = None,
     style: Annotated[Style, typer.Option("--style", help="Citation style.")] = Style.apa,
-    batch: Annotated[
-        Path | None, typer.Option("--batch", help='JSON Lines of {"query": …}; one JSON result per line.')
-    ] = None,
+    batch: BatchFile = None,
     as_json: JsonFlag = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -254,12 +258,7 @@ def cite(
         _fail("give a REFERENCE or --batch FILE (one of them)")
     engine = _open_engine(data_dir, with_progress=not (as_json or batch))
     if batch is not None:
-        for _line, query, error in _read_batch(batch):
-            if query is None:
-                err.print(error, highlight=False)
-                _print_json({"query": None, "error": error})
-            else:
-                _print_json(engine.cite(query, style=style))
+        _run_batch(batch, lambda query: engine.cite(query, style=style))
         return
     assert reference is not None
     try:
