@@ -20,6 +20,7 @@ from bot.citations import Style
 from bot.discord.cli import register as register_discord
 from bot.domain import AskResult, BibliographyResult, CiteResult
 from bot.engine import Engine
+from bot.http.cli import register as register_http
 from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
 from bot.moderation.cli import register as register_moderation
@@ -320,6 +321,7 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 register_moderation(app)  # check, audit, queue, review, decide, citedby, members …, posts …
 register_reddit(app)  # reddit
 register_discord(app)  # discord: run the Discord bot
+register_http(app)  # serve: the HTTP API and moderator page; token create|list|revoke
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,199 @@
+"""The forum plugin API under /v1. Handlers are plain `def`: FastAPI runs them in its threadpool, so
+CPU-bound engine calls never block the event loop."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from bot.domain import AskResult, BibliographyResult, CiteResult, IngestReport, Message
+from bot.http.auth import read_access, require
+from bot.http.context import ApiError, context
+from bot.http.queries import audit_log, report_exists
+from bot.http.schemas import (
+    ERROR_RESPONSES,
+    AuditRequest,
+    BibliographyRequest,
+    CiteRequest,
+    DecisionRequest,
+    PapersRequest,
+    RelatedRequest,
+    WebhookEvent,
+    WebhookResult,
+)
+from bot.http.tokens import TokenInfo
+from bot.mentions import parse_thread
+from bot.moderation.config import RULE_IDS
+from bot.moderation.schemas import (
+    CheckReport,
+    CitedByResult,
+    DecisionRecord,
+    QueueItem,
+    RelatedWorkAudit,
+    ReportDetail,
+    Submission,
+)
+from bot.moderation.service import ModerationError
+
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)  # type: ignore[arg-type]
+
+RuleId = Literal[RULE_IDS]  # type: ignore[valid-type]
+ReportId = Annotated[int, Path(ge=1, le=2**62, description="Report id (from the queue).")]
+Writer = Annotated[TokenInfo, Depends(require("write"))]
+Mod = Annotated[TokenInfo, Depends(require("moderate"))]
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
+
+
+# --- reads (open, or any token: see ServerSettings.open_reads) --------------------------------------
+
+
+@router.post("/related", response_model=AskResult, tags=["read"], dependencies=[read_access])
+def related(body: RelatedRequest, request: Request) -> AskResult:
+    """Related work for a question (the CLI's `ask --json`), optionally read with the thread's recent messages."""
+    try:
+        return context(request).engine.ask(body.question, k=body.k, context=body.context)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+@router.post("/cite", response_model=CiteResult, tags=["read"], dependencies=[read_access])
+def cite(body: CiteRequest, request: Request) -> CiteResult:
+    """Resolve a reference as people write it to one work and a formatted citation (`cite --json`)."""
+    try:
+        return context(request).engine.cite(body.reference, style=body.style, alternatives=body.alternatives)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+@router.post("/bibliography", response_model=BibliographyResult, tags=["read"], dependencies=[read_access])
+def bibliography(body: BibliographyRequest, request: Request) -> BibliographyResult:
+    """Every work a thread refers to, resolved, in order of first mention (`bibliography --json`)."""
+    if isinstance(body.thread, str):
+        try:
+            messages = parse_thread(body.thread)
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from exc
+    else:
+        messages = [m if isinstance(m, Message) else Message(text=m) for m in body.thread]
+    return context(request).engine.bibliography(messages, style=body.style)
+
+
+@router.get("/citedby/{reference:path}", response_model=CitedByResult, tags=["read"], dependencies=[read_access])
+def cited_by(reference: Annotated[str, Path(max_length=2_000)], request: Request) -> CitedByResult:
+    """Posts that cite a paper or page, by arXiv id, DOI or any URL form (`citedby --json`)."""
+    try:
+        return context(request).moderator.cited_by(reference)
+    except ModerationError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+# --- writes -----------------------------------------------------------------------------------------
+
+
+@router.post("/papers", response_model=IngestReport, tags=["write"])
+def papers(body: PapersRequest, request: Request, token: Writer) -> IngestReport:
+    """Ingest work records (the JSON Lines ingest format) and embed them; they are searchable on return."""
+    ctx = context(request)
+    if len(body.records) > ctx.settings.max_ingest_records:
+        raise ApiError(413, "too many records", f"send at most {ctx.settings.max_ingest_records} records a request")
+    # API records never count as our curated reading list (it wins merges outright), and say who sent them.
+    records = [r.model_copy(update={"curated": False, "source": r.source or f"api:{token.name}"}) for r in body.records]
+    try:
+        return ctx.engine.ingest_records(records)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+@router.post("/webhooks/forum", response_model=WebhookResult, tags=["write"])
+def forum_webhook(event: WebhookEvent, request: Request, token: Writer) -> WebhookResult:
+    """A new or edited forum post: checked and queued for moderators as an open report.
+
+    An edit queues a new report (the previous ones stay for the record). A retried delivery with the same
+    `delivery_id` returns the first answer with `queued: false`.
+    """
+    ctx = context(request)
+    key = (token.id, event.delivery_id) if event.delivery_id else None
+    if key is not None and (seen := ctx.deliveries.get(key)) is not None:
+        return seen.model_copy(update={"queued": False})
+    report = ctx.moderator.check(event.submission)
+    fired = [f for f in report.findings if f.rule != "related-work"]
+    result = WebhookResult(
+        event=event.event,
+        delivery_id=event.delivery_id,
+        submission_id=report.submission_id,
+        report_id=report.report_id or 0,
+        queued=True,
+        rules=list(dict.fromkeys(f.rule for f in fired)),
+        severity=min((f.severity for f in fired), key=_SEVERITY_ORDER.__getitem__, default=None),
+    )
+    if key is not None:
+        ctx.deliveries.put(key, result)
+    return result
+
+
+# --- moderation ---------------------------------------------------------------------------------------
+
+
+@router.post("/check", response_model=CheckReport, tags=["moderate"])
+def check(
+    submission: Submission,
+    request: Request,
+    _token: Mod,
+    dry_run: Annotated[bool, Query(description="Show what would be flagged; record nothing.")] = False,
+    rule: Annotated[list[RuleId] | None, Query(description="Run only these rules.")] = None,
+) -> CheckReport:
+    """Run the moderation rules on a submission and record the report in the review queue (`check --json`)."""
+    try:
+        return context(request).moderator.check(submission, dry_run=dry_run, rules=set(rule) if rule else None)
+    except ModerationError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+@router.post("/audit", response_model=RelatedWorkAudit, tags=["moderate"])
+def audit(body: AuditRequest, request: Request, _token: Mod) -> RelatedWorkAudit:
+    """The related-work audit of a post: what it cites, where, and the closest works it does not cite."""
+    return context(request).moderator.audit(body.body, body.body_format, title=body.title)
+
+
+@router.get("/queue", response_model=list[QueueItem], tags=["moderate"])
+def queue(
+    request: Request,
+    _token: Mod,
+    status: Annotated[Literal["open", "approved", "rejected", "needs-changes", "all"], Query()] = "open",
+) -> list[QueueItem]:
+    """Reports, oldest first: open ones by default (`queue --json`)."""
+    return context(request).moderator.queue(None if status == "all" else status)
+
+
+@router.get("/reports/{report_id}", response_model=ReportDetail, tags=["moderate"])
+def review(report_id: ReportId, request: Request, _token: Mod) -> ReportDetail:
+    """One report with its findings, the submission and every decision taken on it (`review --json`)."""
+    moderator = context(request).moderator
+    if not report_exists(moderator, report_id):
+        raise ApiError(404, f"no report {report_id}")
+    return moderator.review(report_id)
+
+
+@router.post("/reports/{report_id}/decision", response_model=DecisionRecord, tags=["moderate"])
+def decide(report_id: ReportId, body: DecisionRequest, request: Request, token: Mod) -> DecisionRecord:
+    """Record a decision; the audit log keeps every one. The moderator is the token's name."""
+    moderator = context(request).moderator
+    if not report_exists(moderator, report_id):
+        raise ApiError(404, f"no report {report_id}")
+    who = f"{body.moderator.strip()} via {token.name}" if body.moderator and body.moderator.strip() else token.name
+    try:
+        return moderator.decide(report_id, body.status, who, body.reason)
+    except ModerationError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+@router.get("/decisions", response_model=list[DecisionRecord], tags=["moderate"])
+def decisions(
+    request: Request,
+    _token: Mod,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> list[DecisionRecord]:
+    """The audit log: every decision on every report, newest first."""
+    return [e.decision for e in audit_log(context(request).moderator, limit, offset)]

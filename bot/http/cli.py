@@ -1,0 +1,151 @@
+"""`alignbot serve` and `alignbot token create|list|revoke`; `register(app)` adds them to the main CLI.
+
+alignbot serve [--host H] [--port P] [--open-reads] [--config moderation.yaml]
+alignbot token create NAME --scope read|write|moderate [--scope …] [--rate N]
+alignbot token list [--json]
+alignbot token revoke ID|NAME
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.settings import Settings
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _store(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    # Tokens need only the database: no embedding model, no Chroma, so these commands start instantly.
+    from bot.http.tokens import TokenStore
+    from bot.storage import Database
+
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return TokenStore(Database(settings.sqlalchemy_url))
+
+
+def register(app: typer.Typer) -> None:
+    token_app = typer.Typer(help="API tokens for the HTTP API and the moderator page.", no_args_is_help=True)
+    app.add_typer(token_app, name="token")
+
+    @app.command()
+    def serve(
+        host: Annotated[str | None, typer.Option("--host", help="Listen address [env: ALIGNBOT_HTTP_HOST].")] = None,
+        port: Annotated[int | None, typer.Option("--port", help="Port [env: ALIGNBOT_HTTP_PORT; 8080].")] = None,
+        open_reads: Annotated[
+            bool | None,
+            typer.Option("--open-reads/--token-reads", help="Serve related/cite/bibliography/citedby without a token."),
+        ] = None,
+        config: Annotated[Path | None, typer.Option("--config", help="Moderation rule file.")] = None,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Run the HTTP API (/v1, OpenAPI at /docs) and the moderator page (/queue)."""
+        import uvicorn
+
+        from bot.engine import Engine
+        from bot.http.app import create_app
+        from bot.http.config import ServerSettings
+        from bot.moderation.config import ConfigError
+        from bot.moderation.service import Moderator
+
+        if config is not None and not config.is_file():
+            _fail(f"{config}: no such file")
+        overrides = {k: v for k, v in {"host": host, "port": port, "open_reads": open_reads}.items() if v is not None}
+        server = ServerSettings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(data_dir=data_dir) if data_dir else Settings()
+        err.print("opening the knowledge base…", highlight=False)
+        engine = Engine.open(settings)
+        try:
+            moderator = Moderator(engine, config_path=config)
+        except ConfigError as exc:
+            _fail(f"invalid moderation config:\n{exc}")
+            raise
+        engine.warm_up()  # build the indexes now, not on the first request
+        moderator.index()
+        app_ = create_app(engine, moderator, server)
+        if not _store(data_dir).list(include_revoked=False):
+            err.print(
+                "[yellow]no API tokens yet: create one with `alignbot token create NAME --scope moderate`[/yellow]"
+            )
+        err.print(f"serving on http://{server.host}:{server.port} (moderator page /queue, API docs /docs)")
+        # One process: the engine, rate limits and page sessions live in it.
+        uvicorn.run(
+            app_, host=server.host, port=server.port, proxy_headers=server.trust_proxy_headers, log_level="info"
+        )
+        engine.close()
+
+    @token_app.command("create")
+    def token_create(
+        name: Annotated[str, typer.Argument(help="Who or what uses it (a moderator, 'forum-plugin').")],
+        scope: Annotated[
+            list[str] | None, typer.Option("--scope", help="read, write or moderate (repeatable; default read).")
+        ] = None,
+        rate: Annotated[
+            float | None,
+            typer.Option("--rate", min=0.1, help="Requests a minute [default: ALIGNBOT_HTTP_RATE_PER_MINUTE]."),
+        ] = None,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Create a token and print its secret once (only a hash is kept)."""
+        from bot.http.tokens import TokenError
+
+        try:
+            info, secret = _store(data_dir).create(name, scope or ["read"], rate)
+        except TokenError as exc:
+            _fail(str(exc))
+            raise
+        err.print(f"token {info.id} '{info.name}' with scopes {', '.join(info.scopes)}; it is shown only now:")
+        sys.stdout.write(secret + "\n")
+
+    @token_app.command("list")
+    def token_list(
+        as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Every token: id, name, scopes, rate, created, revoked (never the secrets)."""
+        tokens = _store(data_dir).list()
+        if as_json:
+            sys.stdout.write(json.dumps([t.model_dump(mode="json") for t in tokens]) + "\n")
+            return
+        if not tokens:
+            out.print("No tokens.")
+            return
+        table = Table("id", "name", "scopes", "rate/min", "created", "state", header_style="bold")
+        for t in tokens:
+            table.add_row(
+                str(t.id),
+                t.name,
+                ", ".join(t.scopes),
+                f"{t.rate_per_minute:g}" if t.rate_per_minute else "default",
+                t.created_at.strftime("%Y-%m-%d %H:%M"),
+                "[red]revoked[/red]" if t.revoked else "[green]live[/green]",
+            )
+        out.print(table)
+
+    @token_app.command("revoke")
+    def token_revoke(
+        token: Annotated[str, typer.Argument(help="Token id, or a name (revokes every live token with it).")],
+        data_dir: DataDir = None,
+    ) -> None:
+        """Revoke a token: requests and page sessions using it stop at once."""
+        revoked = _store(data_dir).revoke(token)
+        if not revoked:
+            _fail(f"no live token {token!r}", code=1)
+        for t in revoked:
+            err.print(f"revoked token {t.id} '{t.name}'", highlight=False)
