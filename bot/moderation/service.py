@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 _TABLES = [t.__table__ for t in (Member, Post, PostLink, TextSketch, Report, Decision)]  # type: ignore[attr-defined]
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 _BATCH = 500
+RecordT = TypeVar("RecordT", bound=BaseModel)
 # Candidates below this on every overlap measure are noise from shared boilerplate; no rule uses them.
 _MIN_MATCH = 0.1
 _WORK_KEY_KINDS = ("arxiv:", "doi:", "post:", "url:")
@@ -126,22 +127,8 @@ class Moderator:
     # --- community data ------------------------------------------------------------------------
 
     def import_members(self, path: Path) -> ImportReport:
-        report = ImportReport()
-        batch: list[MemberRecord] = []
-        for line_no, obj, error in read_jsonl(path):
-            report.read += 1
-            if error is None:
-                try:
-                    batch.append(MemberRecord.model_validate(obj))
-                except ValidationError as exc:
-                    error = f"{path}:{line_no}: {validation_message(exc)}"
-            if error:
-                report.errors.append(error)
-            if len(batch) >= _BATCH:
-                self.store_members(batch, report)
-                batch = []
-        self.store_members(batch, report)
-        return report
+        """Members from JSON Lines; a bad line is reported as file:line and skipped."""
+        return _import_jsonl(path, MemberRecord, self.store_members, _BATCH)
 
     def store_members(
         self,
@@ -179,26 +166,13 @@ class Moderator:
 
     def ingest_posts(self, path: Path, progress: Progress | None = None) -> ImportReport:
         """Posts and pages from JSON Lines; a bad line is reported as file:line and skipped."""
-        report = ImportReport()
-        batch: list[PostRecord] = []
-        for line_no, obj, error in read_jsonl(path):
-            report.read += 1
-            if error is None:
-                try:
-                    batch.append(PostRecord.model_validate(obj))
-                except ValidationError as exc:
-                    error = f"{path}:{line_no}: {validation_message(exc)}"
-            if error:
-                report.errors.append(error)
-            if len(batch) >= 100:
-                self.store_posts(batch, report, source=str(path))
-                if progress:
-                    progress("posts", len(batch), None)
-                batch = []
-        self.store_posts(batch, report, source=str(path))
-        if progress and batch:
-            progress("posts", len(batch), None)
-        return report
+
+        def store(batch: list[PostRecord], report: ImportReport) -> None:
+            self.store_posts(batch, report, source=str(path))
+            if progress and batch:
+                progress("posts", len(batch), None)
+
+        return _import_jsonl(path, PostRecord, store, 100)
 
     def store_posts(
         self, records: Iterable[PostRecord], report: ImportReport | None = None, source: str | None = None
@@ -689,6 +663,28 @@ class Moderator:
                 "reports": count(Report),
                 "decisions": count(Decision),
             }
+
+
+def _import_jsonl(
+    path: Path, model: type[RecordT], store: Callable[[list[RecordT], ImportReport], object], batch_size: int
+) -> ImportReport:
+    """Validate JSON Lines into `model` and store them in batches; bad lines become `file:line: reason`."""
+    report = ImportReport()
+    batch: list[RecordT] = []
+    for line_no, obj, error in read_jsonl(path):
+        report.read += 1
+        if error is None:
+            try:
+                batch.append(model.model_validate(obj))
+            except ValidationError as exc:
+                error = f"{path}:{line_no}: {validation_message(exc)}"
+        if error:
+            report.errors.append(error)
+        if len(batch) >= batch_size:
+            store(batch, report)
+            batch = []
+    store(batch, report)
+    return report
 
 
 def _looks_cited(mention: Mention) -> bool:
