@@ -29,5 +29,8 @@ ENV ALIGNBOT_KNOWLEDGE_DIR=/app/knowledge \
 # The SQLite file and Chroma live here: keep them across containers with a volume.
 VOLUME ["/data"]
 
+# `docker run -p 8080:8080 alignbot serve --host 0.0.0.0` serves the HTTP API and moderator page.
+EXPOSE 8080
+
 ENTRYPOINT ["alignbot"]
 CMD ["--help"]

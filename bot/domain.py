@@ -15,9 +15,9 @@ class WorkRecord(BaseModel):
     id: str | None = None
     arxiv_id: str | None = None
     doi: str | None = None
-    title: str
+    title: str = Field(min_length=1)
     authors: list[str] = Field(default_factory=list)
-    year: int | None = None
+    year: int | None = Field(default=None, ge=1000, le=2100)
     abstract: str | None = None
     url: str | None = None
     venue: str | None = None

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import bot.ingest.pipeline as pipeline
+from bot.domain import WorkRecord
 from bot.engine import Engine
 from tests.conftest import FIXTURES
 
@@ -139,4 +140,8 @@ def test_ingest_records_from_memory_validates(empty_engine: Engine) -> None:
     assert report.added == 1 and report.embedded == 1
     with pytest.raises(ValueError, match="missing title"):
         empty_engine.ingest_records([{"id": "x:2", "authors": []}])
+    with pytest.raises(ValueError, match="year"):
+        empty_engine.ingest_records([WorkRecord.model_construct(title="T", authors=[], year=2**63).model_dump()])
+    with pytest.raises(ValueError, match="year"):
+        WorkRecord(title="T", year=2**63)
     assert count_works(empty_engine) == 1
