@@ -1,4 +1,4 @@
-"""Small pieces every chat front end (Discord, Reddit) shares: reading list settings, social small talk."""
+"""Small pieces every chat front end (Discord, Reddit) shares: list settings and social small talk."""
 
 from __future__ import annotations
 
@@ -7,32 +7,7 @@ from typing import Any
 
 # What a mention with nothing to search for usually says ("thanks @bot", "lol"): not worth a reading list.
 SOCIAL_WORDS = frozenset(
-    [
-        "thanks",
-        "thank",
-        "thx",
-        "ty",
-        "tysm",
-        "cheers",
-        "hi",
-        "hello",
-        "hey",
-        "lol",
-        "ok",
-        "okay",
-        "nice",
-        "cool",
-        "great",
-        "good",
-        "bot",
-        "bad",
-        "wow",
-        "yes",
-        "no",
-        "yep",
-        "nope",
-        "sorry",
-    ]
+    "thanks thank thx ty tysm cheers hi hello hey lol ok okay nice cool great good bot bad wow yes no yep nope sorry".split()
 )
 
 

@@ -46,7 +46,7 @@ _REQUEST_WORDS = frozenset(
         "needed know anyone someone some literature research prior existing lit relevant link links read "
         "reading recommend recommendations good best do does you i we me us can could would should have has "
         "find show give"
-    ).split()  # noqa: SIM905 - one readable string beats 70 quoted words
+    ).split()
 )
 
 
