@@ -7,7 +7,8 @@ from typing import Any
 
 # What a mention with nothing to search for usually says ("thanks @bot", "lol"): not worth a reading list.
 SOCIAL_WORDS = frozenset(
-    "thanks thank thx ty tysm cheers hi hello hey lol ok okay nice cool great good bot bad wow yes no yep nope sorry".split()
+    "thanks thank thx ty tysm cheers hi hello hey lol ok okay nice cool great good bot bad wow yes no yep nope "
+    "sorry".split()
 )
 
 
