@@ -196,15 +196,6 @@ def full_rows() -> list[tuple[str, str, str, str]]:
         engine.close()
     return rows
 
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(("peak memory (max RSS)", f"{peak_mb:.0f} MB", "", ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    header = ("measure", "alignbot", "baseline (same run)", "note")
-    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-    sys.stdout.flush()
-
 
 if __name__ == "__main__":
     main()
