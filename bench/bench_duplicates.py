@@ -67,8 +67,9 @@ def make_post(sentences: list[str], vocab: list[str], rng: np.random.Generator) 
     return " ".join(perturb(" ".join(parts).split()[:target], 0.03, vocab, rng))
 
 
-def check(index: BandIndex, shingles: list[np.ndarray], text: str, params: SketchParams,
-          limit: int) -> dict[int, float]:
+def check(
+    index: BandIndex, shingles: list[np.ndarray], text: str, params: SketchParams, limit: int
+) -> dict[int, float]:
     """What `Moderator.check` does for duplicates: shingle, sketch, LSH lookup, exact confirmation."""
     q = shingle(text, params.shingle_size)
     candidates = index.query(sketch(query_windows(q, params), params), limit=limit)
@@ -80,8 +81,9 @@ def check(index: BandIndex, shingles: list[np.ndarray], text: str, params: Sketc
     return confirmed
 
 
-def brute_force(all_hashes: np.ndarray, owner: np.ndarray, n_posts: int, text: str,
-                params: SketchParams) -> dict[int, float]:
+def brute_force(
+    all_hashes: np.ndarray, owner: np.ndarray, n_posts: int, text: str, params: SketchParams
+) -> dict[int, float]:
     """Exact containment of the query in every stored post, vectorised over one flat array."""
     q = shingle(text, params.shingle_size)
     mask = np.isin(all_hashes, q.unique)
@@ -114,8 +116,10 @@ def main() -> None:
     sentences = [s for body in bodies for s in re.split(r"(?<=[.!?])\s+", " ".join(body.split())) if s]
     vocab = sorted({w for body in bodies for w in body.split()})
 
-    print(f"building {args.posts:,} posts from {len(sentences):,} sentences of {len(bodies)} real posts …",
-          file=sys.stderr)
+    print(
+        f"building {args.posts:,} posts from {len(sentences):,} sentences of {len(bodies)} real posts …",
+        file=sys.stderr,
+    )
     t0 = time.perf_counter()
     index = BandIndex(params)
     shingles: list[np.ndarray] = []
@@ -175,10 +179,14 @@ def main() -> None:
         base_ok.append(correct(confirmed, expected))
 
     print()
-    print(f"stored posts: {args.posts:,} ({words_total / args.posts:,.0f} shingles each on average), "
-          f"LSH windows: {index.windows:,}, params: {params.tag}")
-    print(f"LSH build: {build:.1f}s for all posts; band index {index.nbytes() / 2**20:,.0f} MiB; "
-          f"peak RSS {rss_mb():,.0f} MiB")
+    print(
+        f"stored posts: {args.posts:,} ({words_total / args.posts:,.0f} shingles each on average), "
+        f"LSH windows: {index.windows:,}, params: {params.tag}"
+    )
+    print(
+        f"LSH build: {build:.1f}s for all posts; band index {index.nbytes() / 2**20:,.0f} MiB; "
+        f"peak RSS {rss_mb():,.0f} MiB"
+    )
     print()
     header = f"{'method':44} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'correct':>8}"
     print(header)
@@ -186,14 +194,20 @@ def main() -> None:
     for kind in ("edited copy", "excerpt", "new text"):
         lat = latencies.get(kind, [])
         ok = found.get(kind, [])
-        print(f"{'MinHash/LSH + exact confirmation: ' + kind:44} {len(lat):>7} {pct(lat, 50):>8.1f} "
-              f"{pct(lat, 95):>8.1f} {max(lat, default=0):>8.1f} {sum(ok):>4}/{len(ok):<3}")
+        print(
+            f"{'MinHash/LSH + exact confirmation: ' + kind:44} {len(lat):>7} {pct(lat, 50):>8.1f} "
+            f"{pct(lat, 95):>8.1f} {max(lat, default=0):>8.1f} {sum(ok):>4}/{len(ok):<3}"
+        )
     lat = latencies["all"]
     all_ok = [x for v in found.values() for x in v]
-    print(f"{'MinHash/LSH + exact confirmation: all':44} {len(lat):>7} {pct(lat, 50):>8.1f} {pct(lat, 95):>8.1f} "
-          f"{max(lat):>8.1f} {sum(all_ok):>4}/{len(all_ok):<3}")
-    print(f"{'brute-force exact containment (numpy)':44} {len(base_lat):>7} {pct(base_lat, 50):>8.1f} "
-          f"{pct(base_lat, 95):>8.1f} {max(base_lat, default=0):>8.1f} {sum(base_ok):>4}/{len(base_ok):<3}")
+    print(
+        f"{'MinHash/LSH + exact confirmation: all':44} {len(lat):>7} {pct(lat, 50):>8.1f} {pct(lat, 95):>8.1f} "
+        f"{max(lat):>8.1f} {sum(all_ok):>4}/{len(all_ok):<3}"
+    )
+    print(
+        f"{'brute-force exact containment (numpy)':44} {len(base_lat):>7} {pct(base_lat, 50):>8.1f} "
+        f"{pct(base_lat, 95):>8.1f} {max(base_lat, default=0):>8.1f} {sum(base_ok):>4}/{len(base_ok):<3}"
+    )
 
 
 if __name__ == "__main__":

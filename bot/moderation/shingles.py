@@ -275,8 +275,9 @@ def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[at] == values
 
 
-def overlap(query: Shingled, source: np.ndarray, max_passages: int = 3, *, source_unique: bool = False,
-            min_detail: float = 0.1) -> Overlap:
+def overlap(
+    query: Shingled, source: np.ndarray, max_passages: int = 3, *, source_unique: bool = False, min_detail: float = 0.1
+) -> Overlap:
     """Exact shingle overlap between a checked text and a source's shingle set, with the shared passages.
 
     `source` must be sorted and unique (what `np.unique` and `Shingled.unique` give) when `source_unique`.

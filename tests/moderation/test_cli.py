@@ -23,8 +23,13 @@ def cli(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch):
     """Run `alignbot …` in a fresh data dir (no bundled reading list, the test KB ingested)."""
     monkeypatch.setenv("ALIGNBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ALIGNBOT_LOAD_BUNDLED_KNOWLEDGE", "false")
-    for name in ("DATABASE_URL", "ALIGNBOT_DATABASE_URL", "CHROMA_HOST", "ALIGNBOT_CHROMA_HOST",
-                 "ALIGNBOT_LLM_PROVIDER"):
+    for name in (
+        "DATABASE_URL",
+        "ALIGNBOT_DATABASE_URL",
+        "CHROMA_HOST",
+        "ALIGNBOT_CHROMA_HOST",
+        "ALIGNBOT_LLM_PROVIDER",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(bot.engine, "load_embedder", lambda *args: embedder)  # load the model once per run
     engine = Engine.open(Settings(), embedder=embedder)
@@ -52,9 +57,13 @@ def test_moderation_workflow(cli, tmp_path: Path) -> None:
     assert code == 0 and "6 posts read: 6 new, 0 updated" in err and "links indexed" in err
 
     path = tmp_path / "submission.json"
-    path.write_text(submission(id="zoe-copy", body=lightly_edit(text("zoe_blog")),
-                               authors=[{"handle": "erin", "confirmed": True}, {"handle": "alice"}])
-                    .model_dump_json())
+    path.write_text(
+        submission(
+            id="zoe-copy",
+            body=lightly_edit(text("zoe_blog")),
+            authors=[{"handle": "erin", "confirmed": True}, {"handle": "alice"}],
+        ).model_dump_json()
+    )
     code, out, _ = cli("check", str(path), "--json")
     assert code == 0
     report = json.loads(out)

@@ -31,8 +31,7 @@ def test_users_come_in_one_aliased_request(forum: tuple[FakeForum, str]) -> None
     assert set(users) == {"uBob000000000001", "uAlice0000000001"}
     assert users["uAlice0000000001"]["groups"] == ["alignmentForum", "alignmentVoters"]
     assert len(fake.requests) == 1
-    assert fake.requests[0]["variables"] == {"id0": "uBob000000000001", "id1": "uAlice0000000001",
-                                             "id2": "uNobody"}
+    assert fake.requests[0]["variables"] == {"id0": "uBob000000000001", "id1": "uAlice0000000001", "id2": "uNobody"}
 
 
 def test_server_errors_are_retried_then_reported(forum: tuple[FakeForum, str]) -> None:
@@ -63,16 +62,21 @@ def test_fetch_maps_posts_and_users_to_records(forum: tuple[FakeForum, str]) -> 
     assert by_id["fmPost0000000002b"].forum == "alignmentforum"
     rejected = by_id["fmPost0000000003c"]
     assert (rejected.status, rejected.rejected_reason) == ("rejected", "LLM-written content without disclosure.")
-    assert (rejected.url, rejected.canonical_url) == ("https://example.com/linkpost-target",
-                                                      "https://mallory.example/original")
+    assert (rejected.url, rejected.canonical_url) == (
+        "https://example.com/linkpost-target",
+        "https://mallory.example/original",
+    )
     groups = {m.handle: m.groups for m in members}
-    assert groups == {"bob": [], "alice": ["alignmentForum", "alignmentVoters"], "carol": ["alignmentForum"],
-                      "mallory": []}
+    assert groups == {
+        "bob": [],
+        "alice": ["alignmentForum", "alignmentVoters"],
+        "carol": ["alignmentForum"],
+        "mallory": [],
+    }
     assert user_ids["alice"] == "uAlice0000000001"
 
 
-def test_imported_forum_feeds_the_link_index_and_the_rules(forum: tuple[FakeForum, str],
-                                                            fresh: Moderator) -> None:
+def test_imported_forum_feeds_the_link_index_and_the_rules(forum: tuple[FakeForum, str], fresh: Moderator) -> None:
     _fake, url = forum
     client = ForumMagnumClient(url, backoff=0)
     posts, members, user_ids = fetch(client, "lesswrong", limit=10)

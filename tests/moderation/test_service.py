@@ -215,6 +215,9 @@ def test_changed_sketch_settings_resketch_stored_texts(fresh: Moderator) -> None
     sub = submission(id="again", body=text("carol_published"))
     [dup] = [f for f in other.check(sub, dry_run=True).findings if f.rule == "duplicate-post"]
     assert dup.evidence["source"]["id"] == "Cc1PublishedPost1"
-    [own] = [f for f in other.check(submission(body=lightly_edit(text("zoe_blog"))), dry_run=True).findings
-             if f.rule == "not-own-content"]
+    [own] = [
+        f
+        for f in other.check(submission(body=lightly_edit(text("zoe_blog"))), dry_run=True).findings
+        if f.rule == "not-own-content"
+    ]
     assert own.evidence["source"]["id"] == "zoe-evaluation-awareness"

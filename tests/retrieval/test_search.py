@@ -17,7 +17,7 @@ def test_on_topic_question_is_confident_with_relevant_papers(engine: Engine) -> 
     assert sum("faithful" in t or "say what they think" in t for t in titles(result)) >= 2
     top = result.results[0]
     assert top.reason and top.reason in (engine.work(top.id).description)  # type: ignore[union-attr]
-    assert result.answer.startswith(f"Closest related work: \"{top.title}\"")
+    assert result.answer.startswith(f'Closest related work: "{top.title}"')
 
 
 @pytest.mark.parametrize(
