@@ -53,14 +53,7 @@ class HandledStore:
 
     def claim(self, item_id: str, kind: str) -> bool:
         """Record that `item_id` is being handled. False when it already was (or another bot has it)."""
-        with Session(self.engine) as session:
-            session.add(RedditHandled(item_id=item_id, kind=kind, action=PENDING))
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return False
-        return True
+        return self.record(item_id, kind, PENDING)
 
     def finish(self, item_id: str, action: str, detail: str | None = None) -> None:
         with Session(self.engine) as session:
