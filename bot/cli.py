@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.citations import Style
 from bot.discord.cli import register as register_discord
@@ -23,9 +25,11 @@ from bot.engine import Engine
 from bot.http.cli import register as register_http
 from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
+from bot.metadata.cli import register as register_metadata
 from bot.moderation.cli import register as register_moderation
 from bot.reddit.cli import register as register_reddit
 from bot.settings import Settings
+from bot.storage import schema
 
 app = typer.Typer(
     help="Related work and citations for AI-alignment communities.",
@@ -142,6 +146,13 @@ def ingest(
             "again to resume[/yellow]"
         )
         raise typer.Exit(130)
+    if report.embedding_error:
+        err.print(
+            f"[yellow]{report.embedding_error}: the records are stored; run `alignbot ingest` again when the vector "
+            "store is back to embed them[/yellow]",
+            highlight=False,
+        )
+        raise typer.Exit(3)
 
 
 def _read_batch(path: Path) -> Iterator[tuple[int, str | None, str]]:
@@ -318,10 +329,52 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
             out.print(f"{key:16} {value}", highlight=False)
 
 
+db_app = typer.Typer(help="The relational database's schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _database_url(data_dir: Path | None) -> str:
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.sqlalchemy_url
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Migrate the database to the newest schema. Every command does this on start; deployments run it once
+    before starting the bots. Safe to run while other instances start (PostgreSQL: one migrates, others wait)."""
+    url = _database_url(data_dir)
+    engine = create_engine(url)
+    try:
+        before = schema.current_revision(engine)
+        schema.upgrade(engine)
+    except SQLAlchemyError as exc:
+        _fail(f"{make_url(url).render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc.orig or exc}")
+    finally:
+        engine.dispose()
+    head = schema.head_revision()
+    out.print(f"schema {before or 'empty'} -> {head}" if before != head else f"schema already at {head}")
+
+
+@db_app.command("current")
+def db_current(data_dir: DataDir = None) -> None:
+    """The database's schema revision and the newest one this version knows."""
+    engine = create_engine(_database_url(data_dir))
+    try:
+        current = schema.current_revision(engine)
+    except SQLAlchemyError as exc:
+        _fail(f"{exc.__class__.__name__}: {exc.orig or exc}")
+    finally:
+        engine.dispose()
+    out.print(f"current {current or 'empty'}\nhead    {schema.head_revision()}", highlight=False)
+
+
 register_moderation(app)  # check, audit, queue, review, decide, citedby, members …, posts …
 register_reddit(app)  # reddit
 register_discord(app)  # discord: run the Discord bot
 register_http(app)  # serve: the HTTP API and moderator page; token create|list|revoke
+register_metadata(app)  # fetch arxiv|s2|openalex: papers from the live metadata APIs
 
 if __name__ == "__main__":  # pragma: no cover
     app()

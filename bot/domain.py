@@ -6,10 +6,33 @@ receives them and only renders them. `model_dump()` gives the documented JSON sc
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
 
 
-class WorkRecord(BaseModel):
+def without_nul(value: Any) -> Any:
+    """`value` with NUL characters removed from every string in it. They carry no meaning in text, and
+    PostgreSQL refuses them where SQLite keeps them: inputs must not behave differently per database."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(without_nul(v) for v in value)
+    return value
+
+
+class CleanInput(BaseModel):
+    """Base of models built from outside input: strings arrive without NUL characters."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nul(cls, data: Any) -> Any:
+        return without_nul(data)
+
+
+class WorkRecord(CleanInput):
     """One record of a work as a source describes it, before records of the same work are merged."""
 
     id: str | None = None
@@ -71,7 +94,7 @@ class BibliographyResult(BaseModel):
     unresolved: list[str] = Field(description="Mentions that looked like references but matched no work.")
 
 
-class Message(BaseModel):
+class Message(CleanInput):
     """One message of a discussion thread, as the adapters hand them to the engine."""
 
     author: str | None = None
@@ -86,3 +109,4 @@ class IngestReport(BaseModel):
     errors: list[str] = Field(default_factory=list)
     embedded: int = 0
     interrupted: bool = False
+    embedding_error: str | None = None  # the vector store was down: stored works wait for their vectors

@@ -34,7 +34,7 @@ from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.resolve import Candidate, ReferenceResolver
 from bot.retrieval.search import HybridSearcher, best_sentence
 from bot.settings import Settings
-from bot.storage import Database, VectorStore, Work
+from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, schema
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,10 @@ class Engine:
                 self._invalidate()  # lexical search sees the new works while they are being embedded
                 if embed:
                     embed_pending(self.db, self.vectors, self.embedder, report, progress, curated_only)
+            except VectorStoreUnavailable as exc:
+                # The records are stored; their vectors follow with the next write or `alignbot ingest`.
+                log.warning("%s: embedding postponed", exc)
+                report.embedding_error = str(exc)
             except KeyboardInterrupt:
                 report.interrupted = True
             finally:
@@ -336,6 +340,7 @@ class Engine:
             "vectors": self.vectors.count(),
             "pending_vectors": self.db.count_needing_vectors(),
             "database": self.db.engine.url.render_as_string(hide_password=True),
+            "schema": schema.current_revision(self.db.engine),
             "chroma": f"{self.settings.chroma_host}:{self.settings.chroma_port}"
             if self.settings.chroma_host
             else str(self.settings.chroma_path),

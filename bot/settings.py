@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,31 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_timeout_seconds: float = 20.0
+
+    # Live metadata (`alignbot fetch`, `/paper add`, POST /v1/papers/fetch): arXiv, Semantic Scholar, OpenAlex.
+    # The minimum intervals are each API's published limit, enforced across every process sharing the database.
+    metadata_contact_email: str | None = Field(
+        default=None,
+        description="Sent in the User-Agent (and as OpenAlex's `mailto`) so the APIs can reach us, not block us.",
+    )
+    metadata_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    metadata_read_timeout_seconds: float = Field(default=20.0, gt=0, description="Longest silence within a response.")
+    metadata_deadline_seconds: float = Field(
+        default=45.0, gt=0, description="Most time one lookup or search may take, waits and retries included."
+    )
+    metadata_retries: int = Field(default=3, ge=0, le=10, description="Retries after a 429, 5xx or lost connection.")
+    metadata_backoff_seconds: float = Field(default=1.0, ge=0, description="First retry wait; doubles each retry.")
+    metadata_max_backoff_seconds: float = Field(
+        default=30.0, ge=0, description="Longest wait between retries; a longer Retry-After makes us give up."
+    )
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_min_interval_seconds: float = Field(default=3.0, ge=0)  # arXiv API terms: one request every 3 s
+    s2_api_url: str = "https://api.semanticscholar.org/graph/v1"
+    s2_api_key: SecretStr | None = Field(default=None, description="Semantic Scholar API key (x-api-key header).")
+    s2_min_interval_seconds: float = Field(default=1.0, ge=0)  # S2: 1 request/s with a key; shared pool without
+    openalex_api_url: str = "https://api.openalex.org"
+    openalex_api_key: SecretStr | None = Field(default=None, description="OpenAlex API key (`api_key` parameter).")
+    openalex_min_interval_seconds: float = Field(default=0.1, ge=0)  # OpenAlex: 10/s (older terms; now 100/s)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from bot.embedding import Embedder, load_embedder
 from bot.engine import Engine
 from bot.settings import Settings
+from tests.backends import BACKENDS, Backends
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -21,11 +23,37 @@ def embedder() -> Embedder:
     return load_embedder(settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size)
 
 
+def pytest_report_header() -> str:
+    return BACKENDS.describe()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def backends() -> Iterator[Backends]:
+    """The run's stores (see tests/backends.py); a Chroma server is reached through CHROMA_HOST/CHROMA_PORT."""
+    BACKENDS.start()
+    saved = {name: os.environ.get(name) for name in ("CHROMA_HOST", "CHROMA_PORT")}
+    if BACKENDS.chroma is not None:
+        os.environ.update(CHROMA_HOST=BACKENDS.chroma.host, CHROMA_PORT=str(BACKENDS.chroma.port))
+    yield BACKENDS
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    BACKENDS.stop()
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings isolated from the developer's environment: own data dir, SQLite unless told otherwise."""
-    values: dict[str, object] = {"data_dir": data_dir, "database_url": None, "chroma_host": None, "llm_provider": None}
+    """Settings isolated from the developer's environment: own data dir and stores (see tests/backends.py)."""
+    values: dict[str, object] = {**BACKENDS.settings_values(data_dir), "llm_provider": None}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh database of the run's kind (SQLite file or PostgreSQL database) for tests of storage code."""
+    return BACKENDS.database_url(tmp_path / "db") or f"sqlite:///{tmp_path / 'db.sqlite3'}"
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,12 +20,16 @@ from typing import Any
 
 import bibtexparser
 import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
 from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.storage import VectorStore
+from tests.backends import BACKENDS
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +58,7 @@ def alignbot_command() -> list[str]:
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not _FOREIGN_ENV.match(k)}
-    env.update(ALIGNBOT_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", **extra)
+    env.update(BACKENDS.env(data_dir), PYTHONUNBUFFERED="1", **extra)
     return env
 
 
@@ -105,10 +107,11 @@ def assert_clean_failure(run: Run | Result, message: str) -> None:
         assert isinstance(run.exception, SystemExit)  # typer.Exit, not a crash
 
 
-def sql(data_dir: Path, query: str) -> Any:
-    """One value from the knowledge base's SQLite file, read the way any other tool would."""
-    with sqlite3.connect(data_dir / "alignbot.sqlite3", timeout=30) as connection:
-        return connection.execute(query).fetchone()[0]
+def sql(data_dir: Path, query: str, **params: Any) -> Any:
+    """One value from the knowledge base's database (SQLite file or PostgreSQL), read from outside the bot."""
+    engine = create_engine(make_settings(data_dir).sqlalchemy_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        return connection.execute(text(query), params).one()[0]
 
 
 def count_works(data_dir: Path) -> int:
@@ -167,13 +170,13 @@ def kb(first_run: tuple[Path, Run]) -> Path:
 
 @pytest.fixture
 def kb_copy(kb: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(kb, tmp_path / "kb"))
+    return BACKENDS.copy_data_dir(kb, tmp_path / "kb")
 
 
 @pytest.fixture(scope="module")
 def inproc_kb(kb: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # A separate copy: an in-process Chroma client caches its files and must not share them with subprocesses.
-    return Path(shutil.copytree(kb, tmp_path_factory.mktemp("inproc") / "kb"))
+    return BACKENDS.copy_data_dir(kb, tmp_path_factory.mktemp("inproc") / "kb")
 
 
 @pytest.fixture
@@ -182,7 +185,8 @@ def invoke(inproc_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     for name in list(os.environ):
         if _FOREIGN_ENV.match(name):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("ALIGNBOT_DATA_DIR", str(inproc_kb))
+    for name, value in BACKENDS.env(inproc_kb).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
 
@@ -201,7 +205,7 @@ def test_first_run_loads_the_bundled_reading_list(first_run: tuple[Path, Run]) -
     distinct = {json.loads(line)["id"] for line in READING_LIST.read_text(encoding="utf-8").splitlines() if line}
     assert status["works"] == len(distinct) == count_works(data_dir)
     assert status["vectors"] == status["works"] and status["pending_vectors"] == 0
-    assert status["database"].endswith(str(data_dir / "alignbot.sqlite3"))
+    assert status["database"] == make_url(make_settings(data_dir).sqlalchemy_url).render_as_string(hide_password=True)
 
 
 @pytest.fixture(scope="module")
@@ -483,25 +487,32 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes], timeo
         try:
             if condition():
                 return
-        except sqlite3.OperationalError:
+        except DBAPIError:
             pass  # the database is being created or is briefly locked: look again
         time.sleep(0.02)
     raise AssertionError(f"condition not reached in {timeout}s")
 
 
 def checkpoint(data_dir: Path, path: Path) -> tuple[int, bool]:
-    with sqlite3.connect(data_dir / "alignbot.sqlite3", timeout=30) as connection:
+    engine = create_engine(make_settings(data_dir).sqlalchemy_url, poolclass=NullPool)
+    with engine.connect() as connection:
         row = connection.execute(
-            "SELECT lines_done, complete FROM ingestcheckpoint WHERE source = ?", (str(path.resolve()),)
-        ).fetchone()
+            text("SELECT lines_done, complete FROM ingestcheckpoint WHERE source = :source"),
+            {"source": str(path.resolve())},
+        ).first()
     assert row is not None, "no checkpoint stored"
     return int(row[0]), bool(row[1])
 
 
 @pytest.mark.parametrize(
     ("sig", "phase"),
-    [(signal.SIGINT, "records"), (signal.SIGTERM, "vectors")],
-    ids=["ctrl-c-while-reading", "kill-while-embedding"],
+    [
+        (signal.SIGINT, "records"),
+        (signal.SIGTERM, "vectors"),
+        (signal.SIGKILL, "records"),
+        (signal.SIGKILL, "vectors"),
+    ],
+    ids=["ctrl-c-while-reading", "kill-while-embedding", "kill-9-while-reading", "kill-9-while-embedding"],
 )
 def test_interrupted_ingest_resumes_without_losing_or_duplicating(
     kb_copy: Path, tmp_path: Path, sig: signal.Signals, phase: str
@@ -534,8 +545,11 @@ def test_interrupted_ingest_resumes_without_losing_or_duplicating(
                 proc.wait()
         err.seek(0)
         first = Run(code, "", err.read())
-    assert first.code == 130, first.stderr
-    assert "interrupted" in first.stderr and "Traceback" not in first.stderr
+    if sig == signal.SIGKILL:  # no handler runs: whatever was mid-transaction is rolled back by the database
+        assert first.code == -signal.SIGKILL
+    else:
+        assert first.code == 130, first.stderr
+        assert "interrupted" in first.stderr and "Traceback" not in first.stderr
 
     lines_done, complete = checkpoint(kb_copy, big)
     stored = count_works(kb_copy)
@@ -566,10 +580,16 @@ def test_interrupted_ingest_resumes_without_losing_or_duplicating(
     assert sql(kb_copy, "SELECT count(*) FROM work WHERE id LIKE '%#%'") == 0  # no work split in two
     assert count_embedded(kb_copy) == base + DISTINCT
     assert sql(kb_copy, "SELECT count(*) FROM workkey WHERE key LIKE 'id:synthetic:%'") == DISTINCT
-    sources = json.loads(sql(kb_copy, "SELECT sources FROM work WHERE id = 'synthetic:0'"))
+    sources = sql(kb_copy, "SELECT sources FROM work WHERE id = 'synthetic:0'")
+    sources = json.loads(sources) if isinstance(sources, str) else sources  # SQLite keeps JSON as text
     assert sources == [f"mirror-{c}" for c in range(COPIES)]  # every mirror merged into the one work
+    settings = make_settings(kb_copy)
     vectors = VectorStore.open(
-        path=kb_copy / "chroma", host=None, port=0, collection="works", embedding_name="minilm"
+        path=settings.chroma_path,
+        host=settings.chroma_host,
+        port=settings.chroma_port,
+        collection=settings.chroma_collection,
+        embedding_name="minilm",
     ).count()
     assert vectors == base + DISTINCT
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pytest
+import yaml
 
 from bot.settings import Settings
 
@@ -155,3 +160,102 @@ def test_parser_reads_continuations_and_both_env_forms() -> None:
     assert [i.name for i in parsed] == ["FROM", "ENV", "ENV", "COPY"]
     assert env_values(parsed) == {"A": "1", "B": "two words", "C": "three"}
     assert copies(parsed) == {"a": PurePosixPath("/app/a"), "b": PurePosixPath("/app/b")}
+
+
+def _user(dockerfile: list[Instruction]) -> tuple[int, str]:
+    """Where the last USER instruction is and the user it names."""
+    users = [(i, ins.args.split(":")[0]) for i, ins in enumerate(dockerfile) if ins.name == "USER"]
+    assert users, "the image runs as root"
+    return users[-1]
+
+
+def _shell_commands(ins: Instruction) -> list[list[str]]:
+    return [shlex.split(part) for part in ins.args.split("&&")]
+
+
+def test_runs_as_an_unprivileged_user_who_owns_the_data_dir(dockerfile: list[Instruction]) -> None:
+    user_at, user = _user(dockerfile)
+    assert user not in ("root", "0")
+    created = [
+        i
+        for i, ins in enumerate(dockerfile[:user_at])
+        if ins.name == "RUN"
+        for argv in _shell_commands(ins)
+        if argv and argv[0] == "useradd" and argv[-1] == user
+    ]
+    assert created, f"no `useradd … {user}` before USER"
+    data_dir = env_values(dockerfile)["ALIGNBOT_DATA_DIR"]
+    volume_at = next(i for i, ins in enumerate(dockerfile) if ins.name == "VOLUME" and data_dir in json.loads(ins.args))
+    owned = [
+        argv
+        for ins in dockerfile[created[0] : volume_at]  # before VOLUME: later changes to a volume path are discarded
+        if ins.name == "RUN"
+        for argv in _shell_commands(ins)
+        if argv and argv[0] == "chown" and argv[-1] == data_dir
+    ]
+    assert owned and owned[0][1].split(":")[0] == user
+    # Installed as root: the bot's user cannot change its own code or dependencies.
+    installs = [i for i, ins in enumerate(dockerfile) if ins.name == "RUN" and "pip install" in ins.args]
+    assert installs and max(installs) < user_at
+
+
+def test_the_bundled_model_loads_offline_when_the_image_is_built(dockerfile: list[Instruction], tmp_path: Path) -> None:
+    at = run_index(dockerfile, "load_embedder")
+    assert at > run_index(dockerfile, "pip install .") and at > _user(dockerfile)[0]  # as the bot's user
+    argv = shlex.split(dockerfile[at].args)
+    env = dict(a.split("=", 1) for a in argv[: next(i for i, a in enumerate(argv) if "=" not in a)])
+    assert env.get("HF_HUB_OFFLINE") == "1"
+    command = argv[len(env) :]
+    assert command[:2] == ["python", "-c"] and len(command) == 3
+    # Run the same code here, offline, outside the repo and with no alignbot settings from this environment.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ALIGNBOT_")}
+    result = subprocess.run(
+        [sys.executable, "-c", command[2]],
+        env={**clean, **env, "TRANSFORMERS_OFFLINE": "1"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_healthcheck_is_the_compose_http_check(dockerfile: list[Instruction]) -> None:
+    checks = [ins.args for ins in dockerfile if ins.name == "HEALTHCHECK"]
+    assert len(checks) == 1
+    options, _, command = checks[0].partition(" CMD ")
+    assert {"--interval", "--timeout", "--start-period", "--retries"} <= {o.split("=")[0] for o in options.split()}
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert ["CMD", *json.loads(command)] == compose["services"]["http"]["healthcheck"]["test"]
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """Whether .dockerignore keeps `path` (or a directory above it) out of the build context; last match wins."""
+
+    def regex(pattern: str) -> re.Pattern[str]:
+        out = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*")
+        return re.compile(out.replace(r"\*", "[^/]*").replace(r"\?", "[^/]") + "$")
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    ignored = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        if any(regex(pattern.lstrip("!").strip("/")).match(p) for p in prefixes):
+            ignored = not negated
+    return ignored
+
+
+def test_dockerignore_keeps_secrets_out_and_the_copied_sources_in(dockerfile: list[Instruction]) -> None:
+    lines = (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    for secret in (".env", ".env.production", ".git/config"):
+        assert _ignored(secret, patterns), secret
+    for source in copies(dockerfile):
+        root = REPO / source
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+        for path in files:
+            relative = path.relative_to(REPO).as_posix()
+            if "__pycache__" not in relative:
+                assert not _ignored(relative, patterns), f"{relative} is copied into the image but ignored"
+    assert _ignored("bot/__pycache__/cli.cpython-311.pyc", patterns)  # the matcher is not trivially permissive

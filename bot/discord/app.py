@@ -277,6 +277,7 @@ def create_bot(
     when the bot starts.
     """
     from bot.discord.cogs.moderation import Moderation
+    from bot.discord.cogs.papers import Papers
     from bot.discord.cogs.research import Research
     from bot.discord.views import ReviewButton
 
@@ -294,6 +295,7 @@ def create_bot(
     bot._init_services(settings, engine, moderator)
     _attach(bot, bot.add_cog(Research(bot)))
     _attach(bot, bot.add_cog(Moderation(bot)))
+    _attach(bot, bot.add_cog(Papers(bot)))
     bot.add_dynamic_items(ReviewButton)  # review buttons keep working after a restart
     return bot
 

@@ -17,6 +17,7 @@ from discord.utils import escape_markdown
 from bot.answer import composed_answer
 from bot.citations import Style, bibtex, short_citation
 from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork
+from bot.metadata.fetch import FetchResult
 from bot.moderation.schemas import (
     CitedByResult,
     DecisionRecord,
@@ -472,6 +473,41 @@ def citedby_pages(result: CitedByResult) -> list[Page]:
         embed.set_footer(text=f"Page {number}/{len(texts)} · {len(result.posts)} posts")
         pages.append(Page(fit(embed)))
     return pages
+
+
+# --- papers ------------------------------------------------------------------------------------------
+
+FETCH_STATUS = {
+    "added": "Added to the knowledge base",
+    "updated": "Already known: merged what was new",
+    "present": "Already in the knowledge base",
+}
+FETCH_WOULD = {"added": "Would be added", "updated": "Would be merged", "present": "Already in the knowledge base"}
+
+
+def fetch_embed(result: FetchResult, api: str) -> discord.Embed:
+    """What `/paper add` stored (or, in a dry run, would store), each work with what happened to it."""
+    asked = truncate(result.query, 200)
+    if not result.works:
+        if result.identifier:
+            text = f"{api} has no paper {result.identifier}."
+        else:
+            text = f"{api} found nothing for “{asked}”."
+        embed = discord.Embed(title="Nothing added", description=md(text), colour=UNSURE_COLOUR)
+        embed.set_footer(text="Check the id, or try another source or other words.")
+        return fit(embed)
+    labels = FETCH_WOULD if result.dry_run else FETCH_STATUS
+    entries = [
+        f"{work_entry(n, item.work, reason=False)}\n↳ {labels[item.status]}"
+        for n, item in enumerate(result.works, start=1)
+    ]
+    added = sum(1 for item in result.works if item.status == "added")
+    papers = f"{added} paper{'s' if added != 1 else ''}"
+    title = (f"Would add {papers}" if result.dry_run else f"Added {papers}") if added else "Nothing new to add"
+    embed = discord.Embed(title=title, description="\n\n".join(entries), colour=RESEARCH_COLOUR)
+    where = "Found in the knowledge base; no request made" if result.from_knowledge_base else f"From {api}"
+    embed.set_footer(text=where + (" · dry run: nothing stored" if result.dry_run else ""))
+    return fit(embed)
 
 
 def notice(text: str) -> str:

@@ -17,6 +17,8 @@ from bot.http.schemas import (
     BibliographyRequest,
     CiteRequest,
     DecisionRequest,
+    ErrorBody,
+    FetchRequest,
     PapersRequest,
     RelatedRequest,
     WebhookEvent,
@@ -24,6 +26,8 @@ from bot.http.schemas import (
 )
 from bot.http.tokens import TokenInfo
 from bot.mentions import parse_thread
+from bot.metadata.errors import MetadataError, MetadataRequestError, MetadataTimeout
+from bot.metadata.fetch import FetchResult, fetch_papers
 from bot.moderation.config import RULE_IDS
 from bot.moderation.schemas import (
     CheckReport,
@@ -39,7 +43,7 @@ from bot.moderation.service import ModerationError
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)  # type: ignore[arg-type]
 
 RuleId = Literal[RULE_IDS]  # type: ignore[valid-type]
-ReportId = Annotated[int, Path(ge=1, le=2**62, description="Report id (from the queue).")]
+ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Report id (from the queue).")]
 Writer = Annotated[TokenInfo, Depends(require("write"))]
 Mod = Annotated[TokenInfo, Depends(require("moderate"))]
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
@@ -97,12 +101,47 @@ def papers(body: PapersRequest, request: Request, token: Writer) -> IngestReport
     ctx = context(request)
     if len(body.records) > ctx.settings.max_ingest_records:
         raise ApiError(413, "too many records", f"send at most {ctx.settings.max_ingest_records} records a request")
-    # API records never count as our curated reading list (it wins merges outright), and say who sent them.
-    records = [r.model_copy(update={"curated": False, "source": r.source or f"api:{token.name}"}) for r in body.records]
+    # As plain records they go through the JSON Lines reader (ids without version, DOIs in lower case, whitespace
+    # folded), so a paper sent here and the same paper in a file are one work. API records never count as our
+    # curated reading list (it wins merges outright), and say who sent them.
+    records = [r.model_dump(exclude={"curated"}) | {"source": r.source or f"api:{token.name}"} for r in body.records]
     try:
         return ctx.engine.ingest_records(records)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
+
+
+@router.post(
+    "/papers/fetch",
+    response_model=FetchResult,
+    tags=["write"],
+    responses={
+        404: {"model": ErrorBody, "description": "The API has no paper with that identifier."},
+        502: {"model": ErrorBody, "description": "The metadata API failed or sent an answer we cannot read."},
+        504: {"model": ErrorBody, "description": "The metadata API did not answer in time."},
+    },
+)
+def papers_fetch(body: FetchRequest, request: Request, _token: Writer) -> FetchResult:
+    """Add papers from arXiv, Semantic Scholar or OpenAlex: an identifier is looked up (answered from the
+    knowledge base without a request when already stored), anything else searched and the best `limit` added.
+    Each work says whether it was `added`, `updated` (merged into a work it enriched) or already `present`.
+    Nothing is stored when the API fails."""
+    ctx = context(request)
+    try:
+        result = fetch_papers(
+            ctx.engine, body.source, body.query, limit=body.limit, refresh=body.refresh, dry_run=body.dry_run
+        )
+    except MetadataTimeout as exc:
+        raise ApiError(504, str(exc), "nothing was stored; try again later") from exc
+    except MetadataRequestError as exc:  # the API calls the identifier malformed: the caller's to fix
+        raise ApiError(400, str(exc)) from exc
+    except MetadataError as exc:
+        raise ApiError(502, str(exc), "nothing was stored") from exc
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    if not result.works and result.identifier is not None:
+        raise ApiError(404, f"no such paper: {result.identifier}", {"source": body.source, "query": result.query})
+    return result
 
 
 @router.post("/webhooks/forum", response_model=WebhookResult, tags=["write"])

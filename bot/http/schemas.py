@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from bot.citations import Style
-from bot.domain import Message, WorkRecord
+from bot.domain import CleanInput, Message, WorkRecord
 from bot.moderation.schemas import ReportStatus, Submission
 
 MAX_TEXT = 200_000  # characters of one post or thread: far beyond any real one, small enough to process
 
 
-class _Request(BaseModel):
+class _Request(CleanInput):
     # A misspelt field ("questoin") is an error, not silently ignored.
     model_config = ConfigDict(extra="forbid")
 
@@ -70,6 +70,19 @@ class PapersRequest(_Request):
     records: list[PaperRecord] = Field(
         min_length=1, description="Records as in the JSON Lines ingest format; `curated` is ignored."
     )
+
+
+class FetchRequest(_Request):
+    source: Literal["arxiv", "s2", "openalex"] = Field(description="arXiv, Semantic Scholar or OpenAlex.")
+    query: str = Field(
+        min_length=1,
+        max_length=1_000,
+        pattern=r"\S",
+        description="An id or link to look up (arXiv id, DOI, S2 or OpenAlex id), or words to search for.",
+    )
+    limit: StrictInt = Field(default=1, ge=1, le=25, description="Works a search adds, best first.")
+    refresh: StrictBool = Field(default=False, description="Ask the API even when the work is already stored.")
+    dry_run: StrictBool = Field(default=False, description="Show what would be stored; store nothing.")
 
 
 class DecisionRequest(_Request):

@@ -82,7 +82,6 @@ def _info(row: ApiToken) -> TokenInfo:
 class TokenStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        SQLModel.metadata.create_all(db.engine, tables=[ApiToken.__table__])  # type: ignore[attr-defined]
 
     def create(self, name: str, scopes: Iterable[str], rate_per_minute: float | None = None) -> tuple[TokenInfo, str]:
         """A new token and its secret: the secret is shown once and only its hash is kept."""

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.domain import CleanInput
+
 ReportStatus = Literal["open", "approved", "rejected", "needs-changes"]
 REPORT_STATUSES: tuple[str, ...] = ("open", "approved", "rejected", "needs-changes")
 
@@ -21,7 +23,7 @@ def guess_format(body: str) -> Literal["markdown", "html"]:
     return "html" if _HTML_START.match(body) else "markdown"
 
 
-class _Input(BaseModel):
+class _Input(CleanInput):
     # Unknown keys are errors: a misspelt "canonicalUrl" must not silently become "no canonical link".
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -62,7 +64,7 @@ class MemberRecord(_Input):
     handle: str = Field(min_length=1)
     name: str | None = None
     groups: list[str] = Field(default_factory=list)
-    karma: int | None = None
+    karma: int | None = Field(default=None, ge=-(2**31), lt=2**31)  # a 32-bit column
 
 
 class PostRecord(_Input):

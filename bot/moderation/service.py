@@ -51,7 +51,6 @@ from bot.storage import Work, WorkKey
 
 log = logging.getLogger(__name__)
 
-_TABLES = [t.__table__ for t in (Member, Post, PostLink, TextSketch, Report, Decision)]  # type: ignore[attr-defined]
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 _BATCH = 500
 RecordT = TypeVar("RecordT", bound=BaseModel)
@@ -116,7 +115,6 @@ class Moderator:
         self.config_path = config_path or engine.settings.knowledge_dir / "moderation.yaml"
         self.config = config or load_config(self.config_path)
         self.params = self.config.sketch.params()
-        SQLModel.metadata.create_all(self.db.engine, tables=_TABLES)
         self._lock = threading.RLock()
         self._index: BandIndex | None = None
         self._works_state: tuple[Any, ...] | None = None

@@ -42,7 +42,6 @@ class RedditHandled(SQLModel, table=True):
 class HandledStore:
     def __init__(self, engine: SAEngine) -> None:
         self.engine = engine
-        SQLModel.metadata.create_all(engine, tables=[RedditHandled.__table__])  # type: ignore[attr-defined]
 
     def get(self, item_id: str) -> RedditHandled | None:
         with Session(self.engine) as session:

@@ -8,6 +8,7 @@ own: it is what says whether anything found is really about the question (`confi
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -16,7 +17,11 @@ import numpy as np
 from bot.embedding import Embedder
 from bot.identifiers import exact_keys_in
 from bot.retrieval.corpus import CorpusIndex
-from bot.storage import VectorStore
+from bot.storage import VectorStore, VectorStoreUnavailable
+
+log = logging.getLogger(__name__)
+# Without the vector store, this many lexical candidates are encoded per question (about half a second on a CPU).
+FALLBACK_CANDIDATES = 30
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
@@ -62,12 +67,16 @@ class HybridSearcher:
     def search(self, query: str, k: int) -> list[Hit]:
         exact_docs = self.exact(query)
         query_vector = self.embedder.encode([query])[0]
-        similarity = dict(self.dense(query_vector, self.pool))
         lexical = dict(self.lexical(query, self.pool))
-        missing = [self.corpus.ids[doc] for doc in lexical if doc not in similarity]
-        # Lexical-only candidates lack a cosine: their stored vectors give it without encoding anything.
-        for work_id, vector in self.vectors.get(missing).items():
-            similarity[self.corpus.position[work_id]] = float(vector @ query_vector)
+        try:
+            similarity = dict(self.dense(query_vector, self.pool))
+            missing = [self.corpus.ids[doc] for doc in lexical if doc not in similarity]
+            # Lexical-only candidates lack a cosine: their stored vectors give it without encoding anything.
+            for work_id, vector in self.vectors.get(missing).items():
+                similarity[self.corpus.position[work_id]] = float(vector @ query_vector)
+        except VectorStoreUnavailable as exc:
+            log.warning("%s; answering from lexical candidates re-ranked by encoding them now", exc)
+            similarity = self.encoded_similarity(query_vector, list(lexical)[:FALLBACK_CANDIDATES])
         best_lexical = max(lexical.values(), default=1.0)
         alpha = self.dense_weight
         fused = {
@@ -81,6 +90,14 @@ class HybridSearcher:
             if doc not in exact_docs:
                 hits.append(Hit(doc, score, similarity.get(doc, 0.0)))
         return hits
+
+
+    def encoded_similarity(self, query_vector: np.ndarray, docs: list[int]) -> dict[int, float]:
+        """Cosines computed from the works' text, for when the vector store is down: slower, same meaning."""
+        if not docs:
+            return {}
+        texts = [f"{self.corpus.titles[d].rstrip('.')}. {self.corpus.descriptions[d]}" for d in docs]
+        return {doc: float(v @ query_vector) for doc, v in zip(docs, self.embedder.encode(texts), strict=True)}
 
 
 def best_sentence(corpus: CorpusIndex, doc: int, query: str) -> str | None:

@@ -1,6 +1,6 @@
 """Storage: the relational database (source of truth) and the vector store (derived from it)."""
 
-from bot.storage.database import Database, IngestCheckpoint, Work, WorkKey
-from bot.storage.vectors import VectorStore
+from bot.storage.database import Database, IngestCheckpoint, RateLimitSlot, Work, WorkKey
+from bot.storage.vectors import VectorStore, VectorStoreUnavailable
 
-__all__ = ["Database", "IngestCheckpoint", "VectorStore", "Work", "WorkKey"]
+__all__ = ["Database", "IngestCheckpoint", "RateLimitSlot", "VectorStore", "VectorStoreUnavailable", "Work", "WorkKey"]

@@ -1,4 +1,4 @@
-"""Relational storage with SQLModel: works, their lookup keys and ingest checkpoints.
+"""Relational storage with SQLModel: works, their lookup keys, ingest checkpoints and API rate-limit slots.
 
 The database is the source of truth. Vectors in Chroma are derived from it: `Work.vector_hash`
 records which text a stored vector was computed from, so a crash between the two stores is
@@ -7,15 +7,23 @@ detected and repaired on the next start (see `Engine.repair`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, event, func, update
+from sqlalchemy import JSON, Column, Text, case, event, func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from bot.domain import RankedWork
+from bot.storage import schema
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -81,6 +89,15 @@ class IngestCheckpoint(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=_now)
 
 
+class RateLimitSlot(SQLModel, table=True):
+    """When the next request to a rate-limited API may go out, shared by every process on this database."""
+
+    __tablename__ = "rate_limit_slot"
+
+    name: str = Field(primary_key=True, description="The API, e.g. 'arxiv'.")
+    next_at: float = Field(description="Unix time of the next free slot.")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     # WAL lets readers (a running bot) work while an ingest writes; NORMAL is crash-safe under WAL.
@@ -98,7 +115,7 @@ class Database:
         self.engine: SAEngine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        SQLModel.metadata.create_all(self.engine)
+        schema.upgrade(self.engine)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -173,25 +190,55 @@ class Database:
         checkpoint: IngestCheckpoint | None = None,
     ) -> None:
         """Store one ingest batch and its checkpoint in a single transaction: all of it or none."""
-        with self.session() as session:
-            session.add_all(list(new))
+        new, changed, keys = list(new), list(changed), list(keys)
+        if checkpoint is not None:
+            checkpoint.updated_at = _now()
+
+        def write(session: Session) -> None:
+            session.add_all(new)
             session.flush()
             for work in changed:
                 session.merge(work)
             session.add_all([WorkKey(key=key, work_id=work_id) for key, work_id in keys])
             if checkpoint is not None:
-                checkpoint.updated_at = _now()
                 session.merge(checkpoint)
-            session.commit()
+
+        self._transaction(write)
+
+    def _transaction(self, write: Callable[[Session], object]) -> None:
+        """Run `write` in one transaction; once more if the connection died under it (a restarted or failed-over
+        PostgreSQL, a proxy dropping idle connections). Nothing of the failed attempt was committed."""
+        for attempt in (1, 2):
+            try:
+                with self.session() as session:
+                    write(session)
+                    session.commit()
+                return
+            except DBAPIError as exc:
+                if not exc.connection_invalidated or attempt == 2:
+                    raise
+                log.warning("database connection lost during a write (%s); retrying it", exc.orig)
+
+    def reserve_slot(self, name: str, interval: float) -> float:
+        """Reserve the next request slot of API `name`, at least `interval` s after the last one reserved by
+        any process on this database; returns how many seconds to wait before sending.
+
+        One atomic upsert, so two instances never get the same slot (no read-then-write race).
+        """
+        now = time.time()
+        slot = RateLimitSlot.__table__  # type: ignore[attr-defined]
+        insert = sqlite_insert if self.engine.dialect.name == "sqlite" else postgresql_insert
+        statement = insert(slot).values(name=name, next_at=now + interval)
+        later = case((slot.c.next_at > now, slot.c.next_at), else_=now) + interval
+        statement = statement.on_conflict_do_update(index_elements=["name"], set_={"next_at": later})
+        with self.engine.begin() as connection:
+            next_at = connection.execute(statement.returning(slot.c.next_at)).scalar_one()
+        return max(0.0, next_at - interval - now)
 
     def mark_vectors(self, hashes: dict[str, str]) -> None:
         """Record that the vectors of these works now match the given text hashes."""
-        with self.session() as session:
-            session.execute(
-                update(Work),
-                [{"id": work_id, "vector_hash": text_hash} for work_id, text_hash in hashes.items()],
-            )
-            session.commit()
+        rows = [{"id": work_id, "vector_hash": text_hash} for work_id, text_hash in hashes.items()]
+        self._transaction(lambda session: session.execute(update(Work), rows))
 
     def clear_vector_marks(self, ids: Iterable[str]) -> None:
         ids = list(ids)

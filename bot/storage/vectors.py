@@ -6,12 +6,26 @@ function, so Chroma never tries to download its default model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+
+
+class VectorStoreUnavailable(RuntimeError):
+    """The Chroma server cannot be reached. Vectors are derived data: callers degrade instead of failing."""
+
+
+@contextmanager
+def _reachable(where: Callable[[], str]) -> Iterator[None]:
+    try:
+        yield
+    except httpx.TransportError as exc:  # refused, reset, timed out: the server is down or restarting
+        raise VectorStoreUnavailable(f"Chroma server at {where()} is unreachable: {exc}") from exc
 
 
 class VectorStore:
@@ -27,38 +41,50 @@ class VectorStore:
     @classmethod
     def open(cls, *, path: Path, host: str | None, port: int, collection: str, embedding_name: str) -> VectorStore:
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if host:
-            client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
-        else:
+        if not host:
             path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        return cls(client, collection, embedding_name)
+            return cls(chromadb.PersistentClient(path=str(path), settings=chroma_settings), collection, embedding_name)
+        with _reachable(lambda: f"{host}:{port}"):
+            try:
+                client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+            except ValueError as exc:  # how chromadb reports a refused connection when the client is made
+                raise VectorStoreUnavailable(f"Chroma server at {host}:{port} is unreachable: {exc}") from exc
+            return cls(client, collection, embedding_name)
+
+    def _where(self) -> str:
+        settings = self.client.get_settings()
+        return f"{settings.chroma_server_host}:{settings.chroma_server_http_port}"
 
     def count(self) -> int:
-        return self.collection.count()
+        with _reachable(self._where):
+            return self.collection.count()
 
     def upsert(self, ids: Sequence[str], embeddings: np.ndarray) -> None:
         if ids:
-            self.collection.upsert(ids=list(ids), embeddings=embeddings)
+            with _reachable(self._where):
+                self.collection.upsert(ids=list(ids), embeddings=embeddings)
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self.collection.delete(ids=list(ids))
+            with _reachable(self._where):
+                self.collection.delete(ids=list(ids))
 
     def all_ids(self, page: int = 5000) -> set[str]:
         ids: set[str] = set()
         offset = 0
-        while True:
-            batch = self.collection.get(include=[], limit=page, offset=offset)["ids"]
-            ids.update(batch)
-            if len(batch) < page:
-                return ids
-            offset += page
+        with _reachable(self._where):
+            while True:
+                batch = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+                ids.update(batch)
+                if len(batch) < page:
+                    return ids
+                offset += page
 
     def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        result = self.collection.get(ids=list(ids), include=["embeddings"])
+        with _reachable(self._where):
+            result = self.collection.get(ids=list(ids), include=["embeddings"])
         return dict(zip(result["ids"], np.asarray(result["embeddings"], dtype=np.float32), strict=True))
 
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
@@ -66,5 +92,6 @@ class VectorStore:
         n = min(n, self.count())
         if n == 0:
             return []
-        result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+        with _reachable(self._where):
+            result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
         return [(work_id, 1.0 - dist) for work_id, dist in zip(result["ids"][0], result["distances"][0], strict=True)]

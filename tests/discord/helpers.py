@@ -272,6 +272,15 @@ async def invoke(bot: Any, interaction: MagicMock, name: str, **values: Any) -> 
     await bot.tree._call(interaction)
 
 
+async def invoke_subcommand(bot: Any, interaction: MagicMock, group: str, name: str, **values: Any) -> None:
+    """Run a command of a group (`/paper add`) as Discord delivers it: the subcommand nested in the options."""
+    interaction.command = bot.tree.get_command(group).get_command(name)
+    interaction.type = discord.InteractionType.application_command
+    subcommand = {"name": name, "type": 1, "options": _options(values)}
+    interaction.data = {"id": str(next_id()), "name": group, "type": 1, "options": [subcommand]}
+    await bot.tree._call(interaction)
+
+
 async def autocomplete(bot: Any, interaction: MagicMock, name: str, focused: str, **values: Any) -> list[Any]:
     """Ask a command's autocomplete for choices, through the tree; returns the choices sent to Discord."""
     interaction.command = bot.tree.get_command(name)

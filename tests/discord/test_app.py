@@ -95,7 +95,7 @@ def test_bot_defaults() -> None:
         assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}
         assert bot.intents.message_content and bot.intents.guilds and bot.intents.guild_messages
         assert not bot.intents.presences and not bot.intents.members  # no privileged intents we do not use
-        assert {type(c).__name__ for c in bot.cogs.values()} == {"Research", "Moderation"}
+        assert {type(c).__name__ for c in bot.cogs.values()} == {"Research", "Moderation", "Papers"}
         assert bot.engine is None  # opened in setup_hook when the bot starts
     finally:
         bot.executor.shutdown()

@@ -50,7 +50,7 @@ def titles(embed: discord.Embed) -> str:
 def test_every_command_is_on_the_tree_and_serialises(make_bot: Any) -> None:
     bot = make_bot()
     slash = {c.name for c in bot.tree.get_commands(type=discord.AppCommandType.chat_input)}
-    assert slash == {"related", "cite", "bibliography", "check", "audit", "citedby"}
+    assert slash == {"related", "cite", "bibliography", "check", "audit", "citedby", "paper"}
     menus = {c.name for c in bot.tree.get_commands(type=discord.AppCommandType.message)}
     assert menus == {"Find related work", "Cite papers mentioned", "Check submission"}
     for command in bot.tree.get_commands():

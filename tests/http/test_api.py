@@ -283,6 +283,7 @@ def test_papers_are_ingested_and_searchable(empty_engine: Engine) -> None:
             "errors": [],
             "embedded": 1,
             "interrupted": False,
+            "embedding_error": None,
         }
         assert c.post("/v1/related", json={"question": "gradient hacking"}).json()["results"][0]["year"] == 2099
         too_many = c.post("/v1/papers", json={"records": [record] * 3})

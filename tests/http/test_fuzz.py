@@ -17,6 +17,7 @@ from bot.engine import Engine
 from bot.http.app import create_app
 from bot.moderation.service import Moderator
 from tests.conftest import make_settings
+from tests.metadata.fakes import FakeApis
 
 from .conftest import RULES, bearer, populate
 from .conftest import settings as server_settings
@@ -31,14 +32,18 @@ EXCLUDED = [negative_data_rejection, positive_data_acceptance]
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[FastAPI]:
-    """An app of its own: fuzzing ingests papers and queues reports."""
+    """An app of its own: fuzzing ingests papers and queues reports. POST /v1/papers/fetch asks fake metadata
+    APIs on the loopback interface, never the real ones."""
+    apis = FakeApis().start()
     engine = Engine.open(
-        make_settings(tmp_path_factory.mktemp("fuzz"), load_bundled_knowledge=False), embedder=embedder
+        make_settings(tmp_path_factory.mktemp("fuzz"), load_bundled_knowledge=False, **apis.settings()),
+        embedder=embedder,
     )
     moderator = Moderator(engine, config_path=RULES)
     populate(moderator, reading_list=0)
     yield create_app(engine, moderator, server_settings())
     engine.close()
+    apis.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from bot.http.tokens import TokenError, TokenStore
 from bot.storage import Database
 
 
-def test_only_a_hash_is_stored_and_revoked_tokens_fail(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 't.sqlite3'}")
+def test_only_a_hash_is_stored_and_revoked_tokens_fail(database_url: str) -> None:
+    db = Database(database_url)
     store = TokenStore(db)
     info, secret = store.create("forum-plugin", ["write", "write", "READ"])
     assert secret.startswith("abt_") and len(secret) > 40
@@ -38,8 +38,8 @@ def test_only_a_hash_is_stored_and_revoked_tokens_fail(tmp_path: Path) -> None:
     db.close()
 
 
-def test_bad_token_requests(tmp_path: Path) -> None:
-    store = TokenStore(Database(f"sqlite:///{tmp_path / 't.sqlite3'}"))
+def test_bad_token_requests(database_url: str) -> None:
+    store = TokenStore(Database(database_url))
     for name, scopes, rate in (("", ["read"], None), ("x", ["admin"], None), ("x", ["read"], 0)):
         try:
             store.create(name, scopes, rate)

@@ -14,6 +14,7 @@ from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.moderation.cli import register
 from bot.settings import Settings
+from tests.backends import BACKENDS
 
 from .conftest import FIXTURES, kb_records, lightly_edit, submission, text
 
@@ -21,8 +22,6 @@ from .conftest import FIXTURES, kb_records, lightly_edit, submission, text
 @pytest.fixture
 def cli(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch):
     """Run `alignbot …` in a fresh data dir (no bundled reading list, the test KB ingested)."""
-    monkeypatch.setenv("ALIGNBOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ALIGNBOT_LOAD_BUNDLED_KNOWLEDGE", "false")
     for name in (
         "DATABASE_URL",
         "ALIGNBOT_DATABASE_URL",
@@ -31,6 +30,9 @@ def cli(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch):
         "ALIGNBOT_LLM_PROVIDER",
     ):
         monkeypatch.delenv(name, raising=False)
+    for name, value in BACKENDS.env(tmp_path / "data").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ALIGNBOT_LOAD_BUNDLED_KNOWLEDGE", "false")
     monkeypatch.setattr(bot.engine, "load_embedder", lambda *args: embedder)  # load the model once per run
     engine = Engine.open(Settings(), embedder=embedder)
     engine.ingest_records(kb_records())

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sqlmodel import create_engine
-
 from bot.reddit.handled import PENDING, HandledStore
+from bot.storage import Database
 
 
-def test_claim_is_exclusive_and_survives_a_new_store(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
-    first = HandledStore(create_engine(url))
+def test_claim_is_exclusive_and_survives_a_new_store(database_url: str) -> None:
+    first = HandledStore(Database(database_url).engine)
     assert first.claim("t1_abc", "comment")
     assert not first.claim("t1_abc", "comment")  # a second claim (another process) loses
     assert [row.item_id for row in first.pending()] == ["t1_abc"]
     first.finish("t1_abc", "replied", "t1_reply")
 
-    restarted = HandledStore(create_engine(url))
+    restarted = HandledStore(Database(database_url).engine)
     row = restarted.get("t1_abc")
     assert row is not None and (row.action, row.detail, row.kind) == ("replied", "t1_reply", "comment")
     assert restarted.pending() == []

@@ -1,0 +1,142 @@
+"""`alignbot fetch arxiv|s2|openalex ID|QUERY`: papers from the live metadata APIs into the knowledge base.
+
+alignbot fetch arxiv 2305.04388                        # an id or link: looked up (no request if already stored)
+alignbot fetch s2 doi:10.1145/3442188.3445922
+alignbot fetch openalex "stochastic parrots" --limit 3 # anything else: searched; the best N are added
+        [--json] [--dry-run] [--refresh] [--data-dir DIR]
+
+Exit codes: 0 stored (or already present, or shown with --dry-run); 1 the API has no such paper or nothing
+matched; 2 a request that cannot be made (a DOI given to arXiv, an empty query, an id the API calls
+malformed); 3 the API failed (timeout, error status, an answer that cannot be read): nothing was stored.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from bot.engine import Engine
+from bot.metadata.errors import MetadataError, MetadataRequestError
+from bot.metadata.fetch import CLIENTS, MAX_LIMIT, FetchResult, fetch_papers, parse_request
+from bot.settings import Settings
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_API_FAILED = 3
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
+Query = Annotated[list[str], typer.Argument(help="An id or link to look up, or words to search for.")]
+Limit = Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Works a search adds (best first).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Ask the API and show what would be stored; store nothing.")]
+Refresh = Annotated[bool, typer.Option("--refresh", help="Ask the API even when the work is already stored.")]
+
+_STATUS_STYLE = {"added": "green", "updated": "cyan", "present": "dim"}
+_WOULD = {"added": "would add", "updated": "would update", "present": "present"}
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)  # API messages may hold [brackets]
+    raise typer.Exit(code)
+
+
+def _render(result: FetchResult) -> None:
+    if not result.works:
+        return  # the caller says what was not found
+    for item in result.works:
+        work = item.work
+        label = _WOULD[item.status] if result.dry_run else item.status
+        authors = ", ".join(work.authors[:3]) + (" et al." if len(work.authors) > 3 else "")
+        line = f"{work.id}  {work.title} — {authors or 'unknown authors'} ({work.year or 'n.d.'}) {work.url or ''}"
+        out.print(f"[{_STATUS_STYLE[item.status]}]{label:12}[/] {escape(line)}", highlight=False)  # titles have [..]
+    counts = {s: sum(1 for i in result.works if i.status == s) for s in ("added", "updated", "present")}
+    summary = f"{counts['added']} added, {counts['updated']} updated, {counts['present']} already present"
+    if result.dry_run:
+        summary = f"dry run, nothing stored: {summary.replace(' added', ' would be added')}"
+    if result.from_knowledge_base:
+        summary += " (found in the knowledge base; no request made)"
+    err.print(summary, highlight=False, markup=False)
+
+
+def _fetch(
+    source: str, words: list[str], limit: int, as_json: bool, dry_run: bool, refresh: bool, data_dir: Path | None
+) -> None:
+    label = CLIENTS[source].label
+    try:  # before opening the engine: checking the request costs nothing, opening the engine takes seconds
+        query, identifier = parse_request(source, " ".join(words))
+    except ValueError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    engine = Engine.open(settings)
+    try:
+        result = fetch_papers(engine, source, query, limit=limit, refresh=refresh, dry_run=dry_run)
+    except MetadataRequestError as exc:  # the API calls the identifier malformed: the user's to fix
+        _fail(str(exc), EXIT_USAGE)
+    except MetadataError as exc:
+        _fail(f"{exc}; nothing was stored", EXIT_API_FAILED)
+    except ValueError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    finally:
+        engine.close()
+    if as_json:
+        sys.stdout.write(json.dumps(result.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    else:
+        _render(result)
+    if not result.works:
+        missing = f"{label} has no paper {identifier}" if identifier else f"{label} found nothing for {query!r}"
+        err.print(escape(missing), highlight=False)
+        raise typer.Exit(EXIT_NOT_FOUND)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `alignbot fetch arxiv|s2|openalex` to the main app."""
+    fetch_app = typer.Typer(
+        help="Add papers from arXiv, Semantic Scholar or OpenAlex to the knowledge base (an id, a link, or a search).",
+        no_args_is_help=True,
+    )
+    app.add_typer(fetch_app, name="fetch")
+
+    @fetch_app.command("arxiv")
+    def fetch_arxiv(
+        query: Query,
+        limit: Limit = 1,
+        as_json: JsonFlag = False,
+        dry_run: DryRun = False,
+        refresh: Refresh = False,
+        data_dir: DataDir = None,
+    ) -> None:
+        """arXiv: an arXiv id (2305.04388, hep-th/9901001, with or without version), an arXiv link, or words."""
+        _fetch("arxiv", query, limit, as_json, dry_run, refresh, data_dir)
+
+    @fetch_app.command("s2")
+    def fetch_s2(
+        query: Query,
+        limit: Limit = 1,
+        as_json: JsonFlag = False,
+        dry_run: DryRun = False,
+        refresh: Refresh = False,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Semantic Scholar: a DOI, arXiv id, S2 paper id, CorpusId:N, a paper link, or words."""
+        _fetch("s2", query, limit, as_json, dry_run, refresh, data_dir)
+
+    @fetch_app.command("openalex")
+    def fetch_openalex(
+        query: Query,
+        limit: Limit = 1,
+        as_json: JsonFlag = False,
+        dry_run: DryRun = False,
+        refresh: Refresh = False,
+        data_dir: DataDir = None,
+    ) -> None:
+        """OpenAlex: a DOI, an OpenAlex work id (W…), an arXiv id, or words."""
+        _fetch("openalex", query, limit, as_json, dry_run, refresh, data_dir)

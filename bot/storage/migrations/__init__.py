@@ -1,0 +1,1 @@
+"""Alembic migrations of the relational schema (see `bot.storage.schema`)."""

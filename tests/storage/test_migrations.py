@@ -1,0 +1,112 @@
+"""Alembic migrations on the run's database (SQLite, or PostgreSQL in the production pass of `.ci/run`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlmodel import Session
+
+from bot.embedding import Embedder
+from bot.engine import Engine
+from bot.http.tokens import TokenStore
+from bot.moderation.models import Post
+from bot.reddit.handled import HandledStore
+from bot.storage import Database, IngestCheckpoint, RateLimitSlot, Work, WorkKey, schema
+from tests.conftest import FIXTURES, make_settings
+
+FIRST_RELEASE = "0001"
+
+
+def drift(url: str) -> list[object]:
+    """What differs between the migrated database and the table models (empty when they agree)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return compare_metadata(MigrationContext.configure(connection), schema.model_metadata())
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_database_is_migrated_to_exactly_the_models(database_url: str) -> None:
+    db = Database(database_url)
+    assert schema.current_revision(db.engine) == schema.head_revision()
+    db.close()
+    assert drift(database_url) == []
+
+
+def test_every_migration_downgrades_and_upgrades_again(database_url: str) -> None:
+    db = Database(database_url)
+    schema.downgrade(db.engine, "base")
+    assert schema.current_revision(db.engine) is None
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    schema.upgrade(db.engine)
+    assert schema.current_revision(db.engine) == schema.head_revision()
+    db.close()
+    assert drift(database_url) == []
+
+
+def counts(db: Database) -> dict[str, int]:
+    with Session(db.engine) as session:
+        return {
+            model.__name__: session.exec(select(func.count()).select_from(model)).one()  # type: ignore[call-overload]
+            for model in (Work, WorkKey, IngestCheckpoint, Post)
+        }
+
+
+@pytest.mark.parametrize("made_by", ["first-release", "before-migrations"])
+def test_a_populated_database_upgrades_without_losing_anything(
+    made_by: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    """A knowledge base with works, keys, checkpoints, tokens, moderation and Reddit records at the first
+    release's schema (or made before migrations existed: the same tables, no version table) upgrades in place."""
+    settings = make_settings(tmp_path / "kb", load_bundled_knowledge=False)
+    engine = Engine.open(settings, embedder=embedder)
+    engine.ingest([FIXTURES / "papers.jsonl", FIXTURES / "papers.bib"])
+    engine.ingest_records(
+        [{"id": "post:abc", "kind": "post", "title": "A forum post about probes", "authors": ["Ana"], "year": 2025}]
+    )
+    TokenStore(engine.db).create("forum-plugin", ["write"])
+    HandledStore(engine.db.engine).record("t1_abc", "comment", "replied", "t1_reply")
+    with engine.db.session() as session:
+        session.add(Post(id="lw:1", forum="lesswrong", author="ana", title="Probes", body="Text", text="Text"))
+        session.commit()
+    before = counts(engine.db)
+    answer = engine.cite("Jacovi & Goldberg")
+    engine.close()
+
+    # Back to the first release's schema, as a database of that release is.
+    old = create_engine(settings.sqlalchemy_url)
+    schema.downgrade(old, FIRST_RELEASE)
+    if made_by == "before-migrations":
+        with old.begin() as connection:
+            connection.execute(text("DROP TABLE alembic_version"))
+    assert "rate_limit_slot" not in inspect(old).get_table_names()
+    old.dispose()
+
+    upgraded = Engine.open(settings, embedder=embedder)
+    try:
+        assert upgraded.status()["schema"] == schema.head_revision()
+        assert counts(upgraded.db) == before
+        assert upgraded.status()["pending_vectors"] == 0  # no vector had to be recomputed
+        assert upgraded.cite("Jacovi & Goldberg") == answer
+        assert TokenStore(upgraded.db).list()[0].name == "forum-plugin"
+        assert HandledStore(upgraded.db.engine).get("t1_abc").action == "replied"  # type: ignore[union-attr]
+        assert upgraded.db.reserve_slot("arxiv", 3.0) == 0.0  # the new table works
+        with upgraded.db.session() as session:
+            assert session.get(RateLimitSlot, "arxiv") is not None
+    finally:
+        upgraded.close()
+    assert drift(settings.sqlalchemy_url) == []
+
+
+def test_rate_limit_slots_are_spaced_by_the_interval(database_url: str) -> None:
+    db = Database(database_url)
+    waits = [db.reserve_slot("arxiv", 3.0) for _ in range(3)]
+    other = db.reserve_slot("openalex", 0.1)
+    db.close()
+    assert waits[0] == 0.0 and other == 0.0  # each API has its own slots
+    assert waits[1] == pytest.approx(3.0, abs=0.5) and waits[2] == pytest.approx(6.0, abs=0.5)
