@@ -12,6 +12,7 @@ from bot.embedding import Embedder, load_embedder
 from bot.engine import Engine
 from bot.settings import Settings
 from tests.backends import BACKENDS, Backends
+from tests.metadata.fakes import FakeApis
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -48,6 +49,14 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {**BACKENDS.settings_values(data_dir), "llm_provider": None}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def apis() -> Iterator[FakeApis]:
+    """Fake arXiv, Semantic Scholar and OpenAlex servers on loopback with real-shaped answers."""
+    fake = FakeApis().start()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture

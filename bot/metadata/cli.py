@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -105,32 +106,21 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(fetch_app, name="fetch")
 
-    @fetch_app.command("arxiv")
-    def fetch_arxiv(
-        query: Query,
-        limit: Limit = 1,
-        as_json: JsonFlag = False,
-        dry_run: DryRun = False,
-        refresh: Refresh = False,
-        data_dir: DataDir = None,
-    ) -> None:
-        """arXiv: an arXiv id (2305.04388, hep-th/9901001, with or without version), an arXiv link, or words."""
-        _fetch("arxiv", query, limit, as_json, dry_run, refresh, data_dir)
+    for source, help_text in _HELP.items():
+        fetch_app.command(source, help=help_text)(_command(source))
 
-    @fetch_app.command("s2")
-    def fetch_s2(
-        query: Query,
-        limit: Limit = 1,
-        as_json: JsonFlag = False,
-        dry_run: DryRun = False,
-        refresh: Refresh = False,
-        data_dir: DataDir = None,
-    ) -> None:
-        """Semantic Scholar: a DOI, arXiv id, S2 paper id, CorpusId:N, a paper link, or words."""
-        _fetch("s2", query, limit, as_json, dry_run, refresh, data_dir)
 
-    @fetch_app.command("openalex")
-    def fetch_openalex(
+_HELP = {
+    "arxiv": "arXiv: an arXiv id (2305.04388, hep-th/9901001, with or without version), an arXiv link, or words.",
+    "s2": "Semantic Scholar: a DOI, arXiv id, S2 paper id, CorpusId:N, a paper link, or words.",
+    "openalex": "OpenAlex: a DOI, an OpenAlex work id (W…), an arXiv id, or words.",
+}
+
+
+def _command(source: str) -> Callable[..., None]:
+    """The `alignbot fetch SOURCE` command: the same options for every API."""
+
+    def fetch(
         query: Query,
         limit: Limit = 1,
         as_json: JsonFlag = False,
@@ -138,5 +128,6 @@ def register(app: typer.Typer) -> None:
         refresh: Refresh = False,
         data_dir: DataDir = None,
     ) -> None:
-        """OpenAlex: a DOI, an OpenAlex work id (W…), an arXiv id, or words."""
-        _fetch("openalex", query, limit, as_json, dry_run, refresh, data_dir)
+        _fetch(source, query, limit, as_json, dry_run, refresh, data_dir)
+
+    return fetch

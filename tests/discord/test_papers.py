@@ -32,13 +32,6 @@ from tests.metadata.fakes import HTML_PAGE, FakeApis
 
 
 @pytest.fixture
-def apis() -> Iterator[FakeApis]:
-    fake = FakeApis().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def paper_engine(tmp_path: Path, embedder: Embedder, apis: FakeApis) -> Iterator[Engine]:
     settings = make_settings(tmp_path / "kb", load_bundled_knowledge=False, **apis.settings(metadata_retries=0))
     engine = Engine.open(settings, embedder=embedder)

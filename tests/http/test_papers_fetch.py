@@ -26,13 +26,6 @@ App = tuple[TestClient, Engine, dict[str, str]]  # client, its engine, a secret 
 
 
 @pytest.fixture
-def apis() -> Iterator[FakeApis]:
-    fake = FakeApis().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def fetch_app(tmp_path: Path, embedder: Embedder, apis: FakeApis) -> Iterator[App]:
     engine = Engine.open(
         make_settings(tmp_path / "kb", load_bundled_knowledge=False, **apis.settings(metadata_retries=0)),

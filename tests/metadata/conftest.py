@@ -20,13 +20,6 @@ READING_LIST = REPO_ROOT / "knowledge" / "reading_list.jsonl"
 
 
 @pytest.fixture
-def apis() -> Iterator[FakeApis]:
-    fake = FakeApis().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def metadata_settings(tmp_path: Path, apis: FakeApis) -> Callable[..., Settings]:
     """Settings for clients without an engine: the fake APIs, no pacing unless a test sets it."""
 
