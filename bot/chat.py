@@ -17,7 +17,10 @@ def split_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            return json.loads(text)
+            try:
+                return json.loads(text)
+            except RecursionError as exc:  # a ValueError, like json's own errors, becomes a settings error
+                raise ValueError("the JSON list is nested too deeply") from exc
         return [part.strip() for part in text.split(",") if part.strip()]
     if isinstance(value, int):
         return [value]

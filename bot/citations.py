@@ -109,7 +109,9 @@ def bibtex_key(work: RankedWork) -> str:
 
 
 def _bib_escape(value: str) -> str:
-    return value.replace("\\", "\\textbackslash{}").replace("{", "\\{").replace("}", "\\}").replace("&", "\\&")
+    # "%" starts a LaTeX comment (the rest of the field is lost) and "~" is a non-breaking space.
+    value = value.replace("\\", "\\textbackslash{}").replace("{", "\\{").replace("}", "\\}").replace("&", "\\&")
+    return value.replace("%", "\\%").replace("~", "\\textasciitilde{}")
 
 
 def bibtex(work: RankedWork) -> str:

@@ -16,26 +16,46 @@ from unidecode import unidecode
 _ARXIV_NEW = r"\d{4}\.\d{4,5}"
 _ARXIV_OLD = r"[a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
 _ARXIV_ID = rf"(?:{_ARXIV_NEW}|{_ARXIV_OLD})"
-ARXIV_ID_RE = re.compile(rf"^(?:arxiv:)?({_ARXIV_ID})(?:v\d+)?$", re.IGNORECASE)
+ARXIV_ID_RE = re.compile(rf"^(?:arxiv:\s?)?({_ARXIV_ID})(?:v\d+)?$", re.IGNORECASE)
 ARXIV_URL_RE = re.compile(rf"arxiv\.org/(?:abs|pdf|html|format)/({_ARXIV_ID})(?:v\d+)?(?:\.pdf)?", re.IGNORECASE)
+# In prose a new-style id counts on its own; an old-style one only after "arXiv:" or in an arXiv link, since
+# a bare "cs/0101001" reads as well as a path.
 ARXIV_IN_TEXT_RE = re.compile(
-    rf"(?:arxiv\.org/(?:abs|pdf|html)/|\barxiv:\s?|(?<![\w./]))({_ARXIV_NEW})(?:v\d+)?(?![\w.]*\d)",
+    rf"(?:(?:arxiv\.org/(?:abs|pdf|html)/|\barxiv:\s?)({_ARXIV_OLD})(?:v\d+)?(?!\d)"
+    rf"|(?:arxiv\.org/(?:abs|pdf|html)/|\barxiv:\s?|(?<![\w./]))({_ARXIV_NEW})(?:v\d+)?(?![\w.]*\d))",
     re.IGNORECASE,
 )
-DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>\])}]+)", re.IGNORECASE)
+# A DOI suffix may hold balanced parentheses (Elsevier's 10.1016/0004-3702(91)90053-M); a closing one
+# without its opening one ends the DOI, as in "(doi:10.1000/xyz)".
+DOI_RE = re.compile(r"\b(10\.\d{4,9}/(?:[^\s\"'<>()\[\]{}]|\([^\s\"'<>()\[\]{}]*\))+)", re.IGNORECASE)
 FORUM_POST_RE = re.compile(
     r"(?:lesswrong\.com|alignmentforum\.org|forum\.effectivealtruism\.org)/(?:posts|s/\w+/p)/([A-Za-z0-9]{17})"
 )
-URL_RE = re.compile(r"https?://[^\s<>\"'`\])}]+", re.IGNORECASE)
+# Balanced parentheses belong to a URL (wikipedia.org/wiki/Goodhart_(disambiguation), doi.org/10.1016/…(91)…);
+# a closing one without its opening one is the prose around it: "(see https://example.org)".
+URL_RE = re.compile(r"https?://(?:[^\s<>\"'`\])}(]|\([^\s<>\"'`()]*\)|\()+", re.IGNORECASE)
 
 _TITLE_STRIP = re.compile(r"[^a-z0-9 ]+")
+_WWW = re.compile(r"^(?:www\.)+")
 
 
 def normalize_arxiv_id(value: str) -> str | None:
-    """Return the arXiv id without version, or None when `value` is not an arXiv id or arXiv URL."""
+    """Return the arXiv id without version, or None when `value` is not an arXiv id or arXiv URL.
+
+    Old-style ids come as arXiv lists them: archive in lower case, without the subject class
+    ("math.GT/0309136" is "math/0309136"), so every spelling of one paper gives one key.
+    """
     value = value.strip()
     match = ARXIV_URL_RE.search(value) or ARXIV_ID_RE.match(value)
-    return match.group(1) if match else None
+    return canonical_arxiv_id(match.group(1)) if match else None
+
+
+def canonical_arxiv_id(arxiv_id: str) -> str:
+    """The normal form of a version-less id matched by the patterns above."""
+    if "/" not in arxiv_id:
+        return arxiv_id
+    archive, number = arxiv_id.split("/", 1)
+    return f"{archive.split('.', 1)[0].lower()}/{number}"
 
 
 def normalize_doi(value: str) -> str | None:
@@ -52,12 +72,26 @@ def forum_post_id(url: str) -> str | None:
 
 
 def canonical_url(url: str) -> str:
-    """A URL form for equality: no scheme difference, no `www.`, no fragment or trailing slash."""
-    url = url.strip().rstrip(".,;)")
-    parts = urlsplit(url if "://" in url else f"https://{url}")
-    host = parts.netloc.lower().removeprefix("www.")
-    path = parts.path.rstrip("/")
-    return urlunsplit(("https", host, path, parts.query, ""))
+    """A URL form for equality: no scheme difference, no `www.`, no fragment or trailing slash.
+
+    Idempotent, so a canonical URL pasted back (a moderator copying one from a report) finds the same key.
+    """
+    url = _trim(url.strip(), ".,;)")  # prose after a pasted link: "(see https://example.org/x)."
+    try:
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+    except ValueError:  # an unclosed "[" (IPv6 host) in pasted text: nothing to take apart
+        return url
+    host = _WWW.sub("", _trim(parts.netloc.strip(), ".,;)").lower())
+    path = _trim(parts.path, "/.,;)")
+    return urlunsplit(("https", host, path, _trim(parts.query, ".,;)"), ""))
+
+
+def _trim(text: str, chars: str) -> str:
+    """`text` without trailing whitespace or `chars` in any mix (a loop: a `[…]+$` regex is quadratic)."""
+    end = len(text)
+    while end and (text[end - 1].isspace() or text[end - 1] in chars):
+        end -= 1
+    return text[:end]
 
 
 def normalize_text(text: str) -> str:
@@ -131,7 +165,7 @@ def exact_keys_in(text: str) -> list[str]:
             keys.append(f"url:{canonical_url(url)}")
     text_without_urls = URL_RE.sub(" ", text)
     for match in ARXIV_IN_TEXT_RE.finditer(text_without_urls):
-        keys.append(f"arxiv:{match.group(1)}")
+        keys.append(f"arxiv:{canonical_arxiv_id(match.group(1) or match.group(2))}")
     for match in DOI_RE.finditer(text_without_urls):
         keys.append(f"doi:{match.group(1).rstrip('.,;').lower()}")
     return list(dict.fromkeys(keys))

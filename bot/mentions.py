@@ -14,7 +14,9 @@ from bot.domain import Message
 from bot.identifiers import ARXIV_IN_TEXT_RE, DOI_RE, URL_RE, normalize_text
 from bot.retrieval.corpus import CorpusIndex
 
-_NAME = r"[A-Z][^\W\d_]+(?:[-'][A-Z]?[^\W\d_]+)?"
+# Capitals of the Latin, Greek and Cyrillic alphabets, not only A-Z: "Özdemir et al.", "Šimon & Ørsted".
+_UPPER = "A-Z" + "".join(re.escape(c) for c in map(chr, range(0xC0, 0x530)) if c.isupper())
+_NAME = rf"[{_UPPER}][^\W\d_]+(?:[-'][{_UPPER}]?[^\W\d_]+)?"
 _YEAR = r"(?:19|20)\d\d[a-z]?"
 AUTHOR_CITATION = re.compile(
     rf"\b(?:{_NAME}\s+(?:et\s*al\.?|(?:&|and)\s+{_NAME}(?:\s+et\s*al\.?)?)(?:,?\s*\(?{_YEAR}\)?)?"
@@ -48,14 +50,22 @@ def parse_thread(raw: str) -> list[Message]:
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise ValueError(f"thread JSON is invalid at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise ValueError("thread JSON is nested too deeply") from exc
         messages = []
         for n, item in enumerate(data, start=1):
             if isinstance(item, str):
                 messages.append(Message(text=item))
-            elif isinstance(item, dict) and isinstance(item.get("text"), str):
+            elif (
+                isinstance(item, dict)
+                and isinstance(item.get("text"), str)
+                and isinstance(item.get("author"), str | None)
+            ):
                 messages.append(Message(author=item.get("author"), text=item["text"]))
             else:
-                raise ValueError(f"thread message {n} must be a string or an object with a 'text' string")
+                raise ValueError(
+                    f"thread message {n} must be a string or an object with a 'text' string (and an 'author' string)"
+                )
         return messages
     return [Message(text=p.strip()) for p in re.split(r"\n\s*\n", raw) if p.strip()]
 
@@ -63,8 +73,15 @@ def parse_thread(raw: str) -> list[Message]:
 def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> list[Mention]:
     """Candidate references in one message, in the order they appear."""
     mentions: list[Mention] = []
+    url_spans = [m.span() for m in URL_RE.finditer(text)]
+
+    def crosses_url(start: int, end: int) -> bool:
+        # "Smith https://… et al." names no one: a mention found around a link is not one.
+        return any(s < end and start < e for s, e in url_spans)
 
     def add(match: re.Match[str], kind: str, group: int = 0) -> None:
+        if kind != "link" and crosses_url(*match.span(group)):
+            return
         found = match.group(group).strip(" ,.;")
         if found.count(")") > found.count("("):  # "(see https://…)" or "Turpin et al., 2023)"
             found = found.rstrip(")")
@@ -86,14 +103,15 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
             add(match, "quote", 1)
     for match in THE_X_PAPER.finditer(rest):
         add(match, "name")
-    for phrase, start in _known_names(rest, corpus):
-        mentions.append(Mention(phrase, "name", author, start))
+    for phrase, start, end in _known_names(rest, corpus):
+        if not crosses_url(start, end):
+            mentions.append(Mention(phrase, "name", author, start))
     unique = {(m.text, m.kind): m for m in sorted(mentions, key=lambda m: -m.start)}
     return sorted(unique.values(), key=lambda m: m.start)
 
 
-def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int]]:
-    """Aliases from the knowledge base that appear in the text as whole words, with their offsets.
+def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int, int]]:
+    """Aliases from the knowledge base that appear in the text as whole words, with their start and end.
 
     One-word aliases count only when written as an acronym or coined name (two or more capitals,
     like "RepE", "CCS", "ActAdd"); longer ones match case-insensitively.
@@ -106,5 +124,5 @@ def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int]]:
             if size == 1 and (sum(c.isupper() for c in phrase[0]) < 2 or phrase[0] in _CONCEPT_ACRONYMS):
                 continue
             if normalize_text(" ".join(phrase)) in corpus.aliases:
-                found.append((" ".join(phrase), words[start].start()))
+                found.append((" ".join(phrase), words[start].start(), words[start + size - 1].end()))
     return found

@@ -19,10 +19,11 @@ _MESSAGE_LINK = re.compile(
     r"(?:/(?P<message>\d+))?"
 )
 _ID = re.compile(r"^\s*(\d{15,22})\s*$")
-_COAUTHORS = re.compile(r"^\s*(?:\*\*|__)?co-?authors?(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.+)$", re.I | re.M)
-_LINKPOST = re.compile(r"^\s*(?:link\s*-?\s*post|url)\s*:\s*<?(https?://\S+?)>?\s*$", re.I | re.M)
+# Line starts take [^\S\n]*, not \s*: from every line start \s* ran over all the blank lines after it.
+_COAUTHORS = re.compile(r"^[^\S\n]*(?:\*\*|__)?co-?authors?(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.+)$", re.I | re.M)
+_LINKPOST = re.compile(r"^[^\S\n]*(?:link\s*-?\s*post|url)\s*:\s*<?(https?://\S+?)>?\s*$", re.I | re.M)
 _CANONICAL = re.compile(
-    r"^\s*(?:canonical(?:\s+(?:url|link|source))?|originally\s+posted\s+(?:at|on)|cross-?posted\s+from)\s*:?\s*"
+    r"^[^\S\n]*(?:canonical(?:\s+(?:url|link|source))?|originally\s+posted\s+(?:at|on)|cross-?posted\s+from)\s*:?\s*"
     r"<?(https?://\S+?)>?\s*$",
     re.I | re.M,
 )
@@ -85,7 +86,14 @@ class ForumPost:
 def _names(raw: str, mentions: dict[int, str]) -> list[str]:
     raw = _USER_MENTION.sub(lambda m: mentions.get(int(m[1]), m[0]), raw)
     parts = re.split(r",|;|\band\b|&", raw)
-    return [p.strip(" @*_`") for p in parts if p.strip(" @*_`")]
+    return [name for name in (_trimmed(p, "@*_`") for p in parts) if name]
+
+
+def _trimmed(text: str, marks: str = "") -> str:
+    """`text` without whitespace of any kind, NUL or `marks` around it ("@dana", "**bob**", "\tcarol"): what
+    is left is never blank to the model, which strips whitespace and NUL and rejects a blank handle or title."""
+    kept = [i for i, c in enumerate(text) if not (c.isspace() or c == "\x00" or c in marks)]
+    return text[kept[0] : kept[-1] + 1] if kept else ""
 
 
 def to_submission(post: ForumPost, *, forum: str, members_forum: bool = False) -> Submission:
@@ -111,7 +119,7 @@ def to_submission(post: ForumPost, *, forum: str, members_forum: bool = False) -
     return Submission(
         id=submission_id(post.thread_id),
         forum=forum,
-        title=post.title.strip() or "(untitled)",
+        title=_trimmed(post.title) or "(untitled)",
         body=body,
         body_format=body_format,
         url=linkpost[1] if linkpost else None,

@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -37,7 +38,8 @@ class ParseError:
 
 ParsedItem = tuple[int, WorkRecord | ParseError]
 
-_SPACES = re.compile(r"\s+")
+# NUL counts as a space: PostgreSQL cannot store it in text, and no title or name means one.
+_SPACES = re.compile(r"[\s\x00]+")
 
 
 def _clean(text: Any) -> str | None:
@@ -79,6 +81,17 @@ def _authors(value: Any) -> list[str]:
     raise ValueError(f"authors must be a list of names, got {type(value).__name__}")
 
 
+def _strings(value: Any, field: str) -> list[str]:
+    """A list of short texts (aliases, topics); one text alone is a list of one, not of its characters."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError(f"{field} must be a list of texts, got {type(value).__name__}")
+    return [t for t in (_clean(x) for x in value) if t]
+
+
 def record_from_kb(obj: dict[str, Any]) -> WorkRecord:
     """A record in the knowledge-base schema: `id, arxiv_id?, doi?, title, authors[], year?, …`."""
     title = _clean(obj.get("title"))
@@ -103,8 +116,8 @@ def record_from_kb(obj: dict[str, Any]) -> WorkRecord:
             venue=_clean(obj.get("venue")),
             kind=_clean(obj.get("kind")) or "paper",
             summary=_clean(obj.get("summary")),
-            aliases=[a for a in (_clean(x) for x in obj.get("aliases") or []) if a],
-            topics=[t for t in (_clean(x) for x in obj.get("topics") or []) if t],
+            aliases=_strings(obj.get("aliases"), "aliases"),
+            topics=_strings(obj.get("topics"), "topics"),
             source=_clean(obj.get("source")),
         )
     except ValidationError as exc:
@@ -133,8 +146,11 @@ def record_from_arxiv_snapshot(obj: dict[str, Any]) -> WorkRecord:
         authors = _authors(obj.get("authors"))
     year = None
     versions = obj.get("versions") or []
-    if versions and isinstance(versions[0], dict) and versions[0].get("created"):
-        year = parsedate_to_datetime(versions[0]["created"]).year
+    if versions and isinstance(versions, list) and isinstance(versions[0], dict) and versions[0].get("created"):
+        created = versions[0]["created"]
+        if not isinstance(created, str):
+            raise ValueError(f"version date {created!r} is not a date")
+        year = parsedate_to_datetime(created).year
     elif obj.get("update_date"):
         year = _year(obj["update_date"])
     elif re.match(r"^\d{4}\.", arxiv_id):
@@ -142,7 +158,7 @@ def record_from_arxiv_snapshot(obj: dict[str, Any]) -> WorkRecord:
     return WorkRecord(
         id=f"arxiv:{arxiv_id}",
         arxiv_id=arxiv_id,
-        doi=normalize_doi(obj["doi"]) if obj.get("doi") else None,
+        doi=normalize_doi(str(obj["doi"])) if obj.get("doi") else None,
         title=title,
         authors=[a for a in authors if a],
         year=year,
@@ -159,10 +175,23 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", errors="replace")
 
 
+def _lines(path: Path, handle: io.TextIOBase) -> Iterator[tuple[int, str | ParseError]]:
+    """Numbered lines; a damaged .gz (a cut-off download) ends them with an error at the line it broke."""
+    line_no = 0
+    try:
+        for line_no, line in enumerate(handle, start=1):
+            yield line_no, line
+    except (OSError, EOFError, zlib.error) as exc:
+        yield line_no + 1, ParseError(str(path), line_no + 1, f"unreadable compressed data: {exc}")
+
+
 def parse_jsonl(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
     name = str(path)
     with _open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
+        for line_no, line in _lines(path, handle):
+            if isinstance(line, ParseError):
+                yield line_no, line
+                return
             if line_no <= skip or not line.strip():
                 continue
             try:
@@ -172,14 +201,37 @@ def parse_jsonl(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
                 record = record_from_arxiv_snapshot(obj) if is_arxiv_snapshot(obj) else record_from_kb(obj)
             except json.JSONDecodeError as exc:
                 yield line_no, ParseError(name, line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            except RecursionError:
+                yield line_no, ParseError(name, line_no, "invalid JSON: nested too deeply")
             except (ValueError, TypeError, KeyError, IndexError) as exc:
                 yield line_no, ParseError(name, line_no, str(exc))
             else:
                 yield line_no, record
 
 
+# Fields BibTeX takes verbatim: LaTeX decoding would turn "~user" into a space and cut "%20" off as a comment.
+_VERBATIM_FIELDS = frozenset({"url", "doi", "eprint", "arxivid", "arxiv", "file"})
+_UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
+
+
+class _BibLatexDecoding(bib_middlewares.LatexDecodingMiddleware):
+    """LaTeX decoding as BibTeX means it: in a field `%` is a percent sign (BibTeX has no comments inside
+    entries), and verbatim fields are left as written."""
+
+    def _transform_python_value_string(self, python_string: str) -> tuple[str, str]:
+        return super()._transform_python_value_string(_UNESCAPED_PERCENT.sub(r"\\%", python_string))
+
+    def transform_entry(self, entry: Any, library: Any) -> Any:
+        verbatim = {f.key: f.value for f in entry.fields if f.key.lower() in _VERBATIM_FIELDS}
+        block = super().transform_entry(entry, library)
+        for field in entry.fields:
+            if field.key in verbatim:
+                field.value = verbatim[field.key]
+        return block
+
+
 _BIB_MIDDLEWARE = [
-    bib_middlewares.LatexDecodingMiddleware(),
+    _BibLatexDecoding(),
     bib_middlewares.SeparateCoAuthors(),
     bib_middlewares.SplitNameParts(),
     bib_middlewares.MergeNameParts(style="first"),
@@ -195,8 +247,10 @@ def record_from_bibtex(fields: dict[str, Any], key: str, entry_type: str) -> Wor
     url = _clean(fields.get("url"))
     if not arxiv_id and url:
         arxiv_id = normalize_arxiv_id(url)
-    if not arxiv_id and "arxiv" in str(fields.get("journal", "")).lower():
-        arxiv_id = normalize_arxiv_id(str(fields.get("journal", "")).split(":")[-1].split()[-1])
+    journal = str(fields.get("journal", ""))
+    if not arxiv_id and "arxiv" in journal.lower():
+        # "arXiv preprint arXiv:2301.00001": the last word after the last colon (a bare "arXiv:" has none).
+        arxiv_id = normalize_arxiv_id(" ".join(journal.split(":")[-1].split()[-1:]))
     authors = fields.get("author") or []
     if isinstance(authors, str):
         authors = _authors(authors)

@@ -12,8 +12,10 @@ only what still lacks a vector.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -50,9 +52,13 @@ def file_fingerprint(path: Path) -> str:
 
 
 def count_lines(path: Path) -> int:
+    """Lines for the progress bar; a damaged .gz counts up to the damage (the parser reports it)."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    lines = 0
+    with opener(path, "rb") as handle, contextlib.suppress(OSError, EOFError, zlib.error):
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            lines += chunk.count(b"\n")
+    return lines
 
 
 def record_keys(record: WorkRecord) -> list[str]:
@@ -265,7 +271,8 @@ def embed_pending(
                 last_id = batch[-1].id
                 embeddings = embedder.encode([embedding_text(w) for w in batch])
                 if pending is not None:
-                    stored = pending.result()
+                    # Taken before progress runs: an interrupt there must not count this batch again below.
+                    stored, pending = pending.result(), None
                     report.embedded += stored
                     progress("embedding", stored, total)
                 pending = pool.submit(store, batch, embeddings)

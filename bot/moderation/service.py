@@ -68,14 +68,21 @@ class ModerationError(ValueError):
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
     """(line number, parsed object or None, error) for each non-blank line."""
-    with path.open(encoding="utf-8") as handle:
+    # Bytes that are not UTF-8 come through as lone surrogates, so the line is reported, not the import stopped.
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
+                continue
+            column = next((n for n, c in enumerate(line, start=1) if "\udc80" <= c <= "\udcff"), None)
+            if column is not None:
+                yield line_no, None, f"{path}:{line_no}: not UTF-8 text (column {column})"
                 continue
             try:
                 yield line_no, json.loads(line.strip()), None
             except json.JSONDecodeError as exc:
                 yield line_no, None, f"{path}:{line_no}: invalid JSON: {exc.msg} (column {exc.colno})"
+            except RecursionError:
+                yield line_no, None, f"{path}:{line_no}: invalid JSON: nested too deeply"
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -92,6 +99,10 @@ def load_submission(path: Path) -> Submission:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ModerationError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+    except UnicodeDecodeError as exc:
+        raise ModerationError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except RecursionError as exc:
+        raise ModerationError(f"{path}: invalid JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise ModerationError(f"{path}: a submission is a JSON object, not {type(data).__name__}")
     try:
@@ -436,6 +447,8 @@ class Moderator:
         units: list[tuple[str, str, str, list[Any]]] = []  # (location, section, text, links)
         for section in parsed.sections:
             location = "references" if section.kind == "references" else "body"
+            if section.links:  # "## [Paper](https://…)": the heading itself cites
+                units.append((location, section.heading, "", section.links))
             for paragraph in section.paragraphs:
                 units.append((location, section.heading, paragraph.text, paragraph.links))
         for footnote in parsed.footnotes.values():

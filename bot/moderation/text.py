@@ -25,8 +25,9 @@ BodyFormat = Literal["markdown", "html"]
 _REF_OPEN, _REF_CLOSE = "\ue000", "\ue001"
 _REF_MARK = re.compile(f"{_REF_OPEN}([^{_REF_CLOSE}]*){_REF_CLOSE}")
 
-_MD_FOOTNOTE_DEF = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?(.*(?:\n(?:[ \t]{2,}|\t).*|\n[ \t]*(?=\n[ \t]{2,}))*)", re.M)
-_MD_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+# A label holds no "[": besides being Markdown's rule, it keeps "[^[^[^…" linear (each "[^" would scan to the end).
+_MD_FOOTNOTE_DEF = re.compile(r"^\[\^([^\]\s\[]+)\]:[ \t]?(.*(?:\n(?:[ \t]{2,}|\t).*|\n[ \t]*(?=\n[ \t]{2,}))*)", re.M)
+_MD_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s\[]+)\](?!:)")
 
 # Headings that open a related-work discussion, and those that open a plain reference list.
 RELATED_HEADING = re.compile(
@@ -98,6 +99,7 @@ class Section:
     heading: str
     level: int
     paragraphs: list[Paragraph] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)  # in the heading itself: "## [Sleeper Agents](https://…)"
 
     @property
     def kind(self) -> Literal["related-work", "references", "other"]:
@@ -151,7 +153,7 @@ class ParsedBody:
 
     @property
     def links(self) -> list[Link]:
-        body = [link for p in self.paragraphs for link in p.links]
+        body = [link for s in self.sections for link in [*s.links, *(link for p in s.paragraphs for link in p.links)]]
         return body + [link for f in self.footnotes.values() for link in f.links]
 
 
@@ -208,7 +210,8 @@ def markdown_to_html(markdown: str) -> str:
 
 
 def _html_attr(value: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_\-]", "_", value)
+    # One id for one label: "a.b" and "a_b" must not become the same footnote (one of them would be lost).
+    return re.sub(r"[^A-Za-z0-9\-]", lambda m: f"_{ord(m[0]):x}_", value)
 
 
 def parse_body(body: str, body_format: BodyFormat | str = "markdown") -> ParsedBody:
@@ -241,7 +244,7 @@ def parse_body(body: str, body_format: BodyFormat | str = "markdown") -> ParsedB
             walker.walk(item, quoted=False)
             paragraphs = walker.sections[0].paragraphs + [p for s in walker.sections[1:] for p in s.paragraphs]
             text = " ".join(p.text for p in paragraphs).strip()
-            links = [link for p in paragraphs for link in p.links]
+            links = [link for s in walker.sections for link in [*s.links, *(k for p in s.paragraphs for k in p.links)]]
             footnotes[fid] = Footnote(id=fid, number=len(footnotes) + 1, text=text, links=links)
         container.decompose()
     walker = _Walker(location="body")
@@ -254,6 +257,11 @@ def parse_body(body: str, body_format: BodyFormat | str = "markdown") -> ParsedB
     return ParsedBody(sections=walker.sections, footnotes=footnotes)
 
 
+# Blocks nested deeper than this are read as one paragraph each: the walk recurses, and a post of a few
+# thousand nested <div>s must not end in RecursionError.
+_MAX_DEPTH = 100
+
+
 class _Walker:
     """Reads block elements in document order into sections of paragraphs."""
 
@@ -261,7 +269,7 @@ class _Walker:
         self.location = location
         self.sections: list[Section] = [Section("", 0)]
 
-    def walk(self, node: LexborNode, quoted: bool) -> None:
+    def walk(self, node: LexborNode, quoted: bool, depth: int = 0) -> None:
         loose: list[LexborNode] = []  # inline content directly inside a container forms one paragraph
         for child in _children(node):
             tag = child.tag
@@ -271,16 +279,16 @@ class _Walker:
                 self._flush(loose, quoted)
                 loose = []
             if tag in _HEADINGS:
-                self.sections.append(Section(_clean(child.text(deep=True)), int(tag[1])))
+                self._heading(child, int(tag[1]))
             elif tag == "blockquote":
-                self.walk(child, quoted=True)
+                self._nested(child, True, depth)
             elif tag == "span" and not _has_block(child):
                 loose.append(child)
             elif tag in _CONTAINERS or (tag == "li" and _has_block(child)):
-                self.walk(child, quoted)
+                self._nested(child, quoted, depth)
             elif tag in {"p", "li", "pre"} | _CELLS:
                 if tag == "p" and self.location == "body" and _is_pseudo_heading(child):
-                    self.sections.append(Section(_clean(child.text(deep=True)), 6))
+                    self._heading(child, 6)
                 else:
                     self._paragraph([child], quoted)
             elif tag == "hr":
@@ -289,9 +297,21 @@ class _Walker:
                 loose.append(child)
         self._flush(loose, quoted)
 
+    def _nested(self, node: LexborNode, quoted: bool, depth: int) -> None:
+        if depth < _MAX_DEPTH:
+            self.walk(node, quoted, depth + 1)
+        else:
+            self._paragraph([node], quoted)
+
     def _flush(self, nodes: list[LexborNode], quoted: bool) -> None:
         if nodes:
             self._paragraph(nodes, quoted)
+
+    def _heading(self, node: LexborNode, level: int) -> None:
+        section = Section(_clean(_REF_MARK.sub("", node.text(deep=True))), level)
+        self.sections.append(section)
+        # A heading may itself cite: link roundups title each entry "## [Paper](https://arxiv.org/abs/…)".
+        section.links = self._links([node], section.heading, section)
 
     def _paragraph(self, nodes: list[LexborNode], quoted: bool) -> None:
         raw = "".join(_node_text(n) for n in nodes)
@@ -303,6 +323,11 @@ class _Walker:
         if not text and not refs:
             return
         section = self.sections[-1]
+        links = self._links(nodes, text, section)
+        section.paragraphs.append(Paragraph(text=text, quoted=quoted, links=links, footnote_refs=refs))
+
+    def _links(self, nodes: list[LexborNode], text: str, section: Section) -> list[Link]:
+        """Anchors in the nodes, then bare URLs, arXiv ids and DOIs written in their text."""
         location = self.location
         if location == "body" and section.kind == "references":
             location = "references"
@@ -316,16 +341,20 @@ class _Walker:
                 seen.add(href)
                 links.append(Link(href, _clean(anchor.text(deep=True)), location, section.heading, link_key(href)))
         for url in URL_RE.findall(text):  # bare URLs written as text
-            url = url.rstrip(".,;:)")
+            url = url.rstrip(".,;:")  # a closing parenthesis is only in the match when its opening one is
             if url not in seen:
                 seen.add(url)
                 links.append(Link(url, "", location, section.heading, link_key(url)))
         without_urls = URL_RE.sub(" ", text)
+        # DOIs as written (case kept), found once: a scan per key would be quadratic in a long reference list.
+        written: dict[str, str] = {}
+        for match in DOI_RE.finditer(without_urls):
+            written.setdefault(match.group(1).lower(), match.group(1))
         for key in exact_keys_in(without_urls):  # bare "arXiv:2304.03279" and DOIs
             ident = key.split(":", 1)[1]
-            shown = next((m.group(1) for m in DOI_RE.finditer(without_urls) if m.group(1).lower() == ident), ident)
+            shown = written.get(ident, ident)
             links.append(Link(shown, "", location, section.heading, link_key(key.replace("arxiv:", "arXiv:"))))
-        section.paragraphs.append(Paragraph(text=text, quoted=quoted, links=links, footnote_refs=refs))
+        return links
 
 
 _CELLS = {"td", "th", "dd", "dt", "figcaption", "caption"}
@@ -349,7 +378,9 @@ def _css(node: LexborNode, selector: str) -> list[LexborNode]:
     if node.tag in {"-text", "-comment"}:
         return []
     found = list(node.css(selector))
-    if node.tag and _matches_self(node, selector):
+    # selectolax 1.x matches the node itself, older versions only its descendants: count it once either way
+    # (by identity: nodes compare equal when their HTML is equal).
+    if node.tag and _matches_self(node, selector) and all(n.mem_id != node.mem_id for n in found):
         found.insert(0, node)
     return found
 

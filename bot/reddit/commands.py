@@ -17,10 +17,10 @@ from bot.engine import content_words
 
 Kind = Literal["related", "cite", "bibliography"]
 
-_FENCED = re.compile(r"^\s*(```|~~~).*?^\s*\1[^\n]*$", re.DOTALL | re.MULTILINE)
+# Indentation is [^\S\n]*, not \s*: from every line start \s* ran over all the blank lines after it (quadratic).
+_FENCED = re.compile(r"^[^\S\n]*(```|~~~).*?^[^\S\n]*\1[^\n]*$", re.DOTALL | re.MULTILINE)
 _INDENTED = re.compile(r"^(?: {4}|\t).*$", re.MULTILINE)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
-_SPOILER = re.compile(r">!.*?!<", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,20 @@ def clean(body: str) -> str:
     text = _FENCED.sub(" ", body)
     text = _INDENTED.sub(" ", text)
     text = _INLINE_CODE.sub(" ", text)
-    text = _SPOILER.sub(" ", text)
+    text = _without_spoilers(text)
     lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
     return "\n".join(lines).strip()
+
+
+def _without_spoilers(text: str) -> str:
+    """Each `>!…!<` replaced by a space. A scan, not `>!.*?!<`: with no `!<` the regex read to the end of
+    the comment from every `>!`."""
+    parts: list[str] = []
+    i = 0
+    while (start := text.find(">!", i)) != -1 and (end := text.find("!<", start + 2)) != -1:
+        parts += [text[i:start], " "]
+        i = end + 2
+    return "".join([*parts, text[i:]])
 
 
 def _command(text: str, commands: dict[str, Kind]) -> tuple[Kind, str] | None:

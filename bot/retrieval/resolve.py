@@ -40,7 +40,8 @@ class ParsedReference:
 
 
 def parse_reference(reference: str, corpus: CorpusIndex) -> ParsedReference:
-    text = reference.strip().strip("\"'“”‘’`*_[]() ")
+    # Whitespace folded first: on a long run of it, `\s+…$` below would backtrack quadratically.
+    text = " ".join(reference.split()).strip("\"'“”‘’`*_[]() ")
     text = _WRAPPER_TAIL.sub("", _WRAPPER_HEAD.sub("", text)).strip()
     title_text = normalize_text(text)
     years = [int(y) for y in _YEAR.findall(text)]
@@ -48,13 +49,10 @@ def parse_reference(reference: str, corpus: CorpusIndex) -> ParsedReference:
     cited = _ET_AL.sub(" ", _YEAR.sub(" ", text))
     cited = re.sub(r"['’]s\b", "", re.sub(r"[()\[\],;]", " ", cited))
     words = cited.replace("&", " & ").split()
-    surnames = [
-        normalize_text(w)
-        for w in words
-        if w[:1].isupper() and normalize_text(w) in corpus.by_surname and normalize_text(w) not in _CONNECTORS
-    ]
+    surnames = _surnames(words, corpus)
     # It reads as an author citation when it is (nearly) all names, or names with "et al.", "&", a year.
-    others = [w for w in words if w.lower() not in _CONNECTORS and normalize_text(w) not in surnames]
+    named = _words(surnames)
+    others = [w for w in words if w.lower() not in _CONNECTORS and normalize_text(w) not in named]
     cue = et_al or bool(years) or "&" in words or any(w.lower() == "and" for w in words)
     if not surnames or len(others) > (2 if cue else 0):
         surnames = []
@@ -65,6 +63,28 @@ def parse_reference(reference: str, corpus: CorpusIndex) -> ParsedReference:
         surnames=surnames,
         et_al=et_al,
     )
+
+
+def _surnames(words: list[str], corpus: CorpusIndex) -> list[str]:
+    """Known surnames among the words, capitalised as written: "Turpin", and with particles "van der Weij"."""
+    surnames: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in (3, 2, 1):
+            part = words[i : i + size]
+            name = normalize_text(" ".join(part))
+            if len(part) == size and part[-1][:1].isupper() and name in corpus.by_surname and name not in _CONNECTORS:
+                surnames.append(name)
+                i += size
+                break
+        else:
+            i += 1
+    return surnames
+
+
+def _words(surnames: list[str]) -> set[str]:
+    """The normalised words of surnames, as a set: looked up once per word of a possibly long reference."""
+    return {word for name in surnames for word in name.split()}
 
 
 def title_similarity(reference: str, title: str) -> float:
@@ -122,7 +142,8 @@ class ReferenceResolver:
         for surname in parsed.surnames:
             for doc in corpus.by_surname.get(surname, []):
                 add(doc)
-        title_query = " ".join(w for w in parsed.title_text.split() if w not in set(parsed.surnames))
+        named = _words(parsed.surnames)
+        title_query = " ".join(w for w in parsed.title_text.split() if w not in named)
         for doc, _score in corpus.title_index.search(title_query or parsed.title_text, self.title_pool):
             add(doc)
 
@@ -160,7 +181,8 @@ class ReferenceResolver:
                 author_score = min(1.0, author_score + 0.1)  # "A & B" names every author
             signals["authors"] = author_score
             parts = [(0.6, author_score)]
-            rest = [w for w in parsed.text.split() if w not in set(parsed.surnames)]
+            named = _words(parsed.surnames)
+            rest = [w for w in parsed.text.split() if w not in named]
             if rest:
                 parts.append((0.3, title_similarity(" ".join(rest), title)))
             if year_score is not None:

@@ -91,7 +91,6 @@ class HybridSearcher:
                 hits.append(Hit(doc, score, similarity.get(doc, 0.0)))
         return hits
 
-
     def encoded_similarity(self, query_vector: np.ndarray, docs: list[int]) -> dict[int, float]:
         """Cosines computed from the works' text, for when the vector store is down: slower, same meaning."""
         if not docs:
