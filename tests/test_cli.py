@@ -517,6 +517,10 @@ def checkpoint(data_dir: Path, path: Path) -> tuple[int, bool]:
 def test_interrupted_ingest_resumes_without_losing_or_duplicating(
     kb_copy: Path, tmp_path: Path, sig: signal.Signals, phase: str
 ) -> None:
+    if sig != signal.SIGKILL and BACKENDS.postgres is not None:
+        # Signal handling does not depend on the stores; what a crash leaves behind does: on the production
+        # stores only kill -9 is run, which keeps the second pass of `.ci/run` within its time.
+        pytest.skip("graceful interrupts are covered by the SQLite pass")
     big = tmp_path / "big.jsonl"
     ids = big_file(big)
     base = count_works(kb_copy)
