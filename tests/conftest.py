@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,26 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {**BACKENDS.settings_values(data_dir), "llm_provider": None}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+OpenEngine = Callable[[], Engine]
+
+
+@pytest.fixture(scope="module")
+def open_engine(embedder: Embedder) -> Iterator[OpenEngine]:
+    """A fresh, empty engine per call: hypothesis examples share function-scoped fixtures, so property tests
+    that write open one per example."""
+    engines: list[Engine] = []
+    with tempfile.TemporaryDirectory(prefix="engines-") as directory:
+
+        def new() -> Engine:
+            data_dir = Path(directory) / f"kb{len(engines)}"
+            engines.append(Engine.open(make_settings(data_dir, load_bundled_knowledge=False), embedder=embedder))
+            return engines[-1]
+
+        yield new
+        for engine in engines:
+            engine.close()
 
 
 @pytest.fixture

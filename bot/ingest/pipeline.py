@@ -133,7 +133,8 @@ def _same(a: Work, b: Work) -> bool:
     return all(getattr(a, f) == getattr(b, f) for f in fields)
 
 
-def _new_id(record: WorkRecord, taken: dict[str, str]) -> str:
+def new_work_id(record: WorkRecord, taken: dict[str, str]) -> str:
+    """The id a new work of `record` gets: its best identifier, suffixed if a different work holds it."""
     if record.arxiv_id:
         candidate = f"arxiv:{record.arxiv_id}"
     elif record.id:
@@ -172,7 +173,7 @@ class RecordMerger:
             keys = record_keys(record)
             work_id = next((self.keys[k] for k in keys if k in self.keys), None)
             if work_id is None:
-                work_id = _new_id(record, self.keys)
+                work_id = new_work_id(record, self.keys)
                 created[work_id] = new_work(record, work_id)
                 keys = [*keys, f"id:{work_id}"]
                 report.added += 1

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from bot.domain import RankedWork, WorkRecord
 from bot.engine import Engine
-from bot.ingest.pipeline import merge_into, record_keys
+from bot.ingest.pipeline import merge_into, new_work, new_work_id, record_keys
 from bot.metadata.arxiv import ArxivClient
 from bot.metadata.base import MetadataClient, exact_arxiv_id
 from bot.metadata.http import SlotReserver
@@ -173,19 +173,9 @@ def _preview(db: Database, records: list[WorkRecord]) -> list[FetchedWork]:
     for record in records:
         old = _existing(db, record)
         if old is None:
-            work_id = f"arxiv:{record.arxiv_id}" if record.arxiv_id else record.id or record.title
-            ranked = RankedWork(
-                id=work_id,
-                arxiv_id=record.arxiv_id,
-                doi=record.doi,
-                title=record.title,
-                authors=record.authors,
-                year=record.year,
-                url=record.url,
-                venue=record.venue,
-                score=1.0,
-            )
-            works.setdefault(work_id, FetchedWork(status="added", work=ranked))
+            # The id storing would give; a preview skips the rare suffix for an id another work already holds.
+            work = new_work(record, new_work_id(record, {}))
+            works.setdefault(work.id, FetchedWork(status="added", work=work.ranked(1.0)))
             continue
         merged = merge_into(old, record)
         status: FetchStatus = "updated" if _changed(old, merged) else "present"

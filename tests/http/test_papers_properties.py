@@ -5,41 +5,18 @@ one work (ids without version, DOIs in lower case, titles with whitespace folded
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.embedding import Embedder
-from bot.engine import Engine
 from bot.http.app import create_app
 from bot.moderation.service import Moderator
-from tests.conftest import make_settings
+from tests.conftest import OpenEngine
 from tests.http.conftest import RULES, bearer, settings
 from tests.properties import STATEFUL
-
-OpenEngine = Callable[[], Engine]
-
-
-@pytest.fixture(scope="module")
-def open_engine(embedder: Embedder) -> Iterator[OpenEngine]:
-    """A fresh, empty engine per hypothesis example."""
-    engines: list[Engine] = []
-    with tempfile.TemporaryDirectory(prefix="papers-properties-") as directory:
-
-        def new() -> Engine:
-            data_dir = Path(directory) / f"kb{len(engines)}"
-            engines.append(Engine.open(make_settings(data_dir, load_bundled_knowledge=False), embedder=embedder))
-            return engines[-1]
-
-        yield new
-        for engine in engines:
-            engine.close()
 
 
 @st.composite

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +17,9 @@ from hypothesis import strategies as st
 import bot.ingest.pipeline as pipeline
 from bot.citations import bibtex
 from bot.domain import IngestReport, RankedWork
-from bot.embedding import Embedder
 from bot.engine import Engine
-from tests.conftest import make_settings
+from tests.conftest import OpenEngine
 from tests.properties import STATEFUL
-
-OpenEngine = Callable[[], Engine]
-
-
-@pytest.fixture(scope="module")
-def open_engine(embedder: Embedder) -> Iterator[OpenEngine]:
-    """A fresh, empty engine per hypothesis example (function-scoped fixtures are not reset between examples)."""
-    engines: list[Engine] = []
-    with tempfile.TemporaryDirectory(prefix="pipeline-properties-") as directory:
-
-        def new() -> Engine:
-            data_dir = Path(directory) / f"kb{len(engines)}"
-            engines.append(Engine.open(make_settings(data_dir, load_bundled_knowledge=False), embedder=embedder))
-            return engines[-1]
-
-        yield new
-        for engine in engines:
-            engine.close()
-
 
 # Distinct works: distinct arXiv ids and titles that differ in a word of their own (works with the same
 # normalised title merge, as documented).
