@@ -84,7 +84,7 @@ def _progress() -> Iterator[RichProgress]:
 
 def _open_engine(data_dir: Path | None, with_progress: bool = True) -> Engine:
     """Open the engine; on a first run this ingests the bundled reading list, shown with a progress bar."""
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    settings = Settings.load(data_dir)
     if not with_progress:
         return Engine.open(settings)
     with _progress() as progress:
@@ -334,7 +334,7 @@ app.add_typer(db_app, name="db")
 
 
 def _database_url(data_dir: Path | None) -> str:
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    settings = Settings.load(data_dir)
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings.sqlalchemy_url

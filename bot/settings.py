@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     openalex_api_key: SecretStr | None = Field(default=None, description="OpenAlex API key (`api_key` parameter).")
     openalex_min_interval_seconds: float = Field(default=0.1, ge=0)  # OpenAlex: 10/s (older terms; now 100/s)
 
+    @classmethod
+    def load(cls, data_dir: Path | None = None) -> Settings:
+        """From the environment, with `--data-dir` (when given) overriding ALIGNBOT_DATA_DIR."""
+        return cls(data_dir=data_dir) if data_dir else cls()
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'alignbot.sqlite3'}"

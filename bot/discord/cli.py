@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
             for name in ("bot", "discord"):
                 logging.getLogger(name).setLevel(logging.INFO)
         typer.echo("opening the knowledge base…", err=True)
-        engine = Engine.open(Settings(data_dir=data_dir) if data_dir else Settings())
+        engine = Engine.open(Settings.load(data_dir))
         try:
             run(settings, engine=engine)
         finally:

@@ -35,7 +35,7 @@ def _store(data_dir: Path | None):  # type: ignore[no-untyped-def]
     from bot.http.tokens import TokenStore
     from bot.storage import Database
 
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    settings = Settings.load(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return TokenStore(Database(settings.sqlalchemy_url))
 
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
             _fail(f"{config}: no such file")
         overrides = {k: v for k, v in {"host": host, "port": port, "open_reads": open_reads}.items() if v is not None}
         server = ServerSettings(**overrides)  # type: ignore[arg-type]
-        settings = Settings(data_dir=data_dir) if data_dir else Settings()
+        settings = Settings.load(data_dir)
         err.print("opening the knowledge base…", highlight=False)
         engine = Engine.open(settings)
         try:

@@ -76,7 +76,7 @@ def _fetch(
         query, identifier = parse_request(source, " ".join(words))
     except ValueError as exc:
         _fail(str(exc), EXIT_USAGE)
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    settings = Settings.load(data_dir)
     engine = Engine.open(settings)
     try:
         result = fetch_papers(engine, source, query, limit=limit, refresh=refresh, dry_run=dry_run)

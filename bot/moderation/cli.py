@@ -47,7 +47,7 @@ def _fail(message: str, code: int = 2) -> None:
 def _moderator(data_dir: Path | None, config: Path | None = None) -> Moderator:
     if config is not None and not config.is_file():
         _fail(f"{config}: no such file")
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    settings = Settings.load(data_dir)
     engine = Engine.open(settings)
     try:
         return Moderator(engine, config_path=config)

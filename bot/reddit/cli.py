@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         if rules_path is not None and not rules_path.is_file():
             _fail(f"{rules_path}: no such file")
         logging.getLogger("bot.reddit").setLevel(logging.INFO)  # one log line per action, even without -v
-        engine = Engine.open(Settings(data_dir=data_dir) if data_dir else Settings())
+        engine = Engine.open(Settings.load(data_dir))
         engine.warm_up()
         moderator = None
         if settings.check_submissions and settings.moderated:
