@@ -1,7 +1,8 @@
 """Answers: composed from retrieved abstracts, or synthesized by an optional LLM whose citations are checked.
 
-The LLM sees the retrieved works as numbered, quoted data. Whatever it writes, only citations of those
-numbers survive: other bracketed numbers and links are removed in code. If the provider is missing,
+The LLM sees the retrieved works as numbered, quoted data, and other people's thread messages as quoted,
+attributed data. Whatever it writes passes the strict filter of `bot.answer_filter`: only citations of
+those numbers and links to those works survive, and mentions are stripped. If the provider is missing,
 slow or failing, the composed answer is used instead.
 """
 
@@ -10,20 +11,22 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
+from bot.answer_filter import cited_numbers, filter_answer
 from bot.citations import short_citation
-from bot.domain import RankedWork
+from bot.domain import Message, RankedWork
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_CITATION = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")  # [1], [1, 2], [1-3]
-_URL = re.compile(r"https?://\S+")
-_TAG = re.compile(r"</?\s*source[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"</?\s*(?:source|message|thread)[^>]*>", re.IGNORECASE)
+THREAD_MESSAGES = 10  # the most recent messages quoted in the prompt
+MESSAGE_CHARS = 600
 
 
 def composed_answer(question: str, results: list[RankedWork], confident: bool) -> str:
@@ -42,24 +45,6 @@ def composed_answer(question: str, results: list[RankedWork], confident: bool) -
     return answer
 
 
-def keep_valid_citations(text: str, results: list[RankedWork]) -> str:
-    """Remove citations of anything that was not retrieved: unknown [n] markers and foreign links."""
-    allowed_urls = {w.url for w in results if w.url}
-
-    def valid_only(match: re.Match[str]) -> str:
-        numbers = []
-        for part in re.split(r"\s*[,;]\s*", match.group(1)):
-            low, _, high = part.partition("-") if "-" in part else part.partition("–")
-            first, last = int(low), int(high or low)
-            numbers += range(first, last + 1) if last - first <= len(results) else [first, last]
-        kept = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(results)]
-        return "".join(f"[{n}]" for n in kept)
-
-    text = _CITATION.sub(valid_only, text)
-    text = _URL.sub(lambda m: m.group(0) if m.group(0).rstrip(".,)") in allowed_urls else "", text)
-    return re.sub(r"[ \t]{2,}", " ", text).replace(" .", ".").strip()
-
-
 def format_sources(results: list[RankedWork], descriptions: list[str]) -> str:
     blocks = []
     for n, (work, text) in enumerate(zip(results, descriptions, strict=True), start=1):
@@ -69,6 +54,17 @@ def format_sources(results: list[RankedWork], descriptions: list[str]) -> str:
         cite = html.escape(short_citation(work), quote=True)
         blocks.append(f'<source n="{n}" title="{title}" cite="{cite}">\n{body}\n</source>')
     return "\n".join(blocks)
+
+
+def format_thread(context: Sequence[Message | str]) -> str:
+    """Other people's recent messages as quoted data, each attributed, none able to close its block."""
+    blocks = []
+    for message in list(context)[-THREAD_MESSAGES:]:
+        author, text = (message.author, message.text) if isinstance(message, Message) else (None, message)
+        body = _TAG.sub(" ", text)[:MESSAGE_CHARS]
+        who = html.escape(_TAG.sub(" ", author or "unknown"), quote=True)
+        blocks.append(f'<message author="{who}">\n{body}\n</message>')
+    return "\n".join(blocks) or "(none)"
 
 
 class LLMAnswerer:
@@ -91,9 +87,21 @@ class LLMAnswerer:
         model = settings.llm_model or default_models.get(settings.llm_provider or "", "")
         return init_chat_model(model, model_provider=settings.llm_provider, **kwargs)
 
-    def answer(self, question: str, results: list[RankedWork], descriptions: list[str]) -> str | None:
-        """The checked LLM answer, or None when the provider fails, is too slow, or cites nothing valid."""
-        prompt = self.template.format(question=question, sources=format_sources(results, descriptions))
+    def answer(
+        self,
+        question: str,
+        results: list[RankedWork],
+        descriptions: list[str],
+        context: Sequence[Message | str] = (),
+    ) -> str | None:
+        """The filtered LLM answer, or None when the provider fails, is too slow, or cites nothing valid.
+
+        Only the asker's own words go on the question line; the thread they refer to is quoted data."""
+        prompt = self.template.format(
+            question=" ".join(_TAG.sub(" ", question).split()),
+            thread=format_thread(context),
+            sources=format_sources(results, descriptions),
+        )
         future = self._pool.submit(self.model.invoke, prompt)
         try:
             message = future.result(timeout=self.settings.llm_timeout_seconds)
@@ -105,5 +113,5 @@ class LLMAnswerer:
             log.warning("LLM answer failed (%s); using the composed answer", exc)
             return None
         content = message.content if isinstance(message.content, str) else str(message.content)
-        checked = keep_valid_citations(content, results)
-        return checked if _CITATION.search(checked) else None
+        checked = filter_answer(content, results)
+        return checked if cited_numbers(checked) else None

@@ -282,7 +282,8 @@ class Engine:
         if confident and self.answerer is not None:
             corpus = searcher.corpus
             descriptions = [corpus.descriptions[corpus.position[work.id]] for work in results]
-            answer = self.answerer.answer(query, results, descriptions) or answer
+            # The asker's words on the question line; the thread only as quoted, attributed data.
+            answer = self.answerer.answer(question, results, descriptions, context) or answer
         return AskResult(query=question, confident=confident, results=results, answer=answer)
 
     def _is_confident(self, candidates: list[Candidate]) -> bool:
