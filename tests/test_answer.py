@@ -473,7 +473,7 @@ def test_hostile_answer_leaks_nothing_on_any_front_end(
 
 
 # Attacks that leak nothing even unfiltered (their danger is to other renderers or to a naive filter).
-BENIGN_UNFILTERED = {"mention-split-by-markup", "email-and-mailto"}
+BENIGN_UNFILTERED = {"mention-split-by-markup"}
 
 
 def test_thread_messages_reach_the_prompt_as_quoted_attributed_data(llm_engine: Engine, fake_llm: FakeOpenAI) -> None:
