@@ -83,11 +83,17 @@ def bibliography(body: BibliographyRequest, request: Request) -> BibliographyRes
     return context(request).engine.bibliography(messages, style=body.style)
 
 
-@router.get("/citedby/{reference:path}", response_model=CitedByResult, tags=["read"], dependencies=[read_access])
-def cited_by(reference: Annotated[str, Path(max_length=2_000)], request: Request) -> CitedByResult:
-    """Posts that cite a paper or page, by arXiv id, DOI or any URL form (`citedby --json`)."""
+@router.get("/citedby/{reference:path}", response_model=CitedByResult, tags=["read"])
+def cited_by(
+    reference: Annotated[str, Path(max_length=2_000)], request: Request, reader: TokenInfo | None = read_access
+) -> CitedByResult:
+    """Posts that cite a paper or page, by arXiv id, DOI or any URL form (`citedby --json`).
+
+    Only published posts, unless the token has the `moderate` scope (rejected, pending and members-only
+    posts are moderators' business)."""
+    moderator_reads = reader is not None and reader.allows("moderate")
     try:
-        return context(request).moderator.cited_by(reference)
+        return context(request).moderator.cited_by(reference, published_only=not moderator_reads)
     except ModerationError as exc:
         raise ApiError(400, str(exc)) from exc
 

@@ -6,16 +6,18 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.engine import Engine
 from bot.http import api, pages
+from bot.http.auth import require
 from bot.http.config import ServerSettings
 from bot.http.context import ApiError, AppContext, SessionStore, context
 from bot.http.metrics import MetricsMiddleware
@@ -110,6 +112,9 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
         # A wheel built without package data (see bot/http/README.md) would fail on the first page instead.
         raise RuntimeError(f"{HERE / 'templates'} is missing: install alignbot with its package data")
     app = FastAPI(
+        # FastAPI's docs pages load swagger-ui/redoc from a CDN into our origin: off unless configured.
+        docs_url="/docs" if settings.docs else None,
+        redoc_url="/redoc" if settings.docs else None,
         title="alignbot",
         version="1",
         description=DESCRIPTION,
@@ -117,7 +122,7 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
             {"name": "read", "description": "Any token (or none, with open reads)."},
             {"name": "write", "description": "Tokens with the `write` scope."},
             {"name": "moderate", "description": "Tokens with the `moderate` scope."},
-            {"name": "ops", "description": "Health and metrics: no token."},
+            {"name": "ops", "description": "Health: no token. Metrics: the `metrics` scope unless configured open."},
         ],
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -137,6 +142,16 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
     # The last added is outermost: metrics wrap the size limit, so refused requests are counted too.
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    if settings.trust_proxy_headers and not settings.trusted_proxies:
+        log.warning(
+            "ALIGNBOT_HTTP_TRUST_PROXY_HEADERS is deprecated: set ALIGNBOT_HTTP_TRUSTED_PROXIES to your proxies' "
+            "addresses (now trusting %s)",
+            ", ".join(settings.proxy_networks()),
+        )
+    if settings.proxy_networks():
+        # Outermost: everything after sees the client. uvicorn's middleware takes the rightmost untrusted
+        # X-Forwarded-For entry, so a client cannot choose its address by sending the header itself.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_networks())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -172,7 +187,9 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
         health = Health(status="ok" if ok else "unavailable", database=database, chroma=chroma, works=works)
         return JSONResponse(health.model_dump(), status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    metrics_access = [] if settings.metrics_open else [Depends(require("metrics"))]
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, dependencies=metrics_access)
     def metrics(request: Request) -> PlainTextResponse:
         """Prometheus text format: requests and latency by route, works, reports by status."""
         c = context(request)

@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         config: Annotated[Path | None, typer.Option("--config", help="Moderation rule file.")] = None,
         data_dir: DataDir = None,
     ) -> None:
-        """Run the HTTP API (/v1, OpenAPI at /docs) and the moderator page (/queue)."""
+        """Run the HTTP API (/v1, OpenAPI at /openapi.json) and the moderator page (/queue)."""
         import uvicorn
 
         from bot.engine import Engine
@@ -83,11 +83,11 @@ def register(app: typer.Typer) -> None:
             err.print(
                 "[yellow]no API tokens yet: create one with `alignbot token create NAME --scope moderate`[/yellow]"
             )
-        err.print(f"serving on http://{server.host}:{server.port} (moderator page /queue, API docs /docs)")
-        # One process: the engine, rate limits and page sessions live in it.
-        uvicorn.run(
-            app_, host=server.host, port=server.port, proxy_headers=server.trust_proxy_headers, log_level="info"
-        )
+        docs = ", API docs /docs" if server.docs else ""
+        err.print(f"serving on http://{server.host}:{server.port} (moderator page /queue{docs})")
+        # One process: the engine, rate limits and page sessions live in it. Forwarding headers are read by
+        # the app from ALIGNBOT_HTTP_TRUSTED_PROXIES only, not by uvicorn (FORWARDED_ALLOW_IPS).
+        uvicorn.run(app_, host=server.host, port=server.port, proxy_headers=False, log_level="info")
         engine.close()
 
     @token_app.command("create")

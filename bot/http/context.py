@@ -115,10 +115,7 @@ class AppContext:
     deliveries: DeliveryLog = field(default_factory=DeliveryLog)
 
     def client_address(self, request: Request) -> str:
-        if self.settings.trust_proxy_headers:
-            forwarded = request.headers.get("x-forwarded-for")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
+        # Behind trusted proxies, ProxyHeadersMiddleware has already put the forwarded client here.
         return request.client.host if request.client else "unknown"
 
     def limit_token(self, token: TokenInfo) -> None:

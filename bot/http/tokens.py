@@ -19,11 +19,12 @@ from sqlmodel import Field, SQLModel, col, select
 
 from bot.storage import Database
 
-SCOPES: tuple[str, ...] = ("read", "write", "moderate")
+SCOPES: tuple[str, ...] = ("read", "write", "moderate", "metrics")
 SCOPE_HELP = {
     "read": "related work, citations, bibliographies, cited-by (every token has it)",
     "write": "ingest papers, send forum webhooks (new and edited posts are checked and queued)",
     "moderate": "check and audit posts, the review queue, decisions, the audit log and the moderator page",
+    "metrics": "GET /metrics (for a Prometheus scraper; not needed when the server runs with METRICS_OPEN)",
 }
 PREFIX = "abt_"  # recognisable in logs and by secret scanners
 

@@ -552,7 +552,9 @@ class Moderator:
 
     # --- reverse link index ------------------------------------------------------------------------
 
-    def cited_by(self, reference: str) -> CitedByResult:
+    def cited_by(self, reference: str, *, published_only: bool = False) -> CitedByResult:
+        """Posts that link `reference` (any of its work's keys). `published_only` is what anyone may see:
+        no rejected, pending or members-only posts (their titles and authors are moderators' business)."""
         key = link_key(reference)
         if key is None:
             raise ModerationError(f"{reference!r} is not a link, arXiv id, DOI or forum post id")
@@ -562,13 +564,12 @@ class Moderator:
             with self.session() as session:
                 other = session.exec(select(WorkKey.key).where(WorkKey.work_id == work.id)).all()
             keys.update(k for k in other if k.startswith(_WORK_KEY_KINDS))
+        query = select(PostLink, Post).join(Post, col(Post.id) == PostLink.post_id)
+        query = query.where(col(PostLink.key).in_(sorted(keys)))
+        if published_only:
+            query = query.where(Post.status == "published")
         with self.session() as session:
-            rows = session.exec(
-                select(PostLink, Post)
-                .join(Post, col(Post.id) == PostLink.post_id)
-                .where(col(PostLink.key).in_(sorted(keys)))
-                .order_by(col(Post.posted_at).desc(), Post.id)
-            ).all()
+            rows = session.exec(query.order_by(col(Post.posted_at).desc(), Post.id)).all()
         posts: dict[str, CitingPost] = {}
         for link, post in rows:
             entry = posts.setdefault(

@@ -121,7 +121,9 @@ def test_per_token_rate_limit(mod_engine: Engine, moderator: Moderator) -> None:
         assert all(
             c.post("/v1/cite", json={"reference": "Turpin"}, headers=bearer(fast)).status_code == 200 for _ in range(5)
         )
-        assert 'alignbot_http_rate_limited_total{client="token"} 2' in c.get("/metrics").text
+        scraper = app.state.ctx.tokens.create("scraper", ["metrics"])[1]
+        metrics = c.get("/metrics", headers=bearer(scraper)).text
+        assert 'alignbot_http_rate_limited_total{client="token"} 2' in metrics
 
 
 # --- bad requests --------------------------------------------------------------------------------------------
@@ -300,7 +302,8 @@ def test_health_metrics_and_openapi(client: TestClient, secrets: dict[str, str])
     assert health.status_code == 200
     assert health.json()["status"] == "ok" and health.json()["works"] > 10
     client.get("/v1/queue", headers=bearer(secrets["moderate"]))
-    metrics = client.get("/metrics")
+    scraper = client.app.state.ctx.tokens.create("ops-scraper", ["metrics"])[1]  # type: ignore[attr-defined]
+    metrics = client.get("/metrics", headers=bearer(scraper))
     assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = metrics.text
     assert 'alignbot_http_requests_total{method="GET",route="/v1/queue",status="200"}' in text
