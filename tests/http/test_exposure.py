@@ -129,5 +129,5 @@ def test_trusted_proxies_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("ALIGNBOT_HTTP_TRUSTED_PROXIES", "10.0.0.1, 172.16.0.0/12,::1")
     assert ServerSettings(_env_file=None).proxy_networks() == ["10.0.0.1", "172.16.0.0/12", "::1"]  # type: ignore[call-arg]
     monkeypatch.setenv("ALIGNBOT_HTTP_TRUSTED_PROXIES", "10.0.0.1, proxy.internal")
-    with pytest.raises(ValueError, match="'proxy.internal' is not an IP address or network"):
+    with pytest.raises(ValueError, match=r"'proxy\.internal' is not an IP address or network"):
         ServerSettings(_env_file=None)  # type: ignore[call-arg]
