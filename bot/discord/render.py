@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import discord
-from discord.utils import escape_markdown
+from discord.utils import escape_markdown, escape_mentions
 
 from bot.answer import composed_answer
 from bot.citations import Style, bibtex, short_citation
@@ -74,8 +74,9 @@ def truncate(text: str, limit: int) -> str:
 
 
 def md(text: str) -> str:
-    """Text shown as is: titles like "*Not* what you think" must not turn into Markdown."""
-    return escape_markdown(" ".join(text.split()))
+    """Text shown as is: titles like "*Not* what you think" must not turn into Markdown, and "@everyone" or
+    "<@id>" in user text must not even look like a mention (allowed_mentions already stops the ping)."""
+    return escape_mentions(escape_markdown(" ".join(text.split())))
 
 
 def safe_url(url: str) -> str:
@@ -511,5 +512,5 @@ def fetch_embed(result: FetchResult, api: str) -> discord.Embed:
 
 
 def notice(text: str) -> str:
-    """A plain message (refusals, errors) cut to one message."""
-    return truncate(text, MESSAGE_LIMIT)
+    """A plain message (refusals, errors) cut to one message, mentions escaped."""
+    return truncate(escape_mentions(text), MESSAGE_LIMIT)

@@ -29,6 +29,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~^>])")  # "(" matters only after "]", w
 _BLOCK_START = re.compile(r"^(\d+)([.)])|^([-+])(?=\s)")  # would start a list where the text starts
 _URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]")
 _MARKER = re.compile(r"\\\[(\d+)\\\]")  # an escaped "[n]" citation marker
+# u/name, /u/name, r/sub, /r/sub: Reddit links them and notifies the user; "u\/name" shows the same text.
+_MENTION = re.compile(r"(?<![A-Za-z0-9_/])(/?[uUrR])/(?=[A-Za-z0-9_-])")
 
 
 def truncate(text: str, limit: int) -> str:
@@ -42,9 +44,14 @@ def _block_safe(text: str) -> str:
     return _BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
 
 
+def _inline_safe(text: str) -> str:
+    """Markdown specials and user/subreddit mentions escaped."""
+    return _MENTION.sub(r"\1\\/", _MD_SPECIAL.sub(r"\\\1", text))
+
+
 def escape(text: str) -> str:
-    """Text shown as is, on one line: no emphasis, links, headings, quotes, lists or superscripts."""
-    return _block_safe(_MD_SPECIAL.sub(r"\\\1", " ".join(text.split())))
+    """Text shown as is, on one line: no emphasis, links, headings, quotes, lists, superscripts or mentions."""
+    return _block_safe(_inline_safe(" ".join(text.split())))
 
 
 def _urls(text: str) -> list[tuple[int, int]]:
@@ -67,9 +74,9 @@ def escape_keeping_urls(text: str) -> str:
     text = " ".join(text.split())
     parts, last = [], 0
     for start, end in _urls(text):
-        parts += [_MD_SPECIAL.sub(r"\\\1", text[last:start]), text[start:end]]
+        parts += [_inline_safe(text[last:start]), text[start:end]]
         last = end
-    parts.append(_MD_SPECIAL.sub(r"\\\1", text[last:]))
+    parts.append(_inline_safe(text[last:]))
     return _block_safe("".join(parts))
 
 

@@ -342,3 +342,12 @@ def test_citedby_pages() -> None:
     )
     empty = render.citedby_pages(CitedByResult(reference="x", keys=["url:x"], work=None, posts=[]))
     assert empty[0].embed.description == "No stored post cites it."
+
+
+def test_mentions_in_user_text_are_escaped() -> None:
+    ping = "@everyone @here <@123456789012345678> <@&123456789012345678>"
+    assert "@everyone" not in render.md(ping) and "<@1" not in render.md(ping) and "<@&1" not in render.md(ping)
+    assert render.md(ping).replace("\u200b", "") == ping  # shown the same, minus the zero-width space
+    assert render.notice(f"Unknown paper: {ping}").count("@\u200b") == 4
+    pages = render.related_pages(AskResult(query=ping, confident=False, results=[work(1)], answer=""))
+    assert "@everyone" not in (pages[0].embed.description or "")

@@ -132,3 +132,20 @@ def test_moderation_texts_fit_their_channels() -> None:
         title="t", permalink="https://x.y/", author=None, subreddit="s", findings=[finding(summary="S" * 9000)] * 20
     )
     assert len(huge) <= render.MODMAIL_BODY_LIMIT and "by a deleted account" in huge
+
+
+def test_user_and_subreddit_mentions_from_user_text_are_escaped() -> None:
+    assert render.escape("thanks u/spez, /u/Bob and U/X; see r/ControlProblem or /r/all") == (
+        r"thanks u\/spez, /u\/Bob and U\/X; see r\/ControlProblem or /r\/all"
+    )
+    assert render.escape("and/or, I/O, w/o, slash/u/ok") == "and/or, I/O, w/o, slash/u/ok"  # not mentions
+    kept = render.escape_keeping_urls("u/spez posted https://www.reddit.com/r/x/comments/a1/ and u/bob")
+    assert kept == r"u\/spez posted https://www.reddit.com/r/x/comments/a1/ and u\/bob"  # URLs intact
+    # A title, a reason and an echoed query: nowhere does a mention survive unescaped.
+    results = [work(1, title="Reply to u/spez", reason="As r/ControlProblem says.")]
+    body = render.render_ask(AskResult(query="u/mod", confident=True, results=results, answer="Hey u/mod [1]."))
+    missing = CiteResult(query="u/alice's paper", confident=False, match=None, alternatives=[], formatted=None)
+    cite = render.render_cite(missing, Style.apa)
+    for text in (body, cite):
+        assert not re.search(r"(?<![\w/\\])/?[ur]/\w", text, re.IGNORECASE), text
+    assert "u\\/spez" in body and "r\\/ControlProblem" in body and "u\\/mod" in body and "u\\/alice" in cite
