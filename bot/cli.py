@@ -29,9 +29,21 @@ from bot.metadata.cli import register as register_metadata
 from bot.moderation.cli import register as register_moderation
 from bot.reddit.cli import register as register_reddit
 from bot.settings import Settings
-from bot.storage import schema
+from bot.storage import StoreCorrupt, schema
 
-app = typer.Typer(
+
+class AlignbotApp(typer.Typer):
+    """The CLI; a corrupt store ends any command with its one-line error (file and recovery command)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except StoreCorrupt as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            sys.exit(2)
+
+
+app = AlignbotApp(
     help="Related work and citations for AI-alignment communities.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -179,9 +179,14 @@ class _AlignBotMixin:
         if self.engine is None:
             from bot.engine import Engine
             from bot.settings import Settings
+            from bot.storage import StoreCorrupt
 
             log.info("opening the engine (the first run ingests the bundled reading list)")
-            self.engine = await asyncio.to_thread(Engine.open, Settings())
+            try:
+                self.engine = await asyncio.to_thread(Engine.open, Settings())
+            except StoreCorrupt as exc:  # one line naming the file and the recovery command, not a traceback
+                log.error("%s", exc)
+                raise SystemExit(2) from None
         if self.moderator is None:
             from bot.moderation.service import Moderator
 

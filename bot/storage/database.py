@@ -8,6 +8,8 @@ detected and repaired on the next start (see `Engine.repair`).
 from __future__ import annotations
 
 import logging
+import shlex
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -17,11 +19,13 @@ from sqlalchemy import JSON, Column, Text, case, event, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine as SAEngine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError, DBAPIError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from bot.domain import RankedWork
 from bot.storage import schema
+from bot.storage.errors import StoreCorrupt
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +112,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _corrupt_sqlite(url: str, exc: DatabaseError) -> StoreCorrupt | None:
+    """The one-line error for a SQLite file that is not a database or is damaged; None for other errors."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    path = make_url(url).database
+    if not url.startswith("sqlite") or not path or code not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return None
+    file, salvaged = shlex.quote(path), shlex.quote(f"{path}.recovered")
+    reason = " ".join(str(exc.orig).split())
+    return StoreCorrupt(
+        f"{path}: the database file is corrupt ({reason}); restore it from a backup, or salvage what is "
+        f"readable with: sqlite3 {file} .recover | sqlite3 {salvaged} && mv {salvaged} {file}"
+    )
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -115,7 +133,13 @@ class Database:
         self.engine: SAEngine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        schema.upgrade(self.engine)
+        try:
+            schema.upgrade(self.engine)
+        except DatabaseError as exc:
+            corrupt = _corrupt_sqlite(url, exc)
+            if corrupt is None:
+                raise
+            raise corrupt from exc
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

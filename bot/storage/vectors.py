@@ -6,6 +6,7 @@ function, so Chroma never tries to download its default model.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,9 @@ import chromadb
 import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
+
+from bot.storage.errors import StoreCorrupt
 
 
 class VectorStoreUnavailable(RuntimeError):
@@ -43,7 +47,17 @@ class VectorStore:
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if not host:
             path.mkdir(parents=True, exist_ok=True)
-            return cls(chromadb.PersistentClient(path=str(path), settings=chroma_settings), collection, embedding_name)
+            try:
+                client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                return cls(client, collection, embedding_name)
+            except ChromaError as exc:
+                # Vectors are derived from the database: a fresh directory is refilled by `ingest`.
+                moved, reason = shlex.quote(f"{path}.corrupt"), " ".join(str(exc).split())
+                raise StoreCorrupt(
+                    f"{path}: the Chroma directory cannot be read ({reason}); its vectors are derived from the "
+                    f"database, so move it aside and embed again with: mv {shlex.quote(str(path))} {moved} && "
+                    f"alignbot ingest --data-dir {shlex.quote(str(path.parent))}"
+                ) from exc
         with _reachable(lambda: f"{host}:{port}"):
             try:
                 client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)

@@ -1,0 +1,8 @@
+"""Errors of the stores that an operator must act on."""
+
+from __future__ import annotations
+
+
+class StoreCorrupt(RuntimeError):
+    """A store's files cannot be read. The message is one line: the file, what is wrong, and the command
+    that recovers it, so a CLI prints it and a service logs it instead of a 100-line traceback."""
