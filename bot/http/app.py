@@ -23,7 +23,7 @@ from bot.http.context import ApiError, AppContext, SessionStore, context
 from bot.http.metrics import MetricsMiddleware
 from bot.http.middleware import BodyLimitMiddleware
 from bot.http.queries import report_counts
-from bot.http.schemas import Health
+from bot.http.schemas import ERROR_RESPONSES, Health
 from bot.http.tokens import SCOPE_HELP, TokenStore
 from bot.moderation.service import Moderator
 
@@ -149,8 +149,8 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
             ", ".join(settings.proxy_networks()),
         )
     if settings.proxy_networks():
-        # Outermost: everything after sees the client. uvicorn's middleware takes the rightmost untrusted
-        # X-Forwarded-For entry, so a client cannot choose its address by sending the header itself.
+        # Before the metrics and the routes, which then see the client. uvicorn's middleware takes the rightmost
+        # untrusted X-Forwarded-For entry, so a client cannot choose its address by sending the header itself.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_networks())
 
     @app.middleware("http")
@@ -188,8 +188,15 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
         return JSONResponse(health.model_dump(), status_code=200 if ok else 503)
 
     metrics_access = [] if settings.metrics_open else [Depends(require("metrics"))]
+    metrics_errors = {} if settings.metrics_open else {s: ERROR_RESPONSES[s] for s in (401, 403, 429)}
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, dependencies=metrics_access)
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        dependencies=metrics_access,
+        responses=metrics_errors,  # type: ignore[arg-type]
+    )
     def metrics(request: Request) -> PlainTextResponse:
         """Prometheus text format: requests and latency by route, works, reports by status."""
         c = context(request)

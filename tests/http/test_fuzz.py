@@ -48,7 +48,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> It
 
 @pytest.fixture(scope="module")
 def all_scopes(fuzz_app: FastAPI) -> dict[str, str]:
-    return bearer(fuzz_app.state.ctx.tokens.create("fuzzer", ["read", "write", "moderate"])[1])
+    return bearer(fuzz_app.state.ctx.tokens.create("fuzzer", ["read", "write", "moderate", "metrics"])[1])
 
 
 @pytest.fixture(scope="module")
