@@ -194,7 +194,7 @@ class RulesConfig(_Strict):
 
 
 class SketchConfig(_Strict):
-    shingle_size: int = Field(5, ge=2, le=12)
+    shingle_size: int = Field(3, ge=2, le=12)
     num_perm: int = Field(128, ge=16, le=1024)
     bands: int = Field(32, ge=2)
     window: int = Field(100, ge=20, le=5000)

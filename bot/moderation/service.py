@@ -366,11 +366,11 @@ class Moderator:
                 match = SourceMatch(kind="work", id=work.id, title=work.title, authors=list(work.authors), url=work.url)
             else:
                 continue
-            source = shingle(source_text, self.params.shingle_size).unique
-            match.full = overlap(full, source, source_unique=True, min_detail=_MIN_MATCH)
+            source = shingle(source_text, self.params.shingle_size)
+            match.full = overlap(full, source, min_detail=_MIN_MATCH)
             if max(match.full.containment, match.full.coverage, match.full.jaccard) < _MIN_MATCH:
                 continue
-            match.own = overlap(own, source, source_unique=True, min_detail=_MIN_MATCH)
+            match.own = overlap(own, source, min_detail=_MIN_MATCH)
             match.authored_by = {
                 h for h in submission.handles if is_author(h, members.get(h.casefold()), match.authors)
             }

@@ -75,13 +75,13 @@ def test_overlap_measures_and_passages() -> None:
     source = shingle(text("zoe_blog"))
     words = text("zoe_blog").split()
     pasted = shingle(" ".join(["Some", "words", "of", "my", "own", "first.", *words[100:160]]))
-    o = overlap(pasted, source.unique)
+    o = overlap(pasted, source)
     assert o.containment > 0.9
     assert o.coverage < 0.25
     assert o.passages == [" ".join(words[100:160])]  # the copied words, as written
-    longer = overlap(shingle(" ".join(words[100:200])), source.unique)
+    longer = overlap(shingle(" ".join(words[100:200])), source)
     assert longer.passages == [" ".join([*words[100:130], "…", *words[170:200]])]
-    assert overlap(shingle(text("erin_original")), source.unique).shared == 0
+    assert overlap(shingle(text("erin_original")), source).containment < 0.1
 
 
 def test_windows_cover_the_whole_text() -> None:
@@ -97,5 +97,5 @@ def test_windows_cover_the_whole_text() -> None:
 @given(st.lists(st.text(alphabet="abcdefghij", min_size=1, max_size=6), min_size=1, max_size=300))
 def test_a_text_is_fully_contained_in_itself(words: list[str]) -> None:
     s = shingle(" ".join(words))
-    o = overlap(s, s.unique)
+    o = overlap(s, s)
     assert o.containment == o.coverage == o.jaccard == 1.0
