@@ -55,8 +55,21 @@ def build_cases(seed: int) -> dict[str, Any]:
     abstracts = [
         r
         for r in _jsonl(CORE)
-        if r.get("abstract") and r.get("authors") and 120 <= len(r["abstract"].split()) <= 400 and "<" not in r["abstract"]
+        if r.get("abstract")
+        and r.get("authors")
+        and 120 <= len(r["abstract"].split()) <= 400
+        and "<" not in r["abstract"]
     ]
+    # The corpus merges several sources: one paper can appear under two ids, and its second copy would be
+    # no "original". One record per abstract and per title.
+    seen: set[str] = set()
+    unique = []
+    for record in abstracts:
+        keys = {" ".join(record["abstract"].lower().split()[:40]), " ".join(record["title"].lower().split())}
+        if not keys & seen:
+            unique.append(record)
+        seen |= keys
+    abstracts = unique
     rng.shuffle(abstracts)
     stored_works, held_out_abstracts = abstracts[:300], abstracts[300:400]
     posts = _jsonl(FORUM)
@@ -83,16 +96,27 @@ def build_cases(seed: int) -> dict[str, Any]:
         + [("newsletter", n["summary"], "markdown") for n in newsletter[:50]]
     )
     for kind, body, body_format in originals:
-        cases.append({"group": "original", "label": "original texts", "kind": kind, "body": body, "format": body_format})
+        cases.append(
+            {"group": "original", "label": "original texts", "kind": kind, "body": body, "format": body_format}
+        )
     for i, (kind, _source_id, title, authors, source_text) in enumerate(sources):
         own = held_out_abstracts[i]["abstract"]
         for style in ("markdown", "html"):
             body, body_format = quoted_excerpt(own, source_text, title, authors, style)
-            cases.append({"group": "quoted", "label": "quoted excerpts", "kind": kind, "body": body, "format": body_format})
+            cases.append(
+                {"group": "quoted", "label": "quoted excerpts", "kind": kind, "body": body, "format": body_format}
+            )
     for i, case in enumerate(cases):
         case["id"] = f"check-{i}"
     stored = [
-        {"id": p["id"], "forum": "eaforum", "author": p["author"], "title": p["title"], "body": p["body"], "url": p.get("url")}
+        {
+            "id": p["id"],
+            "forum": "eaforum",
+            "author": p["author"],
+            "title": p["title"],
+            "body": p["body"],
+            "url": p.get("url"),
+        }
         for p in stored_posts
     ]
     works = [{k: w[k] for k in ("id", "title", "authors", "year", "abstract", "url") if w.get(k)} for w in stored_works]
@@ -109,7 +133,11 @@ def run_worker(cases_path: Path, out_path: Path) -> None:
     data = json.loads(cases_path.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="evasion-") as directory:
         settings = Settings(
-            data_dir=Path(directory), load_bundled_knowledge=False, database_url=None, chroma_host=None, llm_provider=None
+            data_dir=Path(directory),
+            load_bundled_knowledge=False,
+            database_url=None,
+            chroma_host=None,
+            llm_provider=None,
         )
         engine = Engine.open(settings)
         try:
@@ -164,7 +192,9 @@ def main() -> None:
         cases.write_text(json.dumps(data), encoding="utf-8")
         baseline_root = tmp / "baseline"
         baseline_root.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline, "bot"], check=True, capture_output=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", args.baseline, "bot"], check=True, capture_output=True
+        )
         subprocess.run(["tar", "-x", "-C", str(baseline_root)], input=archive.stdout, check=True)
         print(f"checking {len(data['cases'])} texts with {args.baseline} …", file=sys.stderr)
         before = _run(baseline_root, cases, tmp / "baseline.json")
@@ -173,36 +203,38 @@ def main() -> None:
     report(data["cases"], before, after, args)
 
 
-def report(cases: list[dict[str, Any]], before: dict[str, Any], after: dict[str, Any], args: argparse.Namespace) -> None:
+def _share(counts: list[int]) -> str:
+    hit, n = counts
+    return f"{hit}/{n}" if n else "–"
+
+
+def report(
+    cases: list[dict[str, Any]], before: dict[str, Any], after: dict[str, Any], args: argparse.Namespace
+) -> None:
+    # label → column ("before", "after", "after:abstract", …) → [flagged, checked]
     rows: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for case in cases:
+        copied = case["group"] == "copied"
+        labels = [case["label"], "all evasions"] if copied else [f"{case['label']} (false flags)"]
         for name, result in (("before", before), ("after", after)):
             rules = set(result["fired"][case["id"]])
-            hit = "not-own-content" in rules if case["group"] == "copied" else bool(rules & RULES)
-            for column in (f"{name}:{case['kind']}", name):
-                rows[case["label"]][column][0] += hit
-                rows[case["label"]][column][1] += 1
-    print(f"\nseed {args.seed}; baseline {args.baseline}; copies flagged by not-own-content, originals and quotes "
-          "falsely flagged by not-own-content or duplicate-post\n")
-    header = f"| {'technique':44} | {'baseline':>9} | {'now':>9} | {'now: abstracts':>14} | {'now: posts':>10} |"
-    print(header)
-    print("|" + "|".join("-" * (len(cell) + 0) for cell in header.split("|")[1:-1]) + "|")
-    totals = {"before": [0, 0], "after": [0, 0]}
-    for label, columns in rows.items():
-        def cell(key: str) -> str:
-            hit, n = columns.get(key, [0, 0])
-            return f"{hit}/{n}" if n else "–"
-
+            hit = "not-own-content" in rules if copied else bool(rules & RULES)
+            for label in labels:
+                for column in (name, f"{name}:{case['kind']}"):
+                    rows[label][column][0] += hit
+                    rows[label][column][1] += 1
+    print(
+        f"\nseed {args.seed}; baseline {args.baseline}. Copies: flagged by not-own-content. Originals and "
+        "quotations: falsely flagged by not-own-content or duplicate-post.\n"
+    )
+    print(f"| {'technique':46} | {'baseline':>9} | {'now':>9} | {'now: abstracts':>14} | {'now: posts':>10} |")
+    print(f"|{'-' * 48}|{'-' * 11}|{'-' * 11}|{'-' * 16}|{'-' * 12}|")
+    for label in sorted(rows, key=lambda label: label == "all evasions"):  # the total last
+        columns = rows[label]
         print(
-            f"| {label:44} | {cell('before'):>9} | {cell('after'):>9} | {cell('after:abstract'):>14} | "
-            f"{cell('after:post'):>10} |"
+            f"| {label:46} | {_share(columns['before']):>9} | {_share(columns['after']):>9} | "
+            f"{_share(columns['after:abstract']):>14} | {_share(columns['after:post']):>10} |"
         )
-        if label not in ("original texts", "quoted excerpts"):
-            for name in totals:
-                totals[name][0] += columns[name][0]
-                totals[name][1] += columns[name][1]
-    b, a = totals["before"], totals["after"]
-    print(f"| {'all evasions':44} | {b[0] / b[1]:>8.1%} | {a[0] / a[1]:>8.1%} | {'':>14} | {'':>10} |")
     print(f"\nms per check: baseline {before['ms_per_check']:.1f}, now {after['ms_per_check']:.1f}")
 
 

@@ -265,6 +265,9 @@ class Moderator:
             with self.session() as session:
                 posts = session.exec(select(Post).where(col(Post.id).in_(stale[start : start + 200]))).all()
                 for post in posts:
+                    # Re-read from the body: how text is read (hidden HTML, say) may have changed with the sketch.
+                    post.text = parse_body(post.body, post.body_format or "markdown").text
+                    session.add(post)
                     keys = sketch(
                         stored_windows(shingle(post.text, self.params.shingle_size), self.params), self.params
                     )

@@ -34,7 +34,7 @@ _AFFINE32_MAX = np.uint32(0xFFFFFFFF)
 class SketchParams:
     shingle_size: int = 3
     num_perm: int = 128
-    bands: int = 32
+    bands: int = 64
     window: int = 100
     seed: int = 1
 

@@ -282,8 +282,7 @@ def remove_hidden(tree: LexborHTMLParser) -> None:
 
     Hidden attributes (`hidden`, `aria-hidden`), `<template>`, and elements hidden by their inline style
     or by a rule in a `<style>` element (display:none, visibility:hidden, zero font size or opacity,
-    transparent text, a zero-size box with its overflow clipped, pushed off-screen). Script and style text
-    is skipped by the walker.
+    transparent text, a zero-size box with its overflow clipped, pushed off-screen); script and style.
     """
     doomed = list(tree.css(_HIDDEN_ELEMENTS))
     doomed += [node for node in tree.css("[style]") if _hides(node.attributes.get("style") or "")]
@@ -296,6 +295,7 @@ def remove_hidden(tree: LexborHTMLParser) -> None:
                     doomed += tree.css(selector.strip())
                 except ValueError:  # a selector lexbor cannot parse selects nothing
                     continue
+    doomed += tree.css("script, style, noscript")  # the walker skips them as blocks, not inside a paragraph
     unique = {node.mem_id: node for node in doomed}
     # Only the outermost hidden elements: a descendant is freed with its ancestor and must not be touched.
     ids = set(unique)

@@ -274,7 +274,8 @@ def quoted_excerpt(own: str, source: str, title: str, authors: list[str], style:
     excerpt = " ".join(words[: min(len(words), 120)])
     names = ", ".join(authors[:2]) + (" et al." if len(authors) > 2 else "")
     if style == "html":
-        quote = f"<blockquote><p>{html.escape(excerpt)}</p><footer>— {html.escape(names)}, <cite>{html.escape(title)}</cite></footer></blockquote>"
+        attribution = f"<footer>— {html.escape(names)}, <cite>{html.escape(title)}</cite></footer>"
+        quote = f"<blockquote><p>{html.escape(excerpt)}</p>{attribution}</blockquote>"
         paras = "".join(f"<p>{html.escape(p)}</p>" for p in _paragraphs(own))
         return f"<p>As {html.escape(names)} put it in <em>{html.escape(title)}</em>:</p>{quote}{paras}", "html"
     return f"As {names} put it in *{title}*:\n\n> {excerpt}\n>\n> — {names}\n\n{own}", "markdown"
