@@ -10,7 +10,8 @@ One token → its comparison words, in this order:
    Latin letters they look like ("pass"), not their sounds ("rass"). The skeleton is a comparison key,
    not readable text ("m" becomes "rn", "0" becomes "O"), and both sides get the same one.
 4. Combining marks are dropped after a canonical decomposition (accents, stacked "Zalgo" marks), before
-   and after the other steps, and whatever is not a letter or digit separates words.
+   and after the other steps, and whatever is not a letter or digit separates words; in scripts written
+   without spaces (Han, kana, Thai …) each character is a word.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from functools import lru_cache
 
 from icu import SpoofChecker, UnicodeSet
 
-# Everything a renderer shows as nothing. The set comes from ICU's Unicode properties, not a hand list.
-_REMOVE_INVISIBLE = {ord(ch): None for ch in UnicodeSet("[[:Default_Ignorable_Code_Point:][:Cf:]]")}
 # Part of every stored sketch's tag: a change to the steps above makes stored sketches stale.
 NORMALIZATION = "tr39"
+
+# Everything a renderer shows as nothing. The set comes from ICU's Unicode properties, not a hand list.
+_REMOVE_INVISIBLE = {ord(ch): None for ch in UnicodeSet("[[:Default_Ignorable_Code_Point:][:Cf:]]")}
+# Scripts written without spaces between words: each character counts as a word.
+_UNSPACED = UnicodeSet("[[:Han:][:Hiragana:][:Katakana:][:Thai:][:Lao:][:Khmer:][:Myanmar:]]")
 _SEPARATORS = re.compile(r"[\W_]+")
 _SPOOF = SpoofChecker()
 _MARKS = {"Mn", "Me"}
@@ -55,6 +59,8 @@ def comparison_words(token: str) -> tuple[str, ...]:
     # skeleton maps what lowering made of them ("M" from Greek "Μ" is "m", and the skeleton of "m" is "rn").
     text = skeleton(skeleton(text.translate(_ASCII_LOWER)).lower())
     text = _without_marks(text).lower()
+    if any(ch in _UNSPACED for ch in text):
+        text = "".join(f" {ch} " if ch in _UNSPACED else ch for ch in text)
     return tuple(_SEPARATORS.sub(" ", strip_invisible(text)).split())
 
 

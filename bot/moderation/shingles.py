@@ -1,11 +1,16 @@
-"""Word shingles, MinHash signatures, a compact banded LSH index, and exact overlap confirmation.
+"""Word shingles, MinHash signatures, a compact banded LSH index, and aligned overlap confirmation.
+
+Words are the comparison words of `normalize.py` (invisible characters, compatibility forms, case,
+marks and look-alike letters folded away), so disguised copies shingle like their originals.
 
 Why windows: a plain MinHash of a whole text estimates Jaccard similarity, which is small when a short
 post is lifted from a long page (or a long post quotes a short abstract). Stored texts are therefore
 sketched as consecutive windows of `window` shingles, and a checked text is queried with overlapping
 windows (step window/3). Any copied passage longer than about one window then lines up with a stored
-window at high Jaccard, whichever text is longer. Candidates are always confirmed by exact shingle
-containment on the full texts, so the LSH only has to be fast and have high recall.
+window at high Jaccard, whichever text is longer. Candidates are always confirmed on the full texts by
+`overlap`, which aligns words (substituted words included), so the LSH only has to be fast and have high
+recall: 3-word shingles and bands of 2 rows keep a copy with every 5th word changed (a quarter of its
+shingles shared) a candidate.
 
 Why not `datasketch.MinHashLSH`: it keeps a Python dict entry per band per window, several KB each;
 at 100,000 posts that is gigabytes. Here the band keys live in sorted numpy arrays (bands × 12 bytes

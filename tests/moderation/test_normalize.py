@@ -36,3 +36,8 @@ def test_skeleton_is_tr39s() -> None:
     assert skeleton("rn") == skeleton("m")
     assert skeleton("0") == skeleton("O")
     assert skeleton("\u0430") == "a"  # Cyrillic a
+
+
+def test_scripts_without_spaces_are_compared_by_character() -> None:
+    # Without this a Chinese paragraph would be one "word", and a copy of it shares no 3-word shingle.
+    assert comparison_words("大型语言模型") == ("大", "型", "语", "言", "模", "型")

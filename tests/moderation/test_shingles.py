@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from bot.moderation.shingles import (
     BandIndex,
     SketchParams,
+    aligned_words,
     minhash,
     overlap,
     query_windows,
@@ -99,3 +100,28 @@ def test_a_text_is_fully_contained_in_itself(words: list[str]) -> None:
     s = shingle(" ".join(words))
     o = overlap(s, s)
     assert o.containment == o.coverage == o.jaccard == 1.0
+
+
+def _replace_every(words: list[str], nth: int, start: int = 0) -> list[str]:
+    return [f"other{i}" if (i + 1) % nth == start else w for i, w in enumerate(words)]
+
+
+def test_substituted_words_are_aligned_with_the_source() -> None:
+    words = text("zoe_blog").split()
+    source = shingle(" ".join(words))
+    for nth in (4, 5, 8):
+        o = overlap(shingle(" ".join(_replace_every(words, nth))), source)
+        assert o.containment > 0.97 and o.coverage > 0.97, nth
+        assert o.jaccard < 0.6  # the shingle sets alone say much less
+    # Every other word changed is no longer a copy of the text.
+    assert overlap(shingle(" ".join(_replace_every(words, 2))), source).containment < 0.1
+
+
+def test_gaps_are_filled_only_where_both_texts_line_up() -> None:
+    source = shingle("one of the main reasons is cost and another one of the main ideas is speed")
+    # The same stock phrases, with different words between them than in the source: nothing to fill.
+    checked = shingle("one of the main xx yy zz ww one of the main")
+    covered = aligned_words(checked, source)
+    assert covered.tolist() == [True] * 4 + [False] * 4 + [True] * 4
+    # The same distance apart as in the source: a substitution, filled.
+    assert aligned_words(shingle("one of the main reasons is money and another one"), source).all()
