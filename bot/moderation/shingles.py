@@ -306,17 +306,18 @@ def aligned_words(a: Shingled, b: Shingled) -> np.ndarray:
     first_in_b[starts] = order[np.searchsorted(b.hashes[order], a.hashes[starts])]
     padded = np.concatenate([[True], covered, [True]]).astype(np.int8)
     edges = np.diff(padded)
-    gap_starts, gap_ends = np.nonzero(edges == -1)[0], np.nonzero(edges == 1)[0]  # [start, end) uncovered
-    for gap_start, gap_end in zip(gap_starts, gap_ends, strict=True):
-        gap = gap_end - gap_start
-        if gap > MAX_GAP or gap_start == 0 or gap_end == n_words:
-            continue
-        left, right = gap_start - k, gap_end  # the shared shingles ending just before and starting just after
-        if left < 0 or right >= len(a.hashes) or not (inside[left] and inside[right]):
-            continue
-        gap_in_b = first_in_b[right] - (first_in_b[left] + k)
-        if 0 <= gap_in_b <= MAX_GAP and abs(gap_in_b - gap) <= 1:
-            covered[gap_start:gap_end] = True
+    gap_start, gap_end = np.nonzero(edges == -1)[0], np.nonzero(edges == 1)[0]  # [start, end) uncovered
+    # The shared shingles that end just before a gap and start just after it (a gap at either end of the
+    # text has no such pair), and how far apart the same two shingles are in b.
+    left, right = gap_start - k, gap_end
+    pair = (left >= 0) & (right < len(a.hashes))
+    pair[pair] &= inside[left[pair]] & inside[right[pair]]
+    gap = gap_end - gap_start
+    gap_in_b = np.full(len(gap), -1, dtype=np.int64)
+    gap_in_b[pair] = first_in_b[right[pair]] - (first_in_b[left[pair]] + k)
+    filled = pair & (gap <= MAX_GAP) & (gap_in_b >= 0) & (gap_in_b <= MAX_GAP) & (np.abs(gap_in_b - gap) <= 1)
+    for start, end in zip(gap_start[filled], gap_end[filled], strict=True):
+        covered[start:end] = True
     return covered
 
 
