@@ -14,6 +14,10 @@ WORKDIR /app
 # libraries (gigabytes this image never uses). The pin matches pyproject.toml, so pip keeps this build.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
+# PyICU (Unicode confusables for copy detection) compiles against the system's ICU.
+RUN apt-get update && apt-get install -y --no-install-recommends g++ pkg-config libicu-dev \
+    && rm -rf /var/lib/apt/lists/*
+
 # The package without dev extras (no test tools, no LLM providers).
 COPY pyproject.toml README.md ./
 COPY bot/ bot/

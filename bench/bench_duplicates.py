@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.moderation.shingles import (  # noqa: E402
     BandIndex,
+    Shingled,
     SketchParams,
     overlap,
     query_windows,
@@ -67,15 +68,20 @@ def make_post(sentences: list[str], vocab: list[str], rng: np.random.Generator) 
     return " ".join(perturb(" ".join(parts).split()[:target], 0.03, vocab, rng))
 
 
+def stored(hashes: np.ndarray, params: SketchParams) -> Shingled:
+    """A stored post as `overlap` reads it, rebuilt from its shingle hashes (its words are not needed)."""
+    return Shingled([], np.arange(len(hashes) + params.shingle_size - 1), hashes, params.shingle_size)
+
+
 def check(
     index: BandIndex, shingles: list[np.ndarray], text: str, params: SketchParams, limit: int
 ) -> dict[int, float]:
-    """What `Moderator.check` does for duplicates: shingle, sketch, LSH lookup, exact confirmation."""
+    """What `Moderator.check` does for duplicates: shingle, sketch, LSH lookup, aligned confirmation."""
     q = shingle(text, params.shingle_size)
     candidates = index.query(sketch(query_windows(q, params), params), limit=limit)
     confirmed = {}
     for name, _hits in candidates:
-        o = overlap(q, shingles[int(name)], source_unique=True)
+        o = overlap(q, stored(shingles[int(name)], params))
         if max(o.containment, o.jaccard) >= 0.5:
             confirmed[int(name)] = max(o.containment, o.jaccard)
     return confirmed
@@ -131,7 +137,7 @@ def main() -> None:
         s = shingle(text, params.shingle_size)
         words_total += len(s.hashes)
         index.add(str(i), sketch(stored_windows(s, params), params))
-        shingles.append(s.unique)
+        shingles.append(s.hashes)
         if i in sources:
             texts[i] = text
         if (i + 1) % 20_000 == 0:
@@ -167,8 +173,9 @@ def main() -> None:
         found.setdefault(kind, []).append(correct(confirmed, expected))
 
     print("building the brute-force baseline (one flat array of every shingle) …", file=sys.stderr)
-    all_hashes = np.concatenate(shingles)
-    owner = np.repeat(np.arange(len(shingles), dtype=np.int32), [len(s) for s in shingles])
+    unique = [np.unique(s) for s in shingles]
+    all_hashes = np.concatenate(unique)
+    owner = np.repeat(np.arange(len(unique), dtype=np.int32), [len(s) for s in unique])
     gc.collect()
     base_lat: list[float] = []
     base_ok: list[bool] = []

@@ -83,7 +83,9 @@ class CoauthorUnconfirmedConfig(RuleConfig):
 
 class NotOwnContentConfig(RuleConfig):
     severity: Severity = "high"
-    min_containment: float = Field(0.5, gt=0, le=1, description="Share of the post's own text found in the source.")
+    min_containment: float = Field(
+        0.5, gt=0, le=1, description="Share of the post's own words aligned with the source."
+    )
     min_shingles: int = Field(30, ge=1, description="Posts with less own text than this are not judged.")
 
 
@@ -194,9 +196,9 @@ class RulesConfig(_Strict):
 
 
 class SketchConfig(_Strict):
-    shingle_size: int = Field(5, ge=2, le=12)
+    shingle_size: int = Field(3, ge=2, le=12)
     num_perm: int = Field(128, ge=16, le=1024)
-    bands: int = Field(32, ge=2)
+    bands: int = Field(64, ge=2)
     window: int = Field(100, ge=20, le=5000)
 
     @model_validator(mode="after")

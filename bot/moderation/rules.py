@@ -7,14 +7,19 @@ Nothing here acts; a finding only suggests an action and drafts a message.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.identifiers import canonical_url, normalize_text
+from unidecode import unidecode
+
+from bot.identifiers import canonical_url
 from bot.moderation.config import ModerationConfig, RuleConfig, render
 from bot.moderation.models import Member
+from bot.moderation.normalize import strip_invisible
 from bot.moderation.schemas import Finding, RelatedWorkAudit, Submission
 from bot.moderation.shingles import Overlap
 from bot.moderation.text import ParsedBody
@@ -70,12 +75,21 @@ class CheckContext:
         return member is not None and group.casefold() in {g.casefold() for g in member.groups}
 
 
+def person_name(value: str) -> str:
+    """A name as authorship compares it: case, accents ("Łukasz" is "lukasz"), invisible characters and
+    punctuation aside, but other scripts are not transliterated: a handle of Cyrillic look-alikes ("zоe")
+    must not pass as the author "zoe" and so make her text its own."""
+    text = unicodedata.normalize("NFKC", strip_invisible(value))
+    text = "".join(unidecode(ch) if unicodedata.name(ch, "").startswith("LATIN") else ch for ch in text).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", text.replace("'", "").replace("’", "")).split())
+
+
 def person_forms(handle: str, member: Member | None) -> set[str]:
     """Ways a person's name can appear in an author list: handle and display name, spaced or not."""
     forms = set()
     for value in (handle, member.name if member else None):
         if value:
-            norm = normalize_text(value)
+            norm = person_name(value)
             if norm:
                 forms.update({norm, norm.replace(" ", "")})
     return forms
@@ -84,7 +98,7 @@ def person_forms(handle: str, member: Member | None) -> set[str]:
 def is_author(handle: str, member: Member | None, authors: list[str]) -> bool:
     forms = person_forms(handle, member)
     for author in authors:
-        norm = normalize_text(author)
+        norm = person_name(author)
         if norm in forms or norm.replace(" ", "") in forms:
             return True
     return False

@@ -265,6 +265,9 @@ class Moderator:
             with self.session() as session:
                 posts = session.exec(select(Post).where(col(Post.id).in_(stale[start : start + 200]))).all()
                 for post in posts:
+                    # Re-read from the body: how text is read (hidden HTML, say) may have changed with the sketch.
+                    post.text = parse_body(post.body, post.body_format or "markdown").text
+                    session.add(post)
                     keys = sketch(
                         stored_windows(shingle(post.text, self.params.shingle_size), self.params), self.params
                     )
@@ -366,11 +369,11 @@ class Moderator:
                 match = SourceMatch(kind="work", id=work.id, title=work.title, authors=list(work.authors), url=work.url)
             else:
                 continue
-            source = shingle(source_text, self.params.shingle_size).unique
-            match.full = overlap(full, source, source_unique=True, min_detail=_MIN_MATCH)
+            source = shingle(source_text, self.params.shingle_size)
+            match.full = overlap(full, source, min_detail=_MIN_MATCH)
             if max(match.full.containment, match.full.coverage, match.full.jaccard) < _MIN_MATCH:
                 continue
-            match.own = overlap(own, source, source_unique=True, min_detail=_MIN_MATCH)
+            match.own = overlap(own, source, min_detail=_MIN_MATCH)
             match.authored_by = {
                 h for h in submission.handles if is_author(h, members.get(h.casefold()), match.authors)
             }

@@ -1,11 +1,16 @@
-"""Word shingles, MinHash signatures, a compact banded LSH index, and exact overlap confirmation.
+"""Word shingles, MinHash signatures, a compact banded LSH index, and aligned overlap confirmation.
+
+Words are the comparison words of `normalize.py` (invisible characters, compatibility forms, case,
+marks and look-alike letters folded away), so disguised copies shingle like their originals.
 
 Why windows: a plain MinHash of a whole text estimates Jaccard similarity, which is small when a short
 post is lifted from a long page (or a long post quotes a short abstract). Stored texts are therefore
 sketched as consecutive windows of `window` shingles, and a checked text is queried with overlapping
 windows (step window/3). Any copied passage longer than about one window then lines up with a stored
-window at high Jaccard, whichever text is longer. Candidates are always confirmed by exact shingle
-containment on the full texts, so the LSH only has to be fast and have high recall.
+window at high Jaccard, whichever text is longer. Candidates are always confirmed on the full texts by
+`overlap`, which aligns words (substituted words included), so the LSH only has to be fast and have high
+recall: 3-word shingles and bands of 2 rows keep a copy with every 5th word changed (a quarter of its
+shingles shared) a candidate.
 
 Why not `datasketch.MinHashLSH`: it keeps a Python dict entry per band per window, several KB each;
 at 100,000 posts that is gigabytes. Here the band keys live in sorted numpy arrays (bands × 12 bytes
@@ -24,7 +29,7 @@ import xxhash
 from datasketch import MinHash
 from datasketch.minhash import _fmix
 
-from bot.identifiers import normalize_text
+from bot.moderation.normalize import NORMALIZATION, comparison_words
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _AFFINE32_MAX = np.uint32(0xFFFFFFFF)
@@ -32,9 +37,9 @@ _AFFINE32_MAX = np.uint32(0xFFFFFFFF)
 
 @dataclass(frozen=True)
 class SketchParams:
-    shingle_size: int = 5
+    shingle_size: int = 3
     num_perm: int = 128
-    bands: int = 32
+    bands: int = 64
     window: int = 100
     seed: int = 1
 
@@ -44,13 +49,8 @@ class SketchParams:
 
     @property
     def tag(self) -> str:
-        """Stored sketches made with other parameters are recomputed, never mixed."""
-        return f"k{self.shingle_size}-p{self.num_perm}-b{self.bands}-w{self.window}-s{self.seed}"
-
-
-@lru_cache(maxsize=200_000)
-def _norm_token(token: str) -> tuple[str, ...]:
-    return tuple(normalize_text(token).split())
+        """Stored sketches made with other parameters (or another text normalisation) are recomputed, never mixed."""
+        return f"{NORMALIZATION}-k{self.shingle_size}-p{self.num_perm}-b{self.bands}-w{self.window}-s{self.seed}"
 
 
 @lru_cache(maxsize=200_000)
@@ -75,9 +75,8 @@ class Shingled:
         return len(self.unique)
 
     def passage(self, first: int, last: int, max_words: int = 60) -> str:
-        """The original text of shingles first..last (inclusive)."""
-        start = int(self.origin[first])
-        end = int(self.origin[min(last + self.k - 1, len(self.origin) - 1)])
+        """The original text of normalised words first..last (inclusive)."""
+        start, end = int(self.origin[first]), int(self.origin[min(last, len(self.origin) - 1)])
         words = self.tokens[start : end + 1]
         if len(words) > max_words:
             half = max_words // 2
@@ -85,12 +84,12 @@ class Shingled:
         return " ".join(words)
 
 
-def shingle(text: str, k: int = 5) -> Shingled:
+def shingle(text: str, k: int = SketchParams.shingle_size) -> Shingled:
     tokens = text.split()
     words: list[str] = []
     origin: list[int] = []
     for i, token in enumerate(tokens):
-        for word in _norm_token(token):
+        for word in comparison_words(token):
             words.append(word)
             origin.append(i)
     if not words:
@@ -262,11 +261,17 @@ class BandIndex:
 
 @dataclass
 class Overlap:
-    shared: int
-    jaccard: float
-    containment: float  # share of the checked text's shingles that are in the source
-    coverage: float  # share of the source's shingles that are in the checked text
+    shared: int  # distinct shingles in both texts
+    jaccard: float  # of the two shingle sets
+    containment: float  # share of the checked text's words that are aligned with the source
+    coverage: float  # share of the source's words that are aligned with the checked text
     passages: list[str]
+
+
+# Words that differ between two runs of shared shingles are still counted as copied when they are at most
+# this many, and the two runs are as far apart in the source as in the checked text (one word more or
+# less): that is a copy with words substituted, not two stock phrases that happen to recur.
+MAX_GAP = 3
 
 
 def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -275,33 +280,73 @@ def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[at] == values
 
 
-def overlap(
-    query: Shingled, source: np.ndarray, max_passages: int = 3, *, source_unique: bool = False, min_detail: float = 0.1
-) -> Overlap:
-    """Exact shingle overlap between a checked text and a source's shingle set, with the shared passages.
+def _span(s: Shingled) -> int:
+    """Words a shingle covers (fewer when the whole text is shorter than a shingle)."""
+    return min(s.k, len(s.origin))
 
-    `source` must be sorted and unique (what `np.unique` and `Shingled.unique` give) when `source_unique`.
-    Most LSH candidates share only stock phrases; below `min_detail` on every measure the passages are
-    not worth computing, which keeps confirming 30 candidates to a few milliseconds.
+
+def aligned_words(a: Shingled, b: Shingled) -> np.ndarray:
+    """bool per word of `a`: inside a shingle that `b` has, or in a short substituted gap between two such
+    shingles that sit the same distance apart in `b` (the alignment that confirms the gap is a copy)."""
+    n_words, k = len(a.origin), _span(a)
+    covered = np.zeros(n_words, dtype=bool)
+    if not n_words or not len(b.hashes):
+        return covered
+    inside = _members(a.hashes, b.unique)
+    starts = np.nonzero(inside)[0]
+    if not starts.size:
+        return covered
+    marks = np.zeros(n_words + 1, dtype=np.int32)
+    np.add.at(marks, starts, 1)
+    np.add.at(marks, np.minimum(starts + k, n_words), -1)
+    covered = np.cumsum(marks[:-1]) > 0
+    # Where each of a's shared shingles first occurs in b.
+    order = np.argsort(b.hashes, kind="stable")
+    first_in_b = np.full(len(a.hashes), -1, dtype=np.int64)
+    first_in_b[starts] = order[np.searchsorted(b.hashes[order], a.hashes[starts])]
+    padded = np.concatenate([[True], covered, [True]]).astype(np.int8)
+    edges = np.diff(padded)
+    gap_start, gap_end = np.nonzero(edges == -1)[0], np.nonzero(edges == 1)[0]  # [start, end) uncovered
+    # The shared shingles that end just before a gap and start just after it (a gap at either end of the
+    # text has no such pair), and how far apart the same two shingles are in b.
+    left, right = gap_start - k, gap_end
+    pair = (left >= 0) & (right < len(a.hashes))
+    pair[pair] &= inside[left[pair]] & inside[right[pair]]
+    gap = gap_end - gap_start
+    gap_in_b = np.full(len(gap), -1, dtype=np.int64)
+    gap_in_b[pair] = first_in_b[right[pair]] - (first_in_b[left[pair]] + k)
+    filled = pair & (gap <= MAX_GAP) & (gap_in_b >= 0) & (gap_in_b <= MAX_GAP) & (np.abs(gap_in_b - gap) <= 1)
+    for start, end in zip(gap_start[filled], gap_end[filled], strict=True):
+        covered[start:end] = True
+    return covered
+
+
+def overlap(query: Shingled, source: Shingled, max_passages: int = 3, *, min_detail: float = 0.1) -> Overlap:
+    """Aligned overlap between a checked text and a source, with the copied passages as evidence.
+
+    Containment and coverage count words, not shingles: with every fifth word changed no 5-word shingle
+    survives, but every unchanged word still sits in a shared 3-word shingle and the changed ones sit in
+    gaps that line up in both texts. Most LSH candidates share only stock phrases; below `min_detail` on
+    every measure the passages are not worth computing, which keeps confirming 30 candidates cheap.
     """
-    if not source_unique:
-        source = np.unique(source)
-    if len(query) == 0 or source.size == 0:
+    if len(query) == 0 or len(source) == 0:
         return Overlap(0, 0.0, 0.0, 0.0, [])
-    shared = int(np.count_nonzero(_members(query.unique, source)))
-    union = len(query) + source.size - shared
+    shared = int(np.count_nonzero(_members(query.unique, source.unique)))
+    if not shared:
+        return Overlap(0, 0.0, 0.0, 0.0, [])
+    in_query = aligned_words(query, source)
+    in_source = aligned_words(source, query)
     result = Overlap(
         shared=shared,
-        jaccard=round(shared / union, 4),
-        containment=round(shared / len(query), 4),
-        coverage=round(shared / source.size, 4),
+        jaccard=round(shared / (len(query) + len(source) - shared), 4),
+        containment=round(float(in_query.mean()), 4),
+        coverage=round(float(in_source.mean()), 4),
         passages=[],
     )
-    if not shared or max(result.jaccard, result.containment, result.coverage) < min_detail:
+    if max(result.jaccard, result.containment, result.coverage) < min_detail:
         return result
-    # Runs of consecutive shared shingles are the copied passages; the longest are the evidence.
-    inside = _members(query.hashes, source)
-    padded = np.concatenate([[False], inside, [False]]).astype(np.int8)
+    # Runs of aligned words are the copied passages; the longest are the evidence.
+    padded = np.concatenate([[False], in_query, [False]]).astype(np.int8)
     edges = np.diff(padded)
     starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0] - 1
     runs = sorted(zip(starts, ends, strict=True), key=lambda r: r[0] - r[1])[:max_passages]

@@ -222,6 +222,7 @@ def parse_body(body: str, body_format: BodyFormat | str = "markdown") -> ParsedB
     root = tree.body or tree.root
     if root is None:
         return ParsedBody(sections=[Section("", 0)], footnotes={})
+    remove_hidden(tree)
     for node in tree.css(_BACKLINKS):
         node.decompose()
     # Footnote references become markers; their targets are read from the href ("#fn-x" → "fn-x").
@@ -255,6 +256,60 @@ def parse_body(body: str, body_format: BodyFormat | str = "markdown") -> ParsedB
         for link in footnotes[fid].links:
             link.section = section.heading if section else ""
     return ParsedBody(sections=walker.sections, footnotes=footnotes)
+
+
+# Inline styles (and <style> rules) that leave an element's text on the page but unseen by a reader.
+_ZERO = r"(?:0+(?:\.0*)?|\.0+)(?:[a-z]+|%)?\s*(?:;|$|!)"
+_HIDING = re.compile(
+    rf"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|opacity\s*:\s*{_ZERO}"
+    rf"|font-size\s*:\s*{_ZERO}|color\s*:\s*transparent|(?:left|top|text-indent)\s*:\s*-\d{{4,}})",
+    re.IGNORECASE,
+)
+_ZERO_BOX = re.compile(rf"(?:^|;)\s*(?:max-)?(?:height|width)\s*:\s*{_ZERO}", re.IGNORECASE)
+_CLIPPED = re.compile(r"(?:^|;)\s*overflow\s*:\s*(?:hidden|clip)", re.IGNORECASE)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_HIDDEN_ELEMENTS = "template, [hidden], [aria-hidden=true i]"
+
+
+def _hides(declarations: str) -> bool:
+    style = " ".join(_CSS_COMMENT.sub("", declarations).split())
+    return bool(_HIDING.search(style) or (_ZERO_BOX.search(style) and _CLIPPED.search(style)))
+
+
+def remove_hidden(tree: LexborHTMLParser) -> None:
+    """Drop what a reader never sees, so it can neither pad nor split the visible text.
+
+    Hidden attributes (`hidden`, `aria-hidden`), `<template>`, and elements hidden by their inline style
+    or by a rule in a `<style>` element (display:none, visibility:hidden, zero font size or opacity,
+    transparent text, a zero-size box with its overflow clipped, pushed off-screen); script and style.
+    """
+    doomed = list(tree.css(_HIDDEN_ELEMENTS))
+    doomed += [node for node in tree.css("[style]") if _hides(node.attributes.get("style") or "")]
+    for style in tree.css("style"):
+        for selectors, declarations in _CSS_RULE.findall(_CSS_COMMENT.sub("", style.text(deep=True))):
+            if not _hides(declarations):
+                continue
+            for selector in selectors.split(","):
+                try:
+                    doomed += tree.css(selector.strip())
+                except ValueError:  # a selector lexbor cannot parse selects nothing
+                    continue
+    doomed += tree.css("script, style, noscript")  # the walker skips them as blocks, not inside a paragraph
+    unique = {node.mem_id: node for node in doomed}
+    # Only the outermost hidden elements: a descendant is freed with its ancestor and must not be touched.
+    ids = set(unique)
+    for node in [n for n in unique.values() if not _has_ancestor_in(n, ids)]:
+        node.decompose()
+
+
+def _has_ancestor_in(node: LexborNode, ids: set[int]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id in ids:
+            return True
+        parent = parent.parent
+    return False
 
 
 # Blocks nested deeper than this are read as one paragraph each: the walk recurses, and a post of a few

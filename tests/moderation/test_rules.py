@@ -105,7 +105,10 @@ def test_pasted_blog_post_with_light_edits(shared: Moderator) -> None:
     assert finding.evidence["source"]["id"] == "zoe-evaluation-awareness"
     assert finding.evidence["source"]["kind"] == "page"
     assert 0.6 < finding.evidence["containment"] < 1.0  # edited, yet most of it is still Zoe's
-    assert finding.evidence["passages"] and "evaluation" in " ".join(finding.evidence["passages"]).lower()
+    # One aligned passage: the swapped words ("models" → "systems") sit inside it, they do not cut it up.
+    assert finding.evidence["passages"][0].startswith(
+        "Over the past year a few labs have reported that their most capable systems"
+    )
     assert "zoeq.example" in finding.message
 
 

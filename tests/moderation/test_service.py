@@ -221,3 +221,23 @@ def test_changed_sketch_settings_resketch_stored_texts(fresh: Moderator) -> None
         if f.rule == "not-own-content"
     ]
     assert own.evidence["source"]["id"] == "zoe-evaluation-awareness"
+
+
+def test_resketching_rereads_stored_bodies(fresh: Moderator) -> None:
+    # Texts stored before hidden HTML was removed are read again from their bodies when their sketches
+    # are rebuilt (any change of sketch settings or normalisation makes them stale).
+    from sqlmodel import delete
+
+    from bot.moderation.models import Post, TextSketch
+
+    with fresh.session() as session:
+        post = session.get(Post, "Dv1LesswrongHtml1")
+        assert post is not None
+        expected = post.text
+        post.text = "stale text with hidden junk"
+        session.add(post)
+        session.execute(delete(TextSketch))
+        session.commit()
+    Moderator(fresh.engine, config=fresh.config).index()
+    with fresh.session() as session:
+        assert session.get(Post, "Dv1LesswrongHtml1").text == expected

@@ -108,3 +108,40 @@ def test_scripts_and_relative_links_are_ignored() -> None:
 def test_unknown_format_is_an_error() -> None:
     with pytest.raises(ValueError, match="body_format"):
         parse_body("x", "rst")
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        '<span style="display:none">{}</span>',
+        '<span style="DISPLAY: None !important">{}</span>',
+        '<span style="visibility:hidden">{}</span>',
+        '<span style="font-size: 0px">{}</span>',
+        '<span style="opacity:0">{}</span>',
+        '<span style="color: transparent">{}</span>',
+        '<span style="height:0;overflow:hidden">{}</span>',
+        '<span style="position:absolute; left:-10000px">{}</span>',
+        '<span style="display:/**/none">{}</span>',
+        "<span hidden>{}</span>",
+        '<span aria-hidden="true">{}</span>',
+        "<template>{}</template>",
+        '<span class="gone">{}</span>',
+        "<script>{}</script>",
+        "<style>{}</style>",
+    ],
+)
+def test_hidden_html_is_not_text(hidden: str) -> None:
+    style = "<style>.gone { display: none }</style>"
+    assert (
+        parse_body(f"{style}<p>Visible {hidden.format('junk <b>words</b>')} text.</p>", "html").text == "Visible text."
+    )
+    markdown = f"{style}\n\nVisible {hidden.format('junk words')} text.\n"
+    assert parse_body(markdown, "markdown").text == "Visible text."
+
+
+def test_styles_that_do_not_hide_keep_the_text() -> None:
+    body = (
+        '<p><span style="font-size: small">small</span> <span style="height:0">overflowing</span> '
+        '<span style="opacity:0.5">faded</span> <span class="shown">shown</span></p>'
+    )
+    assert parse_body(body, "html").text == "small overflowing faded shown"
