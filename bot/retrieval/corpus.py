@@ -23,6 +23,8 @@ class CorpusIndex:
     surnames: list[list[str]] = field(default_factory=list)
     curated: list[bool] = field(default_factory=list)
     descriptions: list[str] = field(default_factory=list)
+    # Normalised aliases, topics and curated summary: what says who made a work ("the Apollo scheming evals").
+    notes: list[str] = field(default_factory=list)
     aliases: dict[str, list[int]] = field(default_factory=dict)
     by_surname: dict[str, list[int]] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
@@ -49,6 +51,7 @@ class CorpusIndex:
             index.surnames.append(names)
             index.curated.append(work.curated)
             index.descriptions.append(work.description)
+            index.notes.append(normalize_text(" ".join([*work.aliases, *work.topics, work.summary or ""])))
             for name in set(names):
                 surname_docs[name].append(doc)
             for alias in work.aliases:
