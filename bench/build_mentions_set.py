@@ -78,6 +78,11 @@ def link_spans(sentence: str) -> list[dict]:
     return sorted(spans, key=lambda s: s["start"])
 
 
+def key_of(record: dict) -> str:
+    """The key a KB names a work by: its arXiv id when it has one (records merge under it), else its id."""
+    return f"arxiv:{record['arxiv_id']}" if record.get("arxiv_id") else f"id:{record['id']}"
+
+
 def surname_of(author: str) -> str:
     parts = author.replace(",", " ").split()
     if not parts:
@@ -185,7 +190,7 @@ def main() -> None:
         text, start = embed(rng.choice(carriers), citation, rng, paren_ok=not citation.startswith("("))
         ambiguous = len(first_year.get((surname_of(entry["authors"][0]), entry["year"]), ())) > 1
         add(f"bib:{entry['id']}", text,
-            [{"start": start, "end": start + len(citation), "kind": "author", "target": f"id:{entry['id']}",
+            [{"start": start, "end": start + len(citation), "kind": "author", "target": key_of(entry),
               "ambiguous": ambiguous}])
 
     # Quoted titles: in the KB, and real titles that are in no KB (must be listed as unresolved).
@@ -199,7 +204,7 @@ def main() -> None:
         and 4 <= len(r["title"].split()) <= 16 and not QUOTE_CHARS.search(r["title"])
     ]
     rng.shuffle(iclr)
-    for record, target in [(r, f"id:{r['id']}") for r in quotable[:160]] + [(r, None) for r in iclr[:60]]:
+    for record, target in [(r, key_of(r)) for r in quotable[:160]] + [(r, None) for r in iclr[:60]]:
         opening, closing = rng.choice(QUOTES)
         quoted = f"{opening}{record['title']}{closing}"
         text, start = embed(rng.choice(carriers), quoted, rng)
@@ -212,12 +217,13 @@ def main() -> None:
         if not names or not work.get("authors"):
             continue
         alias = rng.choice(names)
-        name = alias if re.search(r"\b(?:paper|post|report)$", alias) else f"the {alias} paper"
+        bare = re.sub(r"^the\s+", "", alias)
+        titled = bare if re.search(r"\b(?:paper|post|report|evals|paper \(\w+\))$", bare) else f"{bare} paper"
         who = surname_of(work["authors"][0])
-        form = rng.choice([name, f"{who}'s {alias} paper", f"{alias} ({who} et al.)", name])
+        form = rng.choice([f"the {titled}", f"{who}'s {titled}", f"{alias} ({who} et al.)", f"the {titled}"])
         text, start = embed(rng.choice(carriers), form, rng)
         add(f"name:{work['id']}", text, [{"start": start, "end": start + len(form), "kind": "name",
-                                          "target": f"id:{work['id']}"}])
+                                          "target": key_of(work)}])
 
     # Sentences with no reference: from posts, and from abstracts (dense with technical phrases).
     rng.shuffle(negatives)

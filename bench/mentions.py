@@ -136,7 +136,8 @@ def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool 
             top1_right += guess is not None and corpus.ids[guess] == target
             if show and overlapping and (guess is None or corpus.ids[guess] != target):
                 title = corpus.titles[guess][:70] if guess is not None else None
-                print(f"  top-1 wrong: {text[g['start'] : g['end']]!r} -> {title!r}")
+                said = text[overlapping[0].start : overlapping[0].end]
+                print(f"  top-1 wrong: {text[g['start'] : g['end']]!r} (read {said!r}) -> {title!r}")
     return {
         "mention precision": found_matched / max(1, found_total),
         "recall": gold_found / max(1, gold_total),

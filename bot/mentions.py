@@ -22,7 +22,9 @@ from bot.retrieval.resolve import Candidate, ReferenceResolver
 
 # Capitals of the Latin, Greek and Cyrillic alphabets, not only A-Z: "Özdemir et al.", "Šimon & Ørsted".
 _UPPER = "A-Z" + "".join(re.escape(c) for c in map(chr, range(0xC0, 0x530)) if c.isupper())
-_NAME = rf"[{_UPPER}][^\W\d_]+(?:[-'’][{_UPPER}]?[^\W\d_]+)?"
+# A name has a lower-case second letter: "Zou", "McDonald", not the acronyms "LLMs", "RLHF".
+_LOWER = "a-z" + "".join(re.escape(c) for c in map(chr, range(0xDF, 0x530)) if c.islower())
+_NAME = rf"[{_UPPER}][{_LOWER}][^\W\d_]*(?:[-'’][{_UPPER}]?[^\W\d_]+)?"
 _YEAR = r"(?:19|20)\d\d[a-z]?"
 _ET_AL = r"et\s*al\.?"
 AUTHOR_CITATION = re.compile(
@@ -30,10 +32,21 @@ AUTHOR_CITATION = re.compile(
     rf"|{_NAME},?\s*\({_YEAR}\)|{_NAME},\s+{_YEAR})"
 )
 # "(Zou et al.)", "(Hubinger, 2024)" right after a name or description: the author of what was just named.
-_PAREN_AUTHOR = re.compile(rf"\(\s*({_NAME}(?:\s+(?:{_ET_AL}|(?:&|and)\s+{_NAME}))?(?:,?\s*{_YEAR})?)\s*\)")
-_POSSESSIVE = re.compile(rf"\b({_NAME})['’]s?\s+(?=(?:[\w\-]+\s+){{0,5}}?(?:paper|post|report|preprint|work)\b)")
+_PAREN_AUTHOR = re.compile(
+    rf"\(\s*({_NAME}(?:\s+{_ET_AL}(?:,?\s*{_YEAR})?|\s+(?:&|and)\s+{_NAME}(?:,?\s*{_YEAR})?|,?\s*{_YEAR}))\s*\)"
+)
+# "Burns's CCS paper", "Turner’s Reward is not the optimization target post".
+_POSSESSIVE = re.compile(
+    rf"\b({_NAME})['’]s?\s+(?:[\w\-’']+\s+){{0,9}}?(?:paper|post|report|preprint)\b"
+    r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?"
+)
+# Up to five words before "(Zou et al.)", back to punctuation or a word that starts a clause.
+_CLAUSE = r"(?:in|see|as|cf|by|of|from|with|like|per|and|or|is|are|was|were|that|which|also|e\.g\.|i\.e\.)"
+_DESCRIBED_BEFORE = re.compile(rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)[\w\-’']+\s+){{1,5}})$", re.IGNORECASE)
+# "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
+_NAME_YEAR = re.compile(rf"\b({_NAME})\s+\(?({_YEAR})\b")
 THE_X_PAPER = re.compile(
-    r"\b(?:the|their|his|her|that|this)\s+((?:[\w\-’']+\s+){0,6}?[\w\-’']+)\s+(?:paper|post|report|preprint|article)s?\b"
+    r"\b(?:the|their|his|her|that|this)\s+((?:[\w\-’']+\s+){0,9}?[\w\-’']+)\s+(?:paper|post|report|preprint|article)s?\b"
     r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?",
     re.IGNORECASE,
 )
@@ -69,6 +82,14 @@ _STOP = frozenset(
 )
 # Words that may stay lower-case in a Title Case title.
 _TITLE_MINOR = _STOP | {"via", "vs", "versus", "per", "up", "out", "off", "down", "do", "does", "don't", "dont"}
+
+# Capitalised words before a year that are no one's name: "In March 2023", "Since 2019".
+_NOT_NAMES = frozenset(
+    "in on since by from until before after during around about january february march april may june july "
+    "august september october november december spring summer autumn fall winter early late mid the of "
+    "for and or to at as this that".split()
+)
+_ABBREVIATIONS = frozenset("vs al etc eg ie fig no dr mr ms st cf approx".split())
 
 KINDS = ("link", "author", "names", "quote", "name")
 
@@ -146,12 +167,21 @@ def content_words(text: str) -> list[str]:
 def reads_as_title(span: str) -> bool:
     """Title Case, a few words, one phrase: "Sleeper Agents: Training Deceptive LLMs…", not "the answer is A"."""
     words = _WORD.findall(span)
-    if not 2 <= len(words) <= 30 or re.search(r"[.!?]\s+[A-Z]", span) or len(content_words(span)) < 2:
+    if not 2 <= len(words) <= 30 or len(content_words(span)) < 2 or _has_sentence_break(span):
         return False
     if not words[0][:1].isupper() and not words[0][:1].isdigit():
         return False
+    if ":" in span and len(words) >= 4:
+        return True  # "Personalize to generalize: Towards …": sentence-case titles keep the colon shape
     major = [w for w in words[1:] if w.lower() not in _TITLE_MINOR]
     return bool(major) and sum(w[:1].isupper() or w[:1].isdigit() for w in major) >= 0.7 * len(major)
+
+
+def _has_sentence_break(span: str) -> bool:
+    """Two sentences ("The answer is A. Response: …"), not "In-context vs. In-weight Learning"."""
+    return any(
+        match.group(1).lower() not in _ABBREVIATIONS for match in re.finditer(r"(\w+)[.!?]\s+[A-Z]", span)
+    ) or span.count(":") > 1
 
 
 def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> list[Mention]:
@@ -208,13 +238,21 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     for match in AUTHOR_CITATION.finditer(plain):
         # "Sarah and Tom" is only a citation if it resolves; with "et al." or a year it surely is one.
         kind = "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names"
+        if kind == "names" and any(normalize_text(w) in corpus.aliases for w in _WORD.findall(match.group(0))):
+            continue  # "RepE and ActAdd" are two works' names, not two authors
         cited.append((match.start(), match.end(), kind))
     for match in _PAREN_AUTHOR.finditer(plain):
-        if not any(s <= match.start(1) < e for s, e, _ in cited):
-            cited.append((match.start(1), match.end(1), "author"))
+        # "weak-to-strong generalization (Burns et al.)": the words before say which of their works.
+        before = _DESCRIBED_BEFORE.search(plain, max(0, match.start() - 80), match.start())
+        cited.append((before.start(1) if before else match.start(1), match.end(), "author"))
     for match in _POSSESSIVE.finditer(plain):
-        if not any(s <= match.start() < e for s, e, _ in cited):
-            cited.append((match.start(), match.end(1), "names"))
+        known = normalize_text(match.group(1)) in corpus.by_surname
+        cited.append((match.start(), match.end(), "author" if known else "names"))
+    for match in _NAME_YEAR.finditer(plain):
+        name = match.group(1)
+        if normalize_text(name) in corpus.by_surname and name.lower() not in _NOT_NAMES:
+            if not any(s <= match.start() < e for s, e, _ in cited):
+                cited.append((match.start(), match.end(), "author"))
     described = [(m.start(), m.end(), "name") for m in THE_X_PAPER.finditer(plain)]
     named = [(start, end, "name") for _phrase, start, end in _known_names(plain, corpus)]
     for start, end, kind in _joined(plain, cited + described + named):

@@ -6,12 +6,15 @@ dictionary hits; the two BM25 indexes cover free text (`full`) and titles with a
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from bot.identifiers import normalize_text, surname
 from bot.retrieval.lexical import LexicalIndex
 from bot.storage import Database, Work
+
+_ET_AL = re.compile(r"[\s,]+et\.?\s*al\b\.?", re.IGNORECASE)
 
 
 @dataclass
@@ -47,7 +50,8 @@ class CorpusIndex:
             index.titles.append(work.title)
             index.norm_titles.append(normalize_text(work.title))
             index.years.append(work.year)
-            names = [s for s in (surname(a) for a in work.authors) if s]
+            # "Timo Schick et al." (an author list cut short by its source) is Schick, not "al".
+            names = [s for s in (surname(_ET_AL.sub("", a)) for a in work.authors) if s]
             index.surnames.append(names)
             index.curated.append(work.curated)
             index.descriptions.append(work.description)

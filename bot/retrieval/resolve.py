@@ -254,7 +254,7 @@ class ReferenceResolver:
             described = max(
                 title_similarity(parsed.description, title),
                 signals.get("alias", 0.0),
-                0.9 * description_match(parsed.description, f"{title} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"),
+                0.8 * description_match(parsed.description, f"{title} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"),
             )
             signals["description"] = round(described, 4)
         parts: list[tuple[float, float]] = []
@@ -281,8 +281,13 @@ class ReferenceResolver:
             if year_score is not None:
                 parts.append((0.25, year_score))
             combined = sum(w * v for w, v in parts) / sum(w for w, _ in parts)
+            if not parsed.surnames and not parsed.description:
+                combined = min(combined, 0.6)  # "DeepMind (2024)" names a maker and a year, not a work
             # A reference that is mostly a title stays one ("Sleeper Agents (Hubinger et al.)").
             score = max(combined, title_score if title_score >= 0.9 else 0.0)
+            if signals.get("alias", 0.0) < 1.0:
+                # Only a stored alias ("Hendrycks et al. 2023") names one of an author's works outright.
+                score = min(score, 0.95)
         if corpus.curated[doc]:
             score += 0.02  # works on our reading list are the ones people mean when a name is ambiguous
         return min(1.0, score)
