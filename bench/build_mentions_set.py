@@ -139,15 +139,23 @@ def main() -> None:
 
     def add(source: str, text: str, mentions: list[dict]) -> None:
         records.append(
-            {"id": f"{source}#{len(records)}", "split": split_of(source), "source": source.split(":")[0],
-             "text": text, "mentions": mentions}
+            {
+                "id": f"{source}#{len(records)}",
+                "split": split_of(source),
+                "source": source.split(":")[0],
+                "text": text,
+                "mentions": mentions,
+            }
         )
 
     def clean(sentence: str) -> bool:
         """No reference of any shape: usable as a negative or as a carrier for one labelled mention."""
         return not (
-            URL_RE.search(sentence) or "](" in sentence or QUOTE_CHARS.search(sentence)
-            or CITATION_LIKE.search(sentence) or alias_re.search(normalize_text(sentence))
+            URL_RE.search(sentence)
+            or "](" in sentence
+            or QUOTE_CHARS.search(sentence)
+            or CITATION_LIKE.search(sentence)
+            or alias_re.search(normalize_text(sentence))
             or re.search(r"[*_`<>\[\]]", sentence)
         )
 
@@ -174,8 +182,11 @@ def main() -> None:
     for mention in load(SHARED / "shallow_review_2025_ai_safety" / "informal_link_mentions.jsonl"):
         head = f"{mention['field'].replace('_', ' ').capitalize()}: "
         link = f"[{mention['anchor_text']}]({mention['url']})"
-        add(f"sr:{mention['item_id']}:{mention['anchor_text']}", head + link,
-            [{"start": len(head), "end": len(head + link), "kind": "link", "target": target_of(mention["url"])}])
+        add(
+            f"sr:{mention['item_id']}:{mention['anchor_text']}",
+            head + link,
+            [{"start": len(head), "end": len(head + link), "kind": "link", "target": target_of(mention["url"])}],
+        )
 
     # Author-year citations from BibTeX entries, in real sentences.
     entries = [e for e in load(SHARED / "bib_citation_entries" / "entries.jsonl") if e.get("authors") and e.get("year")]
@@ -189,9 +200,19 @@ def main() -> None:
         citation = author_citation(entry["authors"], entry["year"], rng)
         text, start = embed(rng.choice(carriers), citation, rng, paren_ok=not citation.startswith("("))
         ambiguous = len(first_year.get((surname_of(entry["authors"][0]), entry["year"]), ())) > 1
-        add(f"bib:{entry['id']}", text,
-            [{"start": start, "end": start + len(citation), "kind": "author", "target": key_of(entry),
-              "ambiguous": ambiguous}])
+        add(
+            f"bib:{entry['id']}",
+            text,
+            [
+                {
+                    "start": start,
+                    "end": start + len(citation),
+                    "kind": "author",
+                    "target": key_of(entry),
+                    "ambiguous": ambiguous,
+                }
+            ],
+        )
 
     # Quoted titles: in the KB, and real titles that are in no KB (must be listed as unresolved).
     kb_ids = {r["id"] for r in kb} | {f"arxiv:{r['arxiv_id']}" for r in kb if r.get("arxiv_id")}
@@ -199,17 +220,23 @@ def main() -> None:
     quotable = [r for r in kb if 4 <= len(r["title"].split()) <= 16 and not QUOTE_CHARS.search(r["title"])]
     rng.shuffle(quotable)
     iclr = [
-        r for r in load(SHARED / "conference_title_lists" / "iclr2025_submissions.jsonl")
-        if normalize_text(r["title"]) not in kb_titles and f"arxiv:{r.get('arxiv_id')}" not in kb_ids
-        and 4 <= len(r["title"].split()) <= 16 and not QUOTE_CHARS.search(r["title"])
+        r
+        for r in load(SHARED / "conference_title_lists" / "iclr2025_submissions.jsonl")
+        if normalize_text(r["title"]) not in kb_titles
+        and f"arxiv:{r.get('arxiv_id')}" not in kb_ids
+        and 4 <= len(r["title"].split()) <= 16
+        and not QUOTE_CHARS.search(r["title"])
     ]
     rng.shuffle(iclr)
     for record, target in [(r, key_of(r)) for r in quotable[:160]] + [(r, None) for r in iclr[:60]]:
         opening, closing = rng.choice(QUOTES)
         quoted = f"{opening}{record['title']}{closing}"
         text, start = embed(rng.choice(carriers), quoted, rng)
-        add(f"title:{record['id']}", text,
-            [{"start": start, "end": start + len(quoted), "kind": "quote", "target": target}])
+        add(
+            f"title:{record['id']}",
+            text,
+            [{"start": start, "end": start + len(quoted), "kind": "quote", "target": target}],
+        )
 
     # Names: reading-list aliases as people use them, alone or with an author.
     for work in reading:
@@ -222,16 +249,18 @@ def main() -> None:
         who = surname_of(work["authors"][0])
         form = rng.choice([f"the {titled}", f"{who}'s {titled}", f"{alias} ({who} et al.)", f"the {titled}"])
         text, start = embed(rng.choice(carriers), form, rng)
-        add(f"name:{work['id']}", text, [{"start": start, "end": start + len(form), "kind": "name",
-                                          "target": key_of(work)}])
+        add(
+            f"name:{work['id']}",
+            text,
+            [{"start": start, "end": start + len(form), "kind": "name", "target": key_of(work)}],
+        )
 
     # Sentences with no reference: from posts, and from abstracts (dense with technical phrases).
     rng.shuffle(negatives)
     for source, sentence in negatives[:300]:
         add(source, sentence, [])
     abstract_sentences = [
-        (f"abs:{r['id']}", s) for r in rng.sample(kb, 400) for s in sentences(r.get("abstract") or "")[:1]
-        if clean(s)
+        (f"abs:{r['id']}", s) for r in rng.sample(kb, 400) for s in sentences(r.get("abstract") or "")[:1] if clean(s)
     ]
     for source, sentence in abstract_sentences[:220]:
         add(source, sentence, [])

@@ -42,7 +42,9 @@ _POSSESSIVE = re.compile(
 )
 # Up to five words before "(Zou et al.)", back to punctuation or a word that starts a clause.
 _CLAUSE = r"(?:in|see|as|cf|by|of|from|with|like|per|and|or|is|are|was|were|that|which|also|e\.g\.|i\.e\.)"
-_DESCRIBED_BEFORE = re.compile(rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)[\w\-’']+\s+){{1,5}})$", re.IGNORECASE)
+_DESCRIBED_BEFORE = re.compile(
+    rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)[\w\-’']+\s+){{1,5}})$", re.IGNORECASE
+)
 # "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
 _NAME_YEAR = re.compile(rf"\b({_NAME})\s+\(?({_YEAR})\b")
 THE_X_PAPER = re.compile(
@@ -63,9 +65,14 @@ _QUOTE_PAIRS = [
     ("″", "″"), ("‘", "’"), ("‚", "‘"), ("'", "'"), ("′", "′"), ("`", "`"), ("「", "」"), ("『", "』"),
 ]  # fmt: skip
 _QUOTED = [
-    re.compile(rf"(?<![\w{re.escape(o)}]){re.escape(o)}(?=\S)((?:[^\n{re.escape(o + c)}]|['’′](?=\w))+?)(?<=\S){re.escape(c)}(?!\w)")
+    re.compile(
+        rf"(?<![\w{re.escape(o)}]){re.escape(o)}(?=\S)"
+        rf"((?:[^\n{re.escape(o + c)}]|['’′](?=\w))+?)"  # an apostrophe before a letter does not close
+        rf"(?<=\S){re.escape(c)}(?!\w)"
+    )
     for o, c in _QUOTE_PAIRS
-]  # fmt: skip
+]
+_QUOTE_MARKS = "".join(sorted({m for pair in _QUOTE_PAIRS for m in pair} | set("*_")))
 _EMPHASIS = [
     re.compile(r"(?<![\w*])\*\*(?=\S)([^\n*]+?)(?<=\S)\*\*(?![\w*])"),
     re.compile(r"(?<![\w*])\*(?=[^\s*])([^\n*]+?)(?<=[^\s*])\*(?![\w*])"),
@@ -179,9 +186,10 @@ def reads_as_title(span: str) -> bool:
 
 def _has_sentence_break(span: str) -> bool:
     """Two sentences ("The answer is A. Response: …"), not "In-context vs. In-weight Learning"."""
-    return any(
-        match.group(1).lower() not in _ABBREVIATIONS for match in re.finditer(r"(\w+)[.!?]\s+[A-Z]", span)
-    ) or span.count(":") > 1
+    return (
+        any(match.group(1).lower() not in _ABBREVIATIONS for match in re.finditer(r"(\w+)[.!?]\s+[A-Z]", span))
+        or span.count(":") > 1
+    )
 
 
 def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> list[Mention]:
@@ -190,9 +198,11 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
 
     def add(start: int, end: int, kind: str, titled: bool = False) -> None:
         found = text[start:end]
-        stripped = found.lstrip(" ,;")
+        # Nested quote marks belong to the quoting, not to the title: “‘Sleeper Agents’”.
+        edge = " ,.;" + (_QUOTE_MARKS if kind == "quote" else "")
+        stripped = found.lstrip(edge)
         start += len(found) - len(stripped)
-        found = stripped.rstrip(" ,.;:")
+        found = stripped.rstrip(edge + ":")
         if found.count(")") > found.count("("):  # "Turpin et al., 2023)"
             found = found.rstrip(")")
         if found.count("(") > found.count(")"):  # "(Turpin et al., 2023"
@@ -250,14 +260,16 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         cited.append((match.start(), match.end(), "author" if known else "names"))
     for match in _NAME_YEAR.finditer(plain):
         name = match.group(1)
-        if normalize_text(name) in corpus.by_surname and name.lower() not in _NOT_NAMES:
-            if not any(s <= match.start() < e for s, e, _ in cited):
-                cited.append((match.start(), match.end(), "author"))
-    described = [(m.start(), m.end(), "name") for m in THE_X_PAPER.finditer(plain)]
+        known = normalize_text(name) in corpus.by_surname and name.lower() not in _NOT_NAMES
+        if known and not any(s <= match.start() < e for s, e, _ in cited):
+            cited.append((match.start(), match.end(), "author"))
+    described = [(m.start(), m.end(), "name") for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1))]
     named = [(start, end, "name") for _phrase, start, end in _known_names(plain, corpus)]
     for start, end, kind in _joined(plain, cited + described + named):
         add(start, end, kind)
-    unique = {(m.start, m.end): m for m in sorted(mentions, key=lambda m: KINDS.index(m.kind), reverse=True)}
+    # One mention per span (the strongest kind), and a reference repeated in a message counts once.
+    by_span = {(m.start, m.end): m for m in sorted(mentions, key=lambda m: KINDS.index(m.kind), reverse=True)}
+    unique = {(m.text, m.kind): m for m in sorted(by_span.values(), key=lambda m: -m.start)}
     return sorted(unique.values(), key=lambda m: m.start)
 
 

@@ -84,13 +84,13 @@ def test_a_quoted_title_not_in_the_knowledge_base_is_reported(engine: Engine) ->
 @pytest.mark.parametrize(
     ("text", "title"),
     [
-        ("Burns's CCS paper is the classic here.", "Discovering Latent Knowledge in Language Models Without Supervision"),
-        ("RepE (Zou et al.) steers with reading vectors.", "Representation Engineering: A Top-Down Approach to AI Transparency"),
-        ("Perez et al., the model-written evals paper, found it.", "Discovering Language Model Behaviors with Model-Written Evaluations"),
+        ("Burns's CCS paper is the classic here.", "Discovering Latent Knowledge in Language Models Without Supervision"),  # noqa: E501
+        ("RepE (Zou et al.) steers with reading vectors.", "Representation Engineering: A Top-Down Approach to AI Transparency"),  # noqa: E501
+        ("Perez et al., the model-written evals paper, found it.", "Discovering Language Model Behaviors with Model-Written Evaluations"),  # noqa: E501
         ("Apollo's scheming evals paper is the one.", "Frontier Models are Capable of In-context Scheming"),
         ("See the Anthropic paper on many-shot jailbreaking.", "Many-shot Jailbreaking"),
         ("The chess hacking paper got a lot of press.", "Demonstrating specification gaming in reasoning models"),
-        ("weak-to-strong generalization (Burns et al.) is newer.", "Weak-to-Strong Generalization: Eliciting Strong Capabilities With Weak Supervision"),
+        ("weak-to-strong generalization (Burns et al.) is newer.", "Weak-to-Strong Generalization: Eliciting Strong Capabilities With Weak Supervision"),  # noqa: E501
     ],
 )  # fmt: skip
 def test_mixed_references_resolve_to_the_described_work(engine: Engine, text: str, title: str) -> None:

@@ -81,16 +81,14 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
     named = _words(surnames)
     others = [w for w in words if w.lower() not in _CONNECTORS and normalize_text(w) not in named]
     cue = et_al or bool(years) or "&" in words or any(w.lower() == "and" for w in words) or possessive
-    if kind in {"author", "names"} or (kind == "name" and cue):
-        allowed = 8
-    else:
-        allowed = 2 if cue else 0
+    allowed = 8 if kind in {"author", "names"} or (kind == "name" and cue) else 2 if cue else 0
     if not surnames or len(others) > allowed:
         surnames = []
     norm_cited = normalize_text(cited)
     organisations = _ORG_RE.findall(norm_cited)
     rest = _ORG_RE.sub(" ", norm_cited)
-    description = " ".join(w for w in rest.split() if w not in _words(surnames) and w not in _FILLER)
+    named = _words(surnames)
+    description = " ".join(w for w in rest.split() if w not in named and w not in _FILLER)
     return ParsedReference(
         title_text=title_text,
         text=norm_cited,
@@ -214,7 +212,7 @@ class ReferenceResolver:
             for near, ratio, _ in process.extract(name, self.names, scorer=fuzz.ratio, score_cutoff=88, limit=3):
                 for doc in self.aliases.get(near, []) + self.short_titles.get(near, []):
                     add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), 0.92 * ratio / 100)
-        for surname in parsed.surnames:
+        for surname in dict.fromkeys(parsed.surnames):
             for doc in corpus.by_surname.get(surname, []):
                 add(doc)
         title_query = parsed.description if parsed.surnames or parsed.organisations else parsed.title_text
@@ -254,7 +252,10 @@ class ReferenceResolver:
             described = max(
                 title_similarity(parsed.description, title),
                 signals.get("alias", 0.0),
-                0.8 * description_match(parsed.description, f"{title} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"),
+                0.8
+                * description_match(
+                    parsed.description, f"{title} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"
+                ),
             )
             signals["description"] = round(described, 4)
         parts: list[tuple[float, float]] = []

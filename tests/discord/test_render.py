@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.citations import Style, format_citation
 from bot.discord import render
-from bot.domain import AskResult, BibliographyEntry, BibliographyResult, CiteResult, RankedWork
+from bot.domain import AskResult, BibliographyEntry, BibliographyResult, CiteResult, RankedWork, UnresolvedMention
 from bot.moderation.schemas import (
     CitedByResult,
     CitingPost,
