@@ -150,6 +150,25 @@ def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool 
     }
 
 
+def calibration(records: list[dict], corpus: CorpusIndex, thresholds: list[float]) -> list[tuple[float, int, float]]:
+    """Confident-answer precision on `records` if `confident` needed each score threshold (margin rules kept)."""
+    resolver = ReferenceResolver(corpus, threshold=0.0)
+    answers: list[tuple[float, bool]] = []  # (score of a confident answer at threshold 0, right)
+    for record in records:
+        for found in read_references(record["text"], resolver):
+            if not found.confident or found.best is None:
+                continue
+            m = found.mention
+            hits = [g for g in record["mentions"] if m.start < g["end"] and g["start"] < m.end]
+            target = corpus.keys.get(hits[0]["target"]) if hits and hits[0]["target"] else None
+            answers.append((found.best.score, target is not None and corpus.ids[found.best.doc] == target))
+    rows = []
+    for threshold in thresholds:
+        kept = [right for score, right in answers if score >= threshold]
+        rows.append((threshold, len(kept), sum(kept) / max(1, len(kept))))
+    return rows
+
+
 def latency_ms(cite: Callable[[str], object], references: list[str]) -> tuple[float, float]:
     for reference in references[:20]:
         cite(reference)  # warm
@@ -188,6 +207,10 @@ def main() -> None:
             f"{m['confident precision']:.3f} ({m['confident']:.0f}) | {m['found']:.0f} / {m['gold']:.0f} / "
             f"{m['in KB']:.0f} |"
         )
+    dev = [r for r in records if r["split"] == "dev"]
+    print("\ncalibration on dev (alignbot): threshold -> confident answers, precision")
+    for threshold, count, precision in calibration(dev, corpus, [0.6, 0.65, 0.7, 0.72, 0.75, 0.8, 0.85, 0.9]):
+        print(f"  {threshold:.2f}: {count} answers, precision {precision:.3f}")
     print()
     for name, (_read, cite) in readers.items():
         p50, p95 = latency_ms(cite, references)

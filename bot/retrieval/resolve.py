@@ -151,13 +151,10 @@ def _stem(word: str) -> str:
     return word[:6] if len(word) > 6 else word.rstrip("s")
 
 
-def description_match(description: str, text: str) -> float:
-    """Share of the descriptive words (crudely stemmed) found in a work's text: "ccs" in its aliases."""
+def description_match(description: str, stems: set[str]) -> float:
+    """Share of the descriptive words (crudely stemmed) among a work's stems: "ccs" in its aliases."""
     wanted = {_stem(w) for w in description.split()}
-    if not wanted:
-        return 0.0
-    have = {_stem(w) for w in text.split()}
-    return len(wanted & have) / len(wanted)
+    return len(wanted & stems) / len(wanted) if wanted else 0.0
 
 
 class ReferenceResolver:
@@ -179,6 +176,7 @@ class ReferenceResolver:
             for key in {alias, normalize_text(_strip_wrappers(alias))} - {""}:
                 self.aliases.setdefault(key, []).extend(d for d in docs if d not in self.aliases.get(key, []))
         self.names = sorted(self.aliases.keys() | self.short_titles.keys())
+        self._doc_stems: dict[int, set[str]] = {}
 
     def resolve(self, reference: str, n: int = 5, kind: str | None = None) -> list[Candidate]:
         """Candidates best first, each scored in [0, 1]; `kind` is the mention's shape when a thread was read."""
@@ -212,9 +210,8 @@ class ReferenceResolver:
             for near, ratio, _ in process.extract(name, self.names, scorer=fuzz.ratio, score_cutoff=88, limit=3):
                 for doc in self.aliases.get(near, []) + self.short_titles.get(near, []):
                     add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), 0.92 * ratio / 100)
-        for surname in dict.fromkeys(parsed.surnames):
-            for doc in corpus.by_surname.get(surname, []):
-                add(doc)
+        for doc in self._authored(parsed):
+            add(doc)
         title_query = parsed.description if parsed.surnames or parsed.organisations else parsed.title_text
         for doc, _score in corpus.title_index.search(title_query or parsed.title_text, self.title_pool):
             add(doc)
@@ -228,6 +225,32 @@ class ReferenceResolver:
         ranked = sorted(candidates.values(), key=lambda c: (-c.score, not corpus.curated[c.doc]))
         return ranked[:n]
 
+    def _authored(self, parsed: ParsedReference, limit: int = 60) -> list[int]:
+        """Works by the cited surnames; for a common name ("Chen", "Li"), the likeliest `limit` of them:
+        first author, the year (±1), and the descriptive words, so scoring stays within milliseconds."""
+        corpus = self.corpus
+        docs = list(dict.fromkeys(d for s in parsed.surnames for d in corpus.by_surname.get(s, [])))
+        if len(docs) <= limit:
+            return docs
+        first = parsed.surnames[0]
+        docs = [d for d in docs if corpus.surnames[d][:1] == [first]] or docs
+        if parsed.year is not None:
+            near = [d for d in docs if (y := corpus.years[d]) is not None and abs(y - parsed.year) <= 1]
+            docs = near or docs
+        if len(docs) > limit and parsed.description:
+            docs.sort(key=lambda d: -description_match(parsed.description, self._stems_of(d)))
+        return docs[:limit]
+
+    def _stems_of(self, doc: int) -> set[str]:
+        """Stems of a work's title, notes and the start of its abstract, computed once and kept."""
+        stems = self._doc_stems.get(doc)
+        if stems is None:
+            corpus = self.corpus
+            notes = corpus.notes[doc] if corpus.notes else ""
+            text = f"{corpus.norm_titles[doc]} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"
+            stems = self._doc_stems[doc] = {_stem(w) for w in text.split()}
+        return stems
+
     def _score(self, candidate: Candidate, parsed: ParsedReference, kind: str | None) -> float:
         corpus = self.corpus
         doc = candidate.doc
@@ -239,9 +262,10 @@ class ReferenceResolver:
             year_score = 1.0 if year == parsed.year else 0.5 if year and abs(year - parsed.year) == 1 else 0.0
             signals["year"] = year_score
         # As a title (or a known name): the year, if any, may be part of the title or a citation year.
-        signals["title"] = max(title_similarity(parsed.title_text, title), title_similarity(parsed.text, title))
+        as_written = title_similarity(parsed.title_text, title)
+        signals["title"] = max(as_written, title_similarity(parsed.text, title))
         title_score = max(signals["title"], signals.get("alias", 0.0) * 0.97)
-        if year_score is not None and title_similarity(parsed.title_text, title) < signals["title"]:
+        if year_score is not None and as_written < signals["title"]:
             title_score -= 0.1 * (1 - year_score)  # the year was a citation year, and it disagrees
         score = title_score
         if kind == "quote":
@@ -252,10 +276,7 @@ class ReferenceResolver:
             described = max(
                 title_similarity(parsed.description, title),
                 signals.get("alias", 0.0),
-                0.8
-                * description_match(
-                    parsed.description, f"{title} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"
-                ),
+                0.8 * description_match(parsed.description, self._stems_of(doc)),
             )
             signals["description"] = round(described, 4)
         parts: list[tuple[float, float]] = []
