@@ -300,7 +300,7 @@ def _render_bibliography(result: BibliographyResult, style: Style) -> None:
         prefix = "" if style is Style.bibtex else f"[{n}] "
         out.print(f"{prefix}{entry.formatted}{separator}", highlight=False, soft_wrap=True)
     if result.unresolved:
-        err.print("unresolved: " + "; ".join(result.unresolved), highlight=False)
+        err.print("unresolved: " + "; ".join(u.text for u in result.unresolved), highlight=False)
 
 
 @app.command()

@@ -80,6 +80,11 @@ class CiteResult(BaseModel):
     match: RankedWork | None
     alternatives: list[RankedWork]
     formatted: str | None
+    signals: dict[str, float] = Field(
+        default_factory=dict,
+        description="The signals that decided the match, with their values in [0, 1]: exact, alias, title, "
+        "authors, year, description, organisation.",
+    )
 
 
 class BibliographyEntry(BaseModel):
@@ -89,9 +94,21 @@ class BibliographyEntry(BaseModel):
     formatted: str
 
 
+class UnresolvedMention(BaseModel):
+    """A mention that is certainly a reference (link, id, quoted title, author citation) but named no work
+    with confidence."""
+
+    text: str = Field(description="The mention as written in the thread.")
+    kind: str = Field(description="link, author or quote.")
+    author: str | None = Field(default=None, description="Who wrote the message with the mention.")
+    best_guess: RankedWork | None = Field(default=None, description="The closest work, when there is one.")
+
+
 class BibliographyResult(BaseModel):
     entries: list[BibliographyEntry]
-    unresolved: list[str] = Field(description="Mentions that looked like references but matched no work.")
+    unresolved: list[UnresolvedMention] = Field(
+        description="Mentions that are certainly references but matched no work with confidence."
+    )
 
 
 class Message(CleanInput):

@@ -24,12 +24,13 @@ from bot.domain import (
     IngestReport,
     Message,
     RankedWork,
+    UnresolvedMention,
     WorkRecord,
 )
 from bot.embedding import Embedder, load_embedder
 from bot.ingest.parsers import ParseError, record_from_kb
 from bot.ingest.pipeline import Progress, RecordMerger, embed_pending, ingest_file
-from bot.mentions import find_mentions
+from bot.mentions import read_references
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.resolve import Candidate, ReferenceResolver
 from bot.retrieval.search import HybridSearcher, best_sentence
@@ -62,6 +63,13 @@ def contextual_query(question: str, context: Sequence[Message | str] = ()) -> st
     # The most recent messages with substance; a bare "source?" refers to what was just said.
     substantive = [t for t in reversed(texts) if len(content_words(t)) >= 3][:2]
     return " ".join([*substantive, question]).strip()
+
+
+def deciding_signals(candidate: Candidate) -> dict[str, float]:
+    """The signals that gave a candidate its score: exact keys alone, or the others that scored at all."""
+    if "exact" in candidate.signals:
+        return {"exact": 1.0}
+    return {name: round(value, 3) for name, value in candidate.signals.items() if value > 0}
 
 
 class Engine:
@@ -243,7 +251,7 @@ class Engine:
     def resolver(self) -> ReferenceResolver:
         with self._index_lock:
             if self._resolver is None:
-                self._resolver = ReferenceResolver(self.corpus)
+                self._resolver = ReferenceResolver(self.corpus, threshold=self.settings.cite_confidence_threshold)
             return self._resolver
 
     def warm_up(self) -> None:
@@ -286,14 +294,6 @@ class Engine:
             answer = self.answerer.answer(question, results, descriptions, context) or answer
         return AskResult(query=question, confident=confident, results=results, answer=answer)
 
-    def _is_confident(self, candidates: list[Candidate]) -> bool:
-        if not candidates or candidates[0].score < self.settings.cite_confidence_threshold:
-            return False
-        if "exact" in candidates[0].signals:
-            return True
-        # A near tie between two different works means we cannot tell which one was meant.
-        return len(candidates) == 1 or candidates[0].score - candidates[1].score >= 0.04
-
     def cite(self, reference: str, style: Style | str = Style.apa, alternatives: int = 3) -> CiteResult:
         """Resolve a reference as people write it to one work, with alternatives and a formatted citation."""
         if not reference.strip():
@@ -302,7 +302,7 @@ class Engine:
         resolver = self.resolver
         candidates = resolver.resolve(reference, n=alternatives + 1)
         ranked = self._ranked(resolver.corpus, [(c.doc, c.score) for c in candidates])
-        confident = self._is_confident(candidates)
+        confident = resolver.is_confident(candidates)
         match = ranked[0] if ranked else None
         return CiteResult(
             query=reference,
@@ -310,6 +310,7 @@ class Engine:
             match=match,
             alternatives=ranked[1:],
             formatted=format_citation(match, style) if match else None,
+            signals=deciding_signals(candidates[0]) if candidates else {},
         )
 
     def bibliography(self, thread: str | Sequence[Message], style: Style | str = Style.apa) -> BibliographyResult:
@@ -317,15 +318,23 @@ class Engine:
         messages = [Message(text=thread)] if isinstance(thread, str) else list(thread)
         resolver = self.resolver
         entries: dict[str, BibliographyEntry] = {}
-        unresolved: list[str] = []
+        unresolved: dict[str, UnresolvedMention] = {}
         for message in messages:
-            for mention in find_mentions(message.text, resolver.corpus, message.author):
-                candidates = resolver.resolve(mention.text, n=2)
-                if not self._is_confident(candidates):
+            for found in read_references(message.text, resolver, message.author):
+                mention, best = found.mention, found.best
+                guess = self._ranked(resolver.corpus, [(best.doc, best.score)]) if best else []
+                if not found.confident:
                     if mention.strong and mention.text not in unresolved:
-                        unresolved.append(mention.text)
+                        unresolved[mention.text] = UnresolvedMention(
+                            text=mention.text,
+                            kind="author" if mention.kind == "names" else mention.kind,
+                            author=mention.author,
+                            best_guess=guess[0] if guess else None,
+                        )
                     continue
-                work = self._ranked(resolver.corpus, [(candidates[0].doc, candidates[0].score)])[0]
+                if not guess:
+                    continue  # the work was deleted while the index was in use
+                work = guess[0]
                 if work.id not in entries:
                     entries[work.id] = BibliographyEntry(
                         mention=mention.text,
@@ -333,7 +342,7 @@ class Engine:
                         work=work,
                         formatted=format_citation(work, style),
                     )
-        return BibliographyResult(entries=list(entries.values()), unresolved=unresolved)
+        return BibliographyResult(entries=list(entries.values()), unresolved=list(unresolved.values()))
 
     def status(self) -> dict[str, Any]:
         return {

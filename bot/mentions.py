@@ -1,32 +1,104 @@
-"""Finding the works a discussion refers to: links and ids, author citations, quoted titles, known names.
+"""Finding the works a discussion refers to, as people write them.
 
-Only shapes that people use to cite are considered, and every candidate must then resolve with
-confidence, so ordinary words never become references.
+A span becomes a candidate reference only with a real cue: a link or id (bare, Markdown or HTML); an author
+citation ("Turpin et al. (2023)", "Jacovi & Goldberg", "Burns's CCS paper", "RepE (Zou et al.)"); a quoted
+or emphasised span that reads as a title (curly or straight quotes, primes, guillemets, *Markdown*,
+<em>HTML</em>, with apostrophes inside); "the … paper/post/report"; a known alias used as a name. Candidates
+next to each other ("Perez et al., the model-written evals paper", "Nanda et al. on grokking") are read as one
+reference. Ordinary phrases never become references: only cued spans are considered, and the weak cues (a
+name, "the … paper", a sentence-case quote) count only when they resolve with confidence.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain import Message
 from bot.identifiers import ARXIV_IN_TEXT_RE, DOI_RE, URL_RE, normalize_text
 from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.resolve import Candidate, ReferenceResolver
 
 # Capitals of the Latin, Greek and Cyrillic alphabets, not only A-Z: "Özdemir et al.", "Šimon & Ørsted".
 _UPPER = "A-Z" + "".join(re.escape(c) for c in map(chr, range(0xC0, 0x530)) if c.isupper())
-_NAME = rf"[{_UPPER}][^\W\d_]+(?:[-'][{_UPPER}]?[^\W\d_]+)?"
+# A name has a lower-case second letter: "Zou", "McDonald", not the acronyms "LLMs", "RLHF".
+_LOWER = "a-z" + "".join(re.escape(c) for c in map(chr, range(0xDF, 0x530)) if c.islower())
+_NAME = rf"[{_UPPER}][{_LOWER}][^\W\d_]*(?:[-'’][{_UPPER}]?[^\W\d_]+)?"
 _YEAR = r"(?:19|20)\d\d[a-z]?"
+_ET_AL = r"et\s*al\.?"
 AUTHOR_CITATION = re.compile(
-    rf"\b(?:{_NAME}\s+(?:et\s*al\.?|(?:&|and)\s+{_NAME}(?:\s+et\s*al\.?)?)(?:,?\s*\(?{_YEAR}\)?)?"
+    rf"\b(?:{_NAME}\s+(?:{_ET_AL}|(?:&|and)\s+{_NAME}(?:\s+{_ET_AL})?)(?:['’]s?)?(?:,?\s*\(?{_YEAR}\)?)?"
     rf"|{_NAME},?\s*\({_YEAR}\)|{_NAME},\s+{_YEAR})"
 )
-QUOTED = re.compile(r"[\"“'‘]([^\"“”'‘’\n]{4,120}?)[\"”'’](?!\w)")
-THE_X_PAPER = re.compile(r"\bthe\s+((?:[\w\-]+\s+){0,5}?[\w\-]+)\s+(?:paper|post|report)\b", re.IGNORECASE)
-_WORD = re.compile(r"[\w\-']+")
+# "(Zou et al.)", "(Hubinger, 2024)" right after a name or description: the author of what was just named.
+_PAREN_AUTHOR = re.compile(
+    rf"\(\s*({_NAME}(?:\s+{_ET_AL}(?:,?\s*{_YEAR})?|\s+(?:&|and)\s+{_NAME}(?:,?\s*{_YEAR})?|,?\s*{_YEAR}))\s*\)"
+)
+# "Burns's CCS paper", "Turner’s Reward is not the optimization target post".
+_POSSESSIVE = re.compile(
+    rf"\b({_NAME})['’]s?\s+(?:[\w\-’']+\s+){{0,9}}?(?:paper|post|report|preprint)\b"
+    r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?"
+)
+# Up to five words before "(Zou et al.)", back to punctuation or a word that starts a clause.
+_CLAUSE = r"(?:in|see|as|cf|by|of|from|with|like|per|and|or|is|are|was|were|that|which|also|e\.g\.|i\.e\.)"
+_DESCRIBED_BEFORE = re.compile(
+    rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)[\w\-’']+\s+){{1,5}})$", re.IGNORECASE
+)
+# "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
+_NAME_YEAR = re.compile(rf"\b({_NAME})\s+\(?({_YEAR})\b")
+THE_X_PAPER = re.compile(
+    r"\b(?:the|their|his|her|that|this)\s+((?:[\w\-’']+\s+){0,9}?[\w\-’']+)\s+(?:paper|post|report|preprint|article)s?\b"
+    r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?",
+    re.IGNORECASE,
+)
+# "Nanda et al. on grokking": the topic after an author citation says which of their works.
+_ON_TOPIC = re.compile(r"\s+(?:on|about)\s+((?:[\w\-]+\s+){0,3}[\w\-]+)")
+_WORD = re.compile(r"[\w\-'’]+")
+_MD_LINK = re.compile(r"\[([^\[\]\n]{0,300})\]\(\s*<?([^()\s<>]+(?:\([^()\s]*\)[^()\s<>]*)*)>?(?:\s+\"[^\"]*\")?\s*\)")
+_HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
+# Opening and closing quote marks, and emphasis, that may surround a title. Single quotes and primes close
+# only where no letter follows, so "Don’t" inside ‘Language Models Don’t Always Say What They Think’ stays.
+_QUOTE_PAIRS = [
+    ("“", "”"), ("„", "“"), ("„", "”"), ("”", "”"), ('"', '"'), ("«", "»"), ("»", "«"), ("‹", "›"),
+    ("″", "″"), ("‘", "’"), ("‚", "‘"), ("'", "'"), ("′", "′"), ("`", "`"), ("「", "」"), ("『", "』"),
+]  # fmt: skip
+_QUOTED = [
+    re.compile(
+        rf"(?<![\w{re.escape(o)}]){re.escape(o)}(?=\S)"
+        rf"((?:[^\n{re.escape(o + c)}]|['’′](?=\w))+?)"  # an apostrophe before a letter does not close
+        rf"(?<=\S){re.escape(c)}(?!\w)"
+    )
+    for o, c in _QUOTE_PAIRS
+]
+_QUOTE_MARKS = "".join(sorted({m for pair in _QUOTE_PAIRS for m in pair} | set("*_")))
+_EMPHASIS = [
+    re.compile(r"(?<![\w*])\*\*(?=\S)([^\n*]+?)(?<=\S)\*\*(?![\w*])"),
+    re.compile(r"(?<![\w*])\*(?=[^\s*])([^\n*]+?)(?<=[^\s*])\*(?![\w*])"),
+    re.compile(r"(?<![\w_])__(?=\S)([^\n_]+?)(?<=\S)__(?![\w_])"),
+    re.compile(r"(?<![\w_])_(?=[^\s_])([^\n_]+?)(?<=[^\s_])_(?![\w_])"),
+    re.compile(r"<(em|i|cite|q)>\s*([^<>\n]+?)\s*</\1\s*>", re.IGNORECASE),
+]
 # Acronyms for ideas, not for any one paper: a thread that says "RLHF" is not citing a work.
 _CONCEPT_ACRONYMS = {"AI", "AGI", "ASI", "ML", "RL", "LLM", "LLMs", "NLP", "RLHF", "CoT", "SAE", "SAEs", "GPT"}
+_STOP = frozenset(
+    "a an the and or of to in on for with by at from as is are was were be been it its this that these those "
+    "we you he she they i me my our your their his her not no so but if then than too very can will just about "
+    "into over under what which who whom how why when where all any some more most other such only own same".split()
+)
+# Words that may stay lower-case in a Title Case title.
+_TITLE_MINOR = _STOP | {"via", "vs", "versus", "per", "up", "out", "off", "down", "do", "does", "don't", "dont"}
+
+# Capitalised words before a year that are no one's name: "In March 2023", "Since 2019".
+_NOT_NAMES = frozenset(
+    "in on since by from until before after during around about january february march april may june july "
+    "august september october november december spring summer autumn fall winter early late mid the of "
+    "for and or to at as this that".split()
+)
+_ABBREVIATIONS = frozenset("vs al etc eg ie fig no dr mr ms st cf approx".split())
+
+KINDS = ("link", "author", "names", "quote", "name")
 
 
 @dataclass(frozen=True)
@@ -35,11 +107,31 @@ class Mention:
     kind: str  # "link", "author" (with "et al." or a year), "names" ("A & B"), "quote", "name"
     author: str | None = None
     start: int = 0  # offset in the message, so references are listed in the order they were made
+    end: int = -1  # end offset in the message (-1: start + len(text))
+    titled: bool = False  # a quote that reads as a title (Title Case): worth reporting when it does not resolve
 
     @property
     def strong(self) -> bool:
         """Shapes that are certainly meant as references: worth reporting when they do not resolve."""
-        return self.kind in {"link", "author"}
+        return self.kind in {"link", "author"} or self.titled
+
+
+@dataclass
+class FoundReference:
+    """One mention read from a message, with what the resolver made of it."""
+
+    mention: Mention
+    candidates: list[Candidate] = field(default_factory=list)
+    confident: bool = False
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def reported(self) -> bool:
+        """In the bibliography: resolved with confidence, or a strong mention listed as unresolved."""
+        return self.confident or self.mention.strong
 
 
 def parse_thread(raw: str) -> list[Message]:
@@ -70,59 +162,171 @@ def parse_thread(raw: str) -> list[Message]:
     return [Message(text=p.strip()) for p in re.split(r"\n\s*\n", raw) if p.strip()]
 
 
+def _blank(text: str, start: int, end: int) -> str:
+    """Spaces over a span, so offsets found later still point into the original text."""
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in (normalize_text(w) for w in _WORD.findall(text)) if w and w not in _STOP]
+
+
+def reads_as_title(span: str) -> bool:
+    """Title Case, a few words, one phrase: "Sleeper Agents: Training Deceptive LLMs…", not "the answer is A"."""
+    words = _WORD.findall(span)
+    if not 2 <= len(words) <= 30 or len(content_words(span)) < 2 or _has_sentence_break(span):
+        return False
+    if not words[0][:1].isupper() and not words[0][:1].isdigit():
+        return False
+    if ":" in span and len(words) >= 4:
+        return True  # "Personalize to generalize: Towards …": sentence-case titles keep the colon shape
+    major = [w for w in words[1:] if w.lower() not in _TITLE_MINOR]
+    return bool(major) and sum(w[:1].isupper() or w[:1].isdigit() for w in major) >= 0.7 * len(major)
+
+
+def _has_sentence_break(span: str) -> bool:
+    """Two sentences ("The answer is A. Response: …"), not "In-context vs. In-weight Learning"."""
+    return (
+        any(match.group(1).lower() not in _ABBREVIATIONS for match in re.finditer(r"(\w+)[.!?]\s+[A-Z]", span))
+        or span.count(":") > 1
+    )
+
+
 def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> list[Mention]:
     """Candidate references in one message, in the order they appear."""
     mentions: list[Mention] = []
-    url_spans = [m.span() for m in URL_RE.finditer(text)]
 
-    def crosses_url(start: int, end: int) -> bool:
-        # "Smith https://… et al." names no one: a mention found around a link is not one.
-        return any(s < end and start < e for s, e in url_spans)
-
-    def add(match: re.Match[str], kind: str, group: int = 0) -> None:
-        if kind != "link" and crosses_url(*match.span(group)):
-            return
-        found = match.group(group).strip(" ,.;")
-        if found.count(")") > found.count("("):  # "(see https://…)" or "Turpin et al., 2023)"
+    def add(start: int, end: int, kind: str, titled: bool = False) -> None:
+        found = text[start:end]
+        # Nested quote marks belong to the quoting, not to the title: “‘Sleeper Agents’”.
+        edge = " ,.;" + (_QUOTE_MARKS if kind == "quote" else "")
+        stripped = found.lstrip(edge)
+        start += len(found) - len(stripped)
+        found = stripped.rstrip(edge + ":")
+        if found.count(")") > found.count("("):  # "Turpin et al., 2023)"
             found = found.rstrip(")")
-        mentions.append(Mention(found, kind, author, match.start(group)))
+        if found.count("(") > found.count(")"):  # "(Turpin et al., 2023"
+            found = found.lstrip("(")
+            start = text.index(found, start)
+        if found:
+            mentions.append(Mention(found, kind, author, start, start + len(found), titled))
 
-    for match in URL_RE.finditer(text):
-        add(match, "link")
-    # URLs are blanked out (same length, so offsets stay valid) before looking for anything else.
-    rest = URL_RE.sub(lambda m: " " * len(m.group(0)), text)
-    for match in ARXIV_IN_TEXT_RE.finditer(rest):
-        add(match, "link")
-    for match in DOI_RE.finditer(rest):
-        add(match, "link", 1)
-    for match in AUTHOR_CITATION.finditer(rest):
+    # Links first, in every markup; then everything they cover is blanked out.
+    rest = text
+    for match in _HTML_LINK.finditer(text):
+        add(match.start(), match.end(), "link")
+        rest = _blank(rest, *match.span())
+    for match in _MD_LINK.finditer(rest):
+        if URL_RE.match(match.group(2)) or ARXIV_IN_TEXT_RE.search(match.group(2)):
+            add(match.start(), match.end(), "link")
+            rest = _blank(rest, *match.span())
+    for pattern, group in ((URL_RE, 0), (ARXIV_IN_TEXT_RE, 0), (DOI_RE, 1)):
+        for match in pattern.finditer(rest):
+            add(*match.span(group), "link")
+            rest = _blank(rest, *match.span())
+    # Emphasis and quotes, before tags are blanked: <em>Title</em> is a quote.
+    quoted: list[tuple[int, int]] = []
+    for pattern in _EMPHASIS:
+        for match in pattern.finditer(rest):
+            group = match.lastindex or 1
+            if not any(s <= match.start() < e for s, e in quoted):
+                quoted.append(match.span(group))
+    rest = _HTML_TAG.sub(lambda m: " " * len(m.group(0)), rest)
+    for pattern in _QUOTED:
+        for match in pattern.finditer(rest):
+            if not any(s <= match.start(1) < e for s, e in quoted):
+                quoted.append(match.span(1))
+    for start, end in sorted(quoted):
+        span = rest[start:end]
+        if len(content_words(span)) >= 1 and len(_WORD.findall(span)) >= 2 and len(span) <= 300:
+            add(start, end, "quote", titled=reads_as_title(span))
+    plain = rest
+    for start, end in quoted:
+        plain = _blank(plain, start, end)  # a citation inside a quoted example sentence is the example's
+
+    cited: list[tuple[int, int, str]] = []
+    for match in AUTHOR_CITATION.finditer(plain):
         # "Sarah and Tom" is only a citation if it resolves; with "et al." or a year it surely is one.
-        add(match, "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names")
-    for match in QUOTED.finditer(rest):
-        if len(match.group(1).split()) >= 2:
-            add(match, "quote", 1)
-    for match in THE_X_PAPER.finditer(rest):
-        add(match, "name")
-    for phrase, start, end in _known_names(rest, corpus):
-        if not crosses_url(start, end):
-            mentions.append(Mention(phrase, "name", author, start))
-    unique = {(m.text, m.kind): m for m in sorted(mentions, key=lambda m: -m.start)}
+        kind = "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names"
+        if kind == "names" and any(normalize_text(w) in corpus.aliases for w in _WORD.findall(match.group(0))):
+            continue  # "RepE and ActAdd" are two works' names, not two authors
+        cited.append((match.start(), match.end(), kind))
+    for match in _PAREN_AUTHOR.finditer(plain):
+        # "weak-to-strong generalization (Burns et al.)": the words before say which of their works.
+        before = _DESCRIBED_BEFORE.search(plain, max(0, match.start() - 80), match.start())
+        cited.append((before.start(1) if before else match.start(1), match.end(), "author"))
+    for match in _POSSESSIVE.finditer(plain):
+        known = normalize_text(match.group(1)) in corpus.by_surname
+        cited.append((match.start(), match.end(), "author" if known else "names"))
+    for match in _NAME_YEAR.finditer(plain):
+        name = match.group(1)
+        known = normalize_text(name) in corpus.by_surname and name.lower() not in _NOT_NAMES
+        if known and not any(s <= match.start() < e for s, e, _ in cited):
+            cited.append((match.start(), match.end(), "author"))
+    described = [(m.start(), m.end(), "name") for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1))]
+    named = [(start, end, "name") for _phrase, start, end in _known_names(plain, corpus)]
+    for start, end, kind in _joined(plain, cited + described + named):
+        add(start, end, kind)
+    # One mention per span (the strongest kind), and a reference repeated in a message counts once.
+    by_span = {(m.start, m.end): m for m in sorted(mentions, key=lambda m: KINDS.index(m.kind), reverse=True)}
+    unique = {(m.text, m.kind): m for m in sorted(by_span.values(), key=lambda m: -m.start)}
     return sorted(unique.values(), key=lambda m: m.start)
 
 
-def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int, int]]:
-    """Aliases from the knowledge base that appear in the text as whole words, with their start and end.
+def _joined(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Overlapping or adjacent cues read as one reference: "Burns's CCS paper", "RepE (Zou et al.)",
+    "Perez et al., the model-written evals paper", "Nanda et al. on grokking"."""
+    rank = {"author": 0, "names": 1, "name": 2}
+    merged: list[list] = []
+    for start, end, kind in sorted(spans):
+        if merged:
+            last = merged[-1]
+            gap = text[last[1] : start]
+            if start <= last[1] or re.fullmatch(r"\s*(?:,\s*|['’]s?\s*|\(\s*)?", gap):
+                last[1] = max(last[1], end)
+                last[2] = min(last[2], kind, key=rank.__getitem__)
+                continue
+        merged.append([start, end, kind])
+    joined = []
+    for start, end, kind in merged:
+        if kind in {"author", "names"} and (topic := _ON_TOPIC.match(text, end)):
+            end = topic.end()
+        if text[start:end].count("(") > text[start:end].count(")") and text[end : end + 1] == ")":
+            end += 1
+        joined.append((start, end, kind))
+    return joined
 
-    One-word aliases count only when written as an acronym or coined name (two or more capitals,
-    like "RepE", "CCS", "ActAdd"); longer ones match case-insensitively.
+
+def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int, int]]:
+    """Aliases from the knowledge base used as names in the text, with their start and end.
+
+    Written as a name, that is: one-word aliases only as an acronym or coined name (two or more capitals,
+    like "RepE", "CCS", "ActAdd"); longer ones with their words capitalised as a name is ("Sleeper Agents"),
+    since in lower case they are usually the idea ("sleeper agents"), not the paper.
     """
     words = list(_WORD.finditer(text))
     found = []
-    for size in range(4, 0, -1):
+    for size in range(5, 0, -1):
         for start in range(len(words) - size + 1):
             phrase = [m.group(0) for m in words[start : start + size]]
             if size == 1 and (sum(c.isupper() for c in phrase[0]) < 2 or phrase[0] in _CONCEPT_ACRONYMS):
                 continue
+            if size > 1 and not all(w[:1].isupper() or w.lower() in _TITLE_MINOR for w in phrase):
+                continue
             if normalize_text(" ".join(phrase)) in corpus.aliases:
                 found.append((" ".join(phrase), words[start].start(), words[start + size - 1].end()))
     return found
+
+
+def read_references(
+    text: str, resolver: ReferenceResolver, author: str | None = None, n: int = 4
+) -> list[FoundReference]:
+    """Every mention in one message with its candidates and whether the best one is a confident answer.
+
+    The bibliography shows the confident ones and lists the strong rest as unresolved; `reported` says which.
+    """
+    references = []
+    for mention in find_mentions(text, resolver.corpus, author):
+        candidates = resolver.resolve(mention.text, n=n, kind=mention.kind)
+        references.append(FoundReference(mention, candidates, resolver.is_confident(candidates, mention.kind)))
+    return references

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     candidate_pool: int = 100
     dense_weight: float = Field(default=0.88, ge=0, le=1, description="Share of dense cosine in fusion.")
     ask_confidence_threshold: float = 0.42
-    cite_confidence_threshold: float = 0.6
+    cite_confidence_threshold: float = 0.72  # calibrated: bench/mentions.py (README)
 
     # Optional LLM answers
     llm_provider: str | None = Field(default=None, description="openai, anthropic or ollama; unset = no LLM.")

@@ -38,8 +38,10 @@ def test_ordinary_prose_gives_no_references(engine: Engine) -> None:
 def test_unknown_author_citations_are_reported_unresolved(engine: Engine) -> None:
     result = engine.bibliography("As Zyxwv et al. (2021) argued, and see https://example.com/unknown-paper.")
     assert result.entries == []
-    assert "Zyxwv et al. (2021)" in result.unresolved
-    assert "https://example.com/unknown-paper" in result.unresolved
+    unresolved = {u.text: u for u in result.unresolved}
+    assert unresolved["Zyxwv et al. (2021)"].kind == "author"
+    assert unresolved["https://example.com/unknown-paper"].kind == "link"
+    assert unresolved["https://example.com/unknown-paper"].best_guess is None
 
 
 def test_bibtex_style(engine: Engine) -> None:

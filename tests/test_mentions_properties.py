@@ -39,7 +39,7 @@ def assert_in_text(text: str, mention: Mention) -> None:
     if mention.kind == "name":  # a known name, matched word by word: the same words, in order, from `start`
         assert _WORD.findall(text[mention.start :])[: len(mention.text.split())] == mention.text.split()
     else:
-        assert text[mention.start :].lstrip(" ,.;").startswith(mention.text), (mention, text)
+        assert text[mention.start :].startswith(mention.text), (mention, text)
 
 
 def check(text: str, corpus: CorpusIndex) -> list[Mention]:
@@ -207,3 +207,57 @@ def test_any_thread_text_gives_messages_or_a_value_error(raw: str) -> None:
         assert str(exc) and "\n" not in str(exc)
     else:
         assert all(isinstance(m, Message) for m in messages_)
+
+
+# Every way people open and close a quoted or emphasised title, and punctuation that may sit around it.
+_QUOTE_MARKS = [
+    ("“", "”"), ('"', '"'), ("‘", "’"), ("'", "'"), ("«", "»"), ("»", "«"), ("„", "“"), ("″", "″"),
+    ("′", "′"), ("*", "*"), ("**", "**"), ("_", "_"), ("<em>", "</em>"), ("<i>", "</i>"), ("「", "」"),
+]  # fmt: skip
+_AROUND = st.text(st.sampled_from(" ,.;:!?()[]{}-–—…'\"“”‘’«»*_<>/\\"), max_size=4)
+_STOP_WORDS = ["the", "of", "and", "a", "to", "in", "is", "it", "that", "this", "on", "for", "with", "as", "what"]
+
+
+@given(
+    prose,
+    _AROUND,
+    st.sampled_from(_QUOTE_MARKS),
+    st.lists(st.sampled_from(["Sleeper", "Agents", "Don’t", "Models'", "Always", "Say", "What", "Think"]), min_size=2),
+    st.sampled_from(_QUOTE_MARKS),
+    _AROUND,
+    prose,
+)
+@example("as", " ", ("‘", "’"), ["Language", "Models", "Don’t", "Always", "Say"], ("‘", "’"), ",", "")
+@PURE
+def test_any_unicode_quoting_and_nesting_never_crashes(
+    corpus: CorpusIndex,
+    before: str,
+    left: str,
+    outer: tuple[str, str],
+    words: list[str],
+    inner: tuple[str, str],
+    right: str,
+    after: str,
+) -> None:
+    title = " ".join(words)
+    text = f"{before}{left}{outer[0]}{inner[0]}{title}{inner[1]}{outer[1]}{right}{after}"
+    mentions = check(text, corpus)
+    # Every quote found is a stretch of the title (an apostrophe inside never ends it early).
+    for mention in mentions:
+        if mention.kind == "quote" and outer == inner:
+            assert mention.text in title or title in mention.text, (mention, text)
+
+
+@given(
+    prose,
+    st.sampled_from(_QUOTE_MARKS),
+    st.lists(st.sampled_from(_STOP_WORDS), min_size=1, max_size=8).map(" ".join),
+    prose,
+)
+@PURE
+def test_stop_word_only_spans_never_become_references(
+    corpus: CorpusIndex, before: str, marks: tuple[str, str], stop_words: str, after: str
+) -> None:
+    text = f"{before} {marks[0]}{stop_words}{marks[1]} {after}. The {stop_words} paper."
+    for mention in check(text, corpus):
+        assert set(mention.text.lower().split()) - set(_STOP_WORDS) - {"paper"}, mention

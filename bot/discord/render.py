@@ -293,7 +293,9 @@ def bibliography_pages(result: BibliographyResult, style: Style | str = Style.ap
             colour=UNSURE_COLOUR,
         )
         if result.unresolved:
-            embed.add_field(name="Not in the knowledge base", value=_unresolved(result.unresolved), inline=False)
+            embed.add_field(
+                name="Not in the knowledge base", value=_unresolved([u.text for u in result.unresolved]), inline=False
+            )
         return [Page(fit(embed))]
     if style is Style.bibtex:
         entries = [code_block(e.formatted, "bibtex", limit=ENTRY_LIMIT * 2) for e in result.entries]
@@ -315,7 +317,9 @@ def bibliography_pages(result: BibliographyResult, style: Style | str = Style.ap
             colour=RESEARCH_COLOUR,
         )
         if number == len(texts) and result.unresolved:
-            embed.add_field(name="Not in the knowledge base", value=_unresolved(result.unresolved), inline=False)
+            embed.add_field(
+                name="Not in the knowledge base", value=_unresolved([u.text for u in result.unresolved]), inline=False
+            )
         label = "BibTeX" if style is Style.bibtex else style.value.upper()
         embed.set_footer(text=f"Page {number}/{len(texts)} · {label} · in order of first mention")
         pages.append(Page(fit(embed), page_works))

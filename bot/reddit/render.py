@@ -191,7 +191,7 @@ def render_bibliography(result: BibliographyResult, style: Style = Style.apa, ta
     if not result.entries:
         head = "No references to works in the knowledge base found in this thread."
         if result.unresolved:
-            head += " Not found: " + "; ".join(escape(u) for u in result.unresolved[:10]) + "."
+            head += " Not found: " + "; ".join(escape(u.text) for u in result.unresolved[:10]) + "."
         return fit(head, [], tail)
     items = []
     for n, entry in enumerate(result.entries, start=1):
@@ -199,7 +199,7 @@ def render_bibliography(result: BibliographyResult, style: Style = Style.apa, ta
         items.append(f"{n}. {escape_keeping_urls(text)}")
     closing = ""
     if result.unresolved:
-        closing = "Not found in the knowledge base: " + "; ".join(escape(u) for u in result.unresolved[:10])
+        closing = "Not found in the knowledge base: " + "; ".join(escape(u.text) for u in result.unresolved[:10])
     return fit("Works this thread refers to:", items, "\n\n".join(p for p in (closing, tail) if p))
 
 

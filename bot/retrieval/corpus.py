@@ -6,12 +6,15 @@ dictionary hits; the two BM25 indexes cover free text (`full`) and titles with a
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from bot.identifiers import normalize_text, surname
 from bot.retrieval.lexical import LexicalIndex
 from bot.storage import Database, Work
+
+_ET_AL = re.compile(r"[\s,]+et\.?\s*al\b\.?", re.IGNORECASE)
 
 
 @dataclass
@@ -23,6 +26,8 @@ class CorpusIndex:
     surnames: list[list[str]] = field(default_factory=list)
     curated: list[bool] = field(default_factory=list)
     descriptions: list[str] = field(default_factory=list)
+    # Normalised aliases, topics and curated summary: what says who made a work ("the Apollo scheming evals").
+    notes: list[str] = field(default_factory=list)
     aliases: dict[str, list[int]] = field(default_factory=dict)
     by_surname: dict[str, list[int]] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
@@ -45,10 +50,12 @@ class CorpusIndex:
             index.titles.append(work.title)
             index.norm_titles.append(normalize_text(work.title))
             index.years.append(work.year)
-            names = [s for s in (surname(a) for a in work.authors) if s]
+            # "Timo Schick et al." (an author list cut short by its source) is Schick, not "al".
+            names = [s for s in (surname(_ET_AL.sub("", a)) for a in work.authors) if s]
             index.surnames.append(names)
             index.curated.append(work.curated)
             index.descriptions.append(work.description)
+            index.notes.append(normalize_text(" ".join([*work.aliases, *work.topics, work.summary or ""])))
             for name in set(names):
                 surname_docs[name].append(doc)
             for alias in work.aliases:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.citations import Style, format_citation
 from bot.discord import render
-from bot.domain import AskResult, BibliographyEntry, BibliographyResult, CiteResult, RankedWork
+from bot.domain import AskResult, BibliographyEntry, BibliographyResult, CiteResult, RankedWork, UnresolvedMention
 from bot.moderation.schemas import (
     CitedByResult,
     CitingPost,
@@ -146,7 +146,7 @@ def bibliography(count: int, long: bool = False) -> BibliographyResult:
         )
         for n in range(1, count + 1)
     ]
-    return BibliographyResult(entries=entries, unresolved=["Nobody et al. 2031"])
+    return BibliographyResult(entries=entries, unresolved=[UnresolvedMention(text="Nobody et al. 2031", kind="author")])
 
 
 def test_bibliography_pages() -> None:

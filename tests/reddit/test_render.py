@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.citations import Style
-from bot.domain import AskResult, BibliographyEntry, BibliographyResult, CiteResult, RankedWork
+from bot.domain import AskResult, BibliographyEntry, BibliographyResult, CiteResult, RankedWork, UnresolvedMention
 from bot.moderation.schemas import Finding
 from bot.reddit import render
 
@@ -87,7 +87,9 @@ def test_cite_reply() -> None:
 
 def test_bibliography_reply() -> None:
     entry = BibliographyEntry(mention="Turpin et al.", work=work(1), formatted="x")
-    body = render.render_bibliography(BibliographyResult(entries=[entry], unresolved=["Smith et al. 2031"]))
+    body = render.render_bibliography(
+        BibliographyResult(entries=[entry], unresolved=[UnresolvedMention(text="Smith et al. 2031", kind="author")])
+    )
     assert body.startswith("Works this thread refers to:\n\n1. Turpin, M., Michael, J., & Perez, E. (2023).")
     assert "Not found in the knowledge base: Smith et al. 2031" in body
     empty = render.render_bibliography(BibliographyResult(entries=[], unresolved=[]))

@@ -1,0 +1,221 @@
+"""Mention finding and reference resolution on bench/mentions_labelled.jsonl, today's code beside the baseline.
+
+For each sentence, a *found* reference is what `bibliography` reports: a confidently resolved mention, or a
+strong one listed as unresolved. Per split (dev, held-out):
+- mention precision: found references that overlap a labelled mention (the rest are invented);
+- recall: labelled mentions overlapped by a found reference;
+- top-1: labelled mentions whose target is in the KB (and unambiguous) whose found reference's best work is it;
+- confident precision: confident answers that name the labelled target (an invented one counts as wrong);
+- `cite` latency (warm) over the labelled mention texts.
+The baseline is the code of commit 6816376 (bot/mentions.py, bot/retrieval/resolve.py), loaded from git.
+Usage: python bench/mentions.py [--kb core|full] [--show dev]  (builds the KB under /tmp on first use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from bench.mentions_kb import REPO, corpus_for
+from bot.mentions import read_references
+from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.resolve import ReferenceResolver
+
+LABELLED = Path(__file__).parent / "mentions_labelled.jsonl"
+BASELINE_COMMIT = "6816376"
+
+
+@dataclass
+class Found:
+    start: int
+    end: int
+    guess: int | None  # document number of the best candidate
+    confident: bool
+
+
+Reader = Callable[[str], list[Found]]
+
+
+def baseline_module(path: str, name: str) -> ModuleType:
+    source = subprocess.run(
+        ["git", "show", f"{BASELINE_COMMIT}:{path}"], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout
+    file = Path(tempfile.mkdtemp()) / f"{name}.py"
+    file.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def baseline_reader(corpus: CorpusIndex) -> tuple[Reader, Callable[[str], object]]:
+    """Today's `bibliography` before this change: find_mentions, resolve, and the engine's confidence rule."""
+    mentions = baseline_module("bot/mentions.py", "baseline_mentions")
+    resolve = baseline_module("bot/retrieval/resolve.py", "baseline_resolve")
+    resolver = resolve.ReferenceResolver(corpus)
+
+    def confident(candidates: list) -> bool:
+        if not candidates or candidates[0].score < 0.6:
+            return False
+        if "exact" in candidates[0].signals:
+            return True
+        return len(candidates) == 1 or candidates[0].score - candidates[1].score >= 0.04
+
+    def read(text: str) -> list[Found]:
+        found = []
+        for mention in mentions.find_mentions(text, corpus):
+            candidates = resolver.resolve(mention.text, n=2)
+            sure = confident(candidates)
+            if sure or mention.strong:
+                guess = candidates[0].doc if candidates else None
+                found.append(Found(mention.start, mention.start + len(mention.text), guess, sure))
+        return found
+
+    return read, lambda reference: resolver.resolve(reference, n=4)
+
+
+def new_reader(corpus: CorpusIndex) -> tuple[Reader, Callable[[str], object]]:
+    resolver = ReferenceResolver(corpus)
+
+    def read(text: str) -> list[Found]:
+        return [
+            Found(r.mention.start, r.mention.end, r.best.doc if r.best else None, r.confident)
+            for r in read_references(text, resolver)
+            if r.reported
+        ]
+
+    return read, lambda reference: resolver.resolve(reference, n=4)
+
+
+def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool = False) -> dict[str, float]:
+    found_total = found_matched = gold_total = gold_found = 0
+    top1_total = top1_right = confident_total = confident_right = 0
+    for record in records:
+        text = record["text"]
+        found = read(text)
+        gold = record["mentions"]
+        for f in found:
+            hits = [g for g in gold if f.start < g["end"] and g["start"] < f.end]
+            found_total += 1
+            found_matched += bool(hits)
+            if show and not hits:
+                print(f"  invented: {text[f.start : f.end]!r} in {text[:120]!r}")
+            if f.confident:
+                confident_total += 1
+                target = corpus.keys.get(hits[0]["target"]) if hits and hits[0]["target"] else None
+                right = target is not None and f.guess is not None and corpus.ids[f.guess] == target
+                confident_right += right
+                if show and not right:
+                    guess = corpus.titles[f.guess][:70] if f.guess is not None else None
+                    print(f"  confident wrong: {text[f.start : f.end]!r} -> {guess!r}")
+        for g in gold:
+            gold_total += 1
+            overlapping = sorted(
+                (f for f in found if f.start < g["end"] and g["start"] < f.end), key=lambda f: not f.confident
+            )
+            gold_found += bool(overlapping)
+            if show and not overlapping:
+                print(f"  missed: {text[g['start'] : g['end']]!r}")
+            target = corpus.keys.get(g["target"]) if g["target"] else None
+            if target is None or g.get("ambiguous"):
+                continue
+            top1_total += 1
+            guess = overlapping[0].guess if overlapping else None
+            top1_right += guess is not None and corpus.ids[guess] == target
+            if show and overlapping and (guess is None or corpus.ids[guess] != target):
+                title = corpus.titles[guess][:70] if guess is not None else None
+                said = text[overlapping[0].start : overlapping[0].end]
+                print(f"  top-1 wrong: {text[g['start'] : g['end']]!r} (read {said!r}) -> {title!r}")
+    return {
+        "mention precision": found_matched / max(1, found_total),
+        "recall": gold_found / max(1, gold_total),
+        "top-1 (in KB)": top1_right / max(1, top1_total),
+        "confident precision": confident_right / max(1, confident_total),
+        "found": found_total,
+        "gold": gold_total,
+        "in KB": top1_total,
+        "confident": confident_total,
+    }
+
+
+def calibration(records: list[dict], corpus: CorpusIndex, thresholds: list[float]) -> list[tuple[float, int, float]]:
+    """Confident-answer precision on `records` if `confident` needed each score threshold (margin rules kept)."""
+    resolver = ReferenceResolver(corpus, threshold=0.0)
+    answers: list[tuple[float, bool]] = []  # (score of a confident answer at threshold 0, right)
+    for record in records:
+        for found in read_references(record["text"], resolver):
+            if not found.confident or found.best is None:
+                continue
+            m = found.mention
+            hits = [g for g in record["mentions"] if m.start < g["end"] and g["start"] < m.end]
+            target = corpus.keys.get(hits[0]["target"]) if hits and hits[0]["target"] else None
+            answers.append((found.best.score, target is not None and corpus.ids[found.best.doc] == target))
+    rows = []
+    for threshold in thresholds:
+        kept = [right for score, right in answers if score >= threshold]
+        rows.append((threshold, len(kept), sum(kept) / max(1, len(kept))))
+    return rows
+
+
+def latency_ms(cite: Callable[[str], object], references: list[str]) -> tuple[float, float]:
+    for reference in references[:20]:
+        cite(reference)  # warm
+    times = []
+    for reference in references:
+        started = time.perf_counter()
+        cite(reference)
+        times.append((time.perf_counter() - started) * 1000)
+    quantiles = statistics.quantiles(times, n=20)
+    return statistics.median(times), quantiles[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kb", choices=["core", "full"], default="core")
+    parser.add_argument("--show", choices=["dev", "heldout"], help="print the errors of the new code on a split")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    corpus = corpus_for(args.kb)
+    print(f"KB {args.kb}: {len(corpus)} works (index {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    records = [json.loads(line) for line in LABELLED.open(encoding="utf-8")]
+    references = [r["text"][m["start"] : m["end"]] for r in records for m in r["mentions"]]
+    readers = {"baseline (6816376)": baseline_reader(corpus), "alignbot": new_reader(corpus)}
+    rows = []
+    for split in ("dev", "heldout"):
+        part = [r for r in records if r["split"] == split]
+        for name, (read, _cite) in readers.items():
+            show = args.show == split and name == "alignbot"
+            rows.append((split, name, evaluate(part, corpus, read, show)))
+    print(f"\nKB {args.kb} ({len(corpus)} works); {LABELLED.name}: {len(records)} sentences\n")
+    print("| split | code | mention precision | recall | top-1 (in KB) | confident precision | found / gold / in KB |")
+    print("|---|---|---|---|---|---|---|")
+    for split, name, m in rows:
+        print(
+            f"| {split} | {name} | {m['mention precision']:.3f} | {m['recall']:.3f} | {m['top-1 (in KB)']:.3f} | "
+            f"{m['confident precision']:.3f} ({m['confident']:.0f}) | {m['found']:.0f} / {m['gold']:.0f} / "
+            f"{m['in KB']:.0f} |"
+        )
+    dev = [r for r in records if r["split"] == "dev"]
+    print("\ncalibration on dev (alignbot): threshold -> confident answers, precision")
+    for threshold, count, precision in calibration(dev, corpus, [0.6, 0.65, 0.7, 0.72, 0.75, 0.8, 0.85, 0.9]):
+        print(f"  {threshold:.2f}: {count} answers, precision {precision:.3f}")
+    print()
+    for name, (_read, cite) in readers.items():
+        p50, p95 = latency_ms(cite, references)
+        print(f"warm cite ({name}, {len(references)} references): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

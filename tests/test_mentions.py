@@ -1,0 +1,129 @@
+"""Reading threads as people write them (issue 11): each failure a new user met, as a regression test."""
+
+import pytest
+
+from bot.engine import Engine
+from bot.mentions import find_mentions, reads_as_title
+
+
+def arxiv_ids(engine: Engine, text: str) -> list[str | None]:
+    return [e.work.arxiv_id for e in engine.bibliography(text).entries]
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "‘Language Models Don’t Always Say What They Think’",
+        "'Language Models Don't Always Say What They Think'",
+        "“Language Models Don’t Always Say What They Think”",
+        '"Language Models Don\'t Always Say What They Think"',
+        "«Language Models Don’t Always Say What They Think»",
+        "″Language Models Don't Always Say What They Think″",
+        "*Language Models Don't Always Say What They Think*",
+        "_Language Models Don’t Always Say What They Think_",
+        "<em>Language Models Don't Always Say What They Think</em>",
+    ],
+)
+def test_quoted_titles_keep_their_apostrophes(engine: Engine, quoted: str) -> None:
+    text = f"As {quoted} showed, explanations can be unfaithful."
+    mentions = [m for m in find_mentions(text, engine.corpus) if m.kind == "quote"]
+    assert [m.text.replace("’", "'") for m in mentions] == ["Language Models Don't Always Say What They Think"]
+    assert mentions[0].strong
+    # The Turpin et al. paper, not "Reasoning Models Don't Always Say What They Think".
+    assert arxiv_ids(engine, text) == ["2305.04388"]
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "I think faithful CoT is underrated.",
+        "LM agents will be everywhere soon.",
+        "Did you read the latest paper from Anthropic?",
+        "It is just a stochastic parrot, people said.",
+        'The prompt was "Chain of Thought: The answer is A. Response: I think so." and it failed.',
+        "We ran (LLMs) and (RLHF) baselines; Large Language Models (LLMs) do this.",
+        "In March 2023 we met. Since 2019 the field moved.",
+        "Diogo Cruz's work in AI safety grew from this, see Nvidia’s annual reports.",
+    ],
+)
+def test_ordinary_phrases_never_become_references(engine: Engine, prose: str) -> None:
+    result = engine.bibliography(prose)
+    assert result.entries == []
+    assert result.unresolved == []
+
+
+def test_a_link_matches_its_work_or_nothing(empty_engine: Engine) -> None:
+    # A stored record whose title is its own URL must not catch a link to another paper.
+    empty_engine.ingest_records(
+        [
+            {"id": "url:x", "title": "https://arxiv.org/abs/2304.03280", "authors": [], "url": "https://example.org/x"},
+            {"id": "arxiv:2304.03280", "arxiv_id": "2304.03280", "title": "A Stored Paper", "authors": ["A Person"]},
+        ],
+        embed=False,
+    )
+    result = empty_engine.bibliography("See https://arxiv.org/pdf/2304.03279.pdf for details.")
+    assert result.entries == []
+    [unresolved] = result.unresolved
+    assert (unresolved.text, unresolved.kind, unresolved.best_guess) == (
+        "https://arxiv.org/pdf/2304.03279.pdf",
+        "link",
+        None,
+    )
+    cited = empty_engine.cite("https://arxiv.org/pdf/2304.03279.pdf")
+    assert cited.match is None and not cited.confident
+
+
+def test_a_quoted_title_not_in_the_knowledge_base_is_reported(engine: Engine) -> None:
+    result = engine.bibliography("Have you seen “Scaling Monosemanticity Across Twelve Unrelated Zebra Herds”?")
+    assert result.entries == []
+    [unresolved] = result.unresolved
+    assert unresolved.kind == "quote"
+    assert unresolved.text == "Scaling Monosemanticity Across Twelve Unrelated Zebra Herds"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Burns's CCS paper is the classic here.", "Discovering Latent Knowledge in Language Models Without Supervision"),  # noqa: E501
+        ("RepE (Zou et al.) steers with reading vectors.", "Representation Engineering: A Top-Down Approach to AI Transparency"),  # noqa: E501
+        ("Perez et al., the model-written evals paper, found it.", "Discovering Language Model Behaviors with Model-Written Evaluations"),  # noqa: E501
+        ("Apollo's scheming evals paper is the one.", "Frontier Models are Capable of In-context Scheming"),
+        ("See the Anthropic paper on many-shot jailbreaking.", "Many-shot Jailbreaking"),
+        ("The chess hacking paper got a lot of press.", "Demonstrating specification gaming in reasoning models"),
+        ("weak-to-strong generalization (Burns et al.) is newer.", "Weak-to-Strong Generalization: Eliciting Strong Capabilities With Weak Supervision"),  # noqa: E501
+    ],
+)  # fmt: skip
+def test_mixed_references_resolve_to_the_described_work(engine: Engine, text: str, title: str) -> None:
+    assert [e.work.title for e in engine.bibliography(text).entries] == [title]
+
+
+def test_an_organisation_is_not_a_title_word(engine: Engine) -> None:
+    result = engine.cite("the OpenAI paper on obfuscated reward hacking")
+    assert result.match is not None and "Gym" not in result.match.title
+    assert "organisation" in result.signals
+
+
+def test_near_ties_are_unconfident_with_alternatives(engine: Engine) -> None:
+    result = engine.cite("Nanda et al. on mechanistic interpretability")
+    assert not result.confident and result.alternatives
+
+
+def test_cite_says_which_signals_decided(engine: Engine) -> None:
+    assert engine.cite("arXiv:2401.05566").signals == {"exact": 1.0}
+    signals = engine.cite("Turpin et al. 2023").signals
+    assert signals["authors"] == 1.0 and signals["year"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("span", "titled"),
+    [
+        ("Sleeper Agents: Training Deceptive LLMs that Persist Through Safety Training", True),
+        ("Personalize to generalize: Towards a universal medical model", True),
+        ("Toward Understanding In-context vs. In-weight Learning", True),
+        ("Chain of Thought: The answer is A. Response: yes", False),
+        ("it works fine", False),
+        ("the of and", False),
+    ],
+)
+def test_what_reads_as_a_title(span: str, titled: bool) -> None:
+    assert reads_as_title(span) is titled
