@@ -87,6 +87,9 @@ class CiteResult(BaseModel):
     match: RankedWork | None
     alternatives: list[RankedWork]
     formatted: str | None
+    export: str | None = Field(
+        default=None, description="The match as a BibTeX, CSL-JSON or RIS document, when a format was asked for."
+    )
 
 
 class BibliographyEntry(BaseModel):
@@ -99,6 +102,9 @@ class BibliographyEntry(BaseModel):
 class BibliographyResult(BaseModel):
     entries: list[BibliographyEntry]
     unresolved: list[str] = Field(description="Mentions that looked like references but matched no work.")
+    export: str | None = Field(
+        default=None, description="Every entry's work as one BibTeX, CSL-JSON or RIS document, when asked for."
+    )
 
 
 class Message(CleanInput):
