@@ -289,7 +289,7 @@ def cite(
         _print_json(result)
     elif export_format:
         if result.match is None:
-            _fail(f"no work in the knowledge base matches {reference!r}")
+            _fail(f"no work in the knowledge base matches {reference!r}", code=1)
         if not result.confident:
             err.print(f"best guess (not confident): {result.match.title}", highlight=False)
         sys.stdout.write(result.export or "")
