@@ -7,6 +7,7 @@ Only bibliographic facts are compared or taken over (authors, titles, years); ab
     python bench/curated_check.py            # report; exit status 1 when a check fails
     python bench/curated_check.py --fix      # also rewrite knowledge/reading_list.jsonl with the corrections
     python bench/curated_check.py --json     # the figures as JSON
+    python bench/curated_check.py --baseline 6816376   # also the figures of the list at a git revision
 
 Checks, per curated work:
 - truncated authors: the list ends with "et al."/"others", or it is shorter than a public record of the same
@@ -15,7 +16,8 @@ Checks, per curated work:
 - arXiv title: the public title of the work's arXiv id matches its title or one of its aliases (case,
   punctuation and spacing aside; a public title cut short matches the title it begins); a renamed paper keeps
   its other title as an alias.
-- kind: one of the entry types the citation formats know (bot.domain.WORK_KINDS).
+- entry type: `kind` is one of the entry types the citation formats know (bot.domain.WORK_KINDS), not the
+  generic "paper" that ingested records get.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import gzip
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -161,7 +164,7 @@ class Report:
             "truncated_author_lists": len(self.truncated),
             "year_venue_clashes": len(self.clashes),
             "arxiv_title_mismatches": len(self.title_mismatches),
-            "unknown_kinds": len(self.bad_kinds),
+            "works_without_entry_type": len(self.bad_kinds),
             "author_lists_completed": len(self.fixed_authors),
         }
 
@@ -181,7 +184,7 @@ def check(works: list[dict[str, Any]], index: PublicIndex, fix: bool = False) ->
                 report.truncated.append(f"{wid}: {len(work['authors'])} authors, public record has {len(fuller)}")
         if clash := year_venue_clash(work):
             report.clashes.append(f"{wid}: {clash}")
-        if work.get("kind") not in WORK_KINDS:
+        if work.get("kind") not in WORK_KINDS - {"paper"}:  # a curated work says what it is
             report.bad_kinds.append(f"{wid}: kind {work.get('kind')!r}")
         if arxiv_id := work.get("arxiv_id"):
             report.arxiv_ids += 1
@@ -194,8 +197,24 @@ def check(works: list[dict[str, Any]], index: PublicIndex, fix: bool = False) ->
     return report
 
 
+def parse_works(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 def load_works(path: Path = READING_LIST) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return parse_works(path.read_text(encoding="utf-8"))
+
+
+def works_at(revision: str) -> list[dict[str, Any]]:
+    """The reading list as committed at a git revision (the baseline)."""
+    shown = subprocess.run(
+        ["git", "show", f"{revision}:knowledge/reading_list.jsonl"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return parse_works(shown.stdout)
 
 
 def save_works(works: list[dict[str, Any]], path: Path = READING_LIST) -> None:
@@ -207,9 +226,11 @@ def main() -> int:
     parser.add_argument("--fix", action="store_true", help="rewrite the reading list with completed author lists")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
+    parser.add_argument("--baseline", metavar="REVISION", help="also check the list as committed at this revision")
     args = parser.parse_args()
     works = load_works()
-    report = check(works, PublicIndex.load(args.shared), fix=args.fix)
+    index = PublicIndex.load(args.shared)
+    report = check(works, index, fix=args.fix)
     if args.fix and report.fixed_authors:
         save_works(works)
     if args.json:
@@ -220,11 +241,16 @@ def main() -> int:
             ("truncated author lists", report.truncated),
             ("year/venue clashes", report.clashes),
             ("arXiv titles not matching the public record", report.title_mismatches),
-            ("unknown kinds", report.bad_kinds),
+            ("works without an entry type", report.bad_kinds),
         ]:
             for problem in problems:
                 print(f"{title}: {problem}")
         print(" · ".join(f"{k}: {v}" for k, v in report.figures().items()))
+    if args.baseline:
+        baseline = check(works_at(args.baseline), index).figures()
+        print(f"{'figure':<30} {'baseline ' + args.baseline:>18} {'now':>8}")
+        for name, value in report.figures().items():
+            print(f"{name:<30} {baseline[name]:>18} {value:>8}")
     return 1 if report.failed else 0
 
 
