@@ -22,6 +22,7 @@ from bot.citations import Style
 from bot.discord.cli import register as register_discord
 from bot.domain import AskResult, BibliographyResult, CiteResult
 from bot.engine import Engine
+from bot.exports import ExportFormat
 from bot.http.cli import register as register_http
 from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
@@ -51,6 +52,12 @@ app = AlignbotApp(
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # `FILE:LINE: reason` lines must stay whole for tools
 
+ExportOption = Annotated[
+    ExportFormat | None,
+    typer.Option(
+        "--format", help="Print the works as a bibtex, csl-json or ris document (with --json: in its 'export' field)."
+    ),
+]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 BatchFile = Annotated[
     Path | None, typer.Option("--batch", help='JSON Lines of {"query": …} (- for stdin); one JSON result per line.')
@@ -273,6 +280,7 @@ def cite(
         str | None, typer.Argument(help="'Jacovi & Goldberg', 'the sleeper agents paper', an arXiv id…")
     ] = None,
     style: Annotated[Style, typer.Option("--style", help="Citation style.")] = Style.apa,
+    export_format: ExportOption = None,
     batch: BatchFile = None,
     as_json: JsonFlag = False,
     data_dir: DataDir = None,
@@ -280,16 +288,25 @@ def cite(
     """Resolve a reference as people write it in threads to one work and a formatted citation."""
     if (reference is None) == (batch is None):
         _fail("give a REFERENCE or --batch FILE (one of them)")
-    engine = _open_engine(data_dir, with_progress=not (as_json or batch))
+    engine = _open_engine(data_dir, with_progress=not (as_json or batch or export_format))
     if batch is not None:
-        _run_batch(batch, lambda query: engine.cite(query, style=style))
+        _run_batch(batch, lambda query: engine.cite(query, style=style, export_format=export_format))
         return
     assert reference is not None
     try:
-        result = engine.cite(reference, style=style)
+        result = engine.cite(reference, style=style, export_format=export_format)
     except ValueError as exc:
         _fail(str(exc))
-    _print_json(result) if as_json else _render_cite(result)
+    if as_json:
+        _print_json(result)
+    elif export_format:
+        if result.match is None:
+            _fail(f"no work in the knowledge base matches {reference!r}", code=1)
+        if not result.confident:
+            err.print(f"best guess (not confident): {result.match.title}", highlight=False)
+        sys.stdout.write(result.export or "")
+    else:
+        _render_cite(result)
 
 
 def _render_bibliography(result: BibliographyResult, style: Style) -> None:
@@ -308,6 +325,7 @@ def bibliography(
     thread: Annotated[str, typer.Argument(help="Thread file (plain text or JSON [{author, text}]), or - for stdin.")],
     style: Annotated[Style, typer.Option("--style", help="apa, acl or bibtex.")] = Style.apa,
     bibtex: Annotated[bool, typer.Option("--bibtex", help="Same as --style bibtex.")] = False,
+    export_format: ExportOption = None,
     as_json: JsonFlag = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -324,9 +342,16 @@ def bibliography(
     except ValueError as exc:
         _fail(f"{thread}: {exc}")
     style = Style.bibtex if bibtex else style
-    engine = _open_engine(data_dir, with_progress=not as_json)
-    result = engine.bibliography(messages, style=style)
-    _print_json(result) if as_json else _render_bibliography(result, style)
+    engine = _open_engine(data_dir, with_progress=not (as_json or export_format))
+    result = engine.bibliography(messages, style=style, export_format=export_format)
+    if as_json:
+        _print_json(result)
+    elif export_format:
+        sys.stdout.write(result.export or "")
+        if result.unresolved:
+            err.print("unresolved: " + "; ".join(result.unresolved), highlight=False)
+    else:
+        _render_bibliography(result, style)
 
 
 @app.command()

@@ -32,6 +32,12 @@ class CleanInput(BaseModel):
         return without_nul(data)
 
 
+# What a work is, as citations need to know it: a forum or blog post, a technical report (lab or institute
+# publication), an arXiv-only preprint, a journal article, a conference or workshop paper. "paper" is a paper
+# whose publication form no source told us (ingested files, metadata APIs); citations treat it by its venue.
+WORK_KINDS = frozenset({"post", "report", "preprint", "article", "inproceedings", "book", "paper"})
+
+
 class WorkRecord(CleanInput):
     """One record of a work as a source describes it, before records of the same work are merged."""
 
@@ -63,6 +69,7 @@ class RankedWork(BaseModel):
     year: int | None = None
     url: str | None = None
     venue: str | None = None
+    kind: str = "paper"
     score: float
     reason: str | None = None
 
@@ -84,6 +91,9 @@ class CiteResult(BaseModel):
         default_factory=dict,
         description="The signals that decided the match, with their values in [0, 1]: exact, alias, title, "
         "authors, year, description, organisation.",
+    )
+    export: str | None = Field(
+        default=None, description="The match as a BibTeX, CSL-JSON or RIS document, when a format was asked for."
     )
 
 
@@ -108,6 +118,9 @@ class BibliographyResult(BaseModel):
     entries: list[BibliographyEntry]
     unresolved: list[UnresolvedMention] = Field(
         description="Mentions that are certainly references but matched no work with confidence."
+    )
+    export: str | None = Field(
+        default=None, description="Every entry's work as one BibTeX, CSL-JSON or RIS document, when asked for."
     )
 
 

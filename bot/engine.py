@@ -28,6 +28,7 @@ from bot.domain import (
     WorkRecord,
 )
 from bot.embedding import Embedder, load_embedder
+from bot.exports import ExportFormat, export
 from bot.ingest.parsers import ParseError, record_from_kb
 from bot.ingest.pipeline import Progress, RecordMerger, embed_pending, ingest_file
 from bot.mentions import read_references
@@ -294,8 +295,15 @@ class Engine:
             answer = self.answerer.answer(question, results, descriptions, context) or answer
         return AskResult(query=question, confident=confident, results=results, answer=answer)
 
-    def cite(self, reference: str, style: Style | str = Style.apa, alternatives: int = 3) -> CiteResult:
-        """Resolve a reference as people write it to one work, with alternatives and a formatted citation."""
+    def cite(
+        self,
+        reference: str,
+        style: Style | str = Style.apa,
+        alternatives: int = 3,
+        export_format: ExportFormat | str | None = None,
+    ) -> CiteResult:
+        """Resolve a reference as people write it to one work, with alternatives and a formatted citation
+        (and the match as an `export_format` document when one is given)."""
         if not reference.strip():
             raise ValueError("the reference is empty")
         style = Style(style)
@@ -311,10 +319,17 @@ class Engine:
             alternatives=ranked[1:],
             formatted=format_citation(match, style) if match else None,
             signals=deciding_signals(candidates[0]) if candidates else {},
+            export=export(ranked[:1], export_format) if export_format else None,
         )
 
-    def bibliography(self, thread: str | Sequence[Message], style: Style | str = Style.apa) -> BibliographyResult:
-        """Every work a thread refers to, resolved, in order of first mention."""
+    def bibliography(
+        self,
+        thread: str | Sequence[Message],
+        style: Style | str = Style.apa,
+        export_format: ExportFormat | str | None = None,
+    ) -> BibliographyResult:
+        """Every work a thread refers to, resolved, in order of first mention (and all of them as one
+        `export_format` document when one is given)."""
         messages = [Message(text=thread)] if isinstance(thread, str) else list(thread)
         resolver = self.resolver
         entries: dict[str, BibliographyEntry] = {}
@@ -342,7 +357,12 @@ class Engine:
                         work=work,
                         formatted=format_citation(work, style),
                     )
-        return BibliographyResult(entries=list(entries.values()), unresolved=list(unresolved.values()))
+        works = [entry.work for entry in entries.values()]
+        return BibliographyResult(
+            entries=list(entries.values()),
+            unresolved=list(unresolved.values()),
+            export=export(works, export_format) if export_format else None,
+        )
 
     def status(self) -> dict[str, Any]:
         return {

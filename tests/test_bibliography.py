@@ -46,7 +46,7 @@ def test_unknown_author_citations_are_reported_unresolved(engine: Engine) -> Non
 
 def test_bibtex_style(engine: Engine) -> None:
     result = engine.bibliography("see Turpin et al. 2023", style="bibtex")
-    assert result.entries[0].formatted.startswith("@inproceedings{turpin2023language,")
+    assert result.entries[0].formatted.startswith("@inproceedings{turpinLanguage2023,")
 
 
 def test_parse_thread_formats() -> None:

@@ -47,7 +47,7 @@ def test_bibtex_round_trips_through_a_bibtex_parser() -> None:
     library = bibtexparser.parse_string(entry, append_middleware=[m.SeparateCoAuthors()])
     assert not library.failed_blocks
     parsed = library.entries[0]
-    assert parsed.key == "turpin2023braces"
+    assert parsed.key == "turpinBraces2023"
     assert parsed.fields_dict["eprint"].value == "2305.04388"
     assert parsed.fields_dict["author"].value == [
         "Turpin, Miles",

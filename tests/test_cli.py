@@ -20,6 +20,7 @@ from typing import Any
 
 import bibtexparser
 import pytest
+import rispy
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
@@ -37,8 +38,8 @@ READING_LIST = REPO / "knowledge" / "reading_list.jsonl"
 ON_TOPIC = "Is a model's chain of thought a faithful account of its reasoning?"
 # The documented `--json` schemas (README "JSON schemas (stable)").
 ASK_KEYS = {"query", "confident", "results", "answer"}
-CITE_KEYS = {"query", "confident", "match", "alternatives", "formatted"}
-WORK_KEYS = {"id", "arxiv_id", "doi", "title", "authors", "year", "url", "venue", "score", "reason"}
+CITE_KEYS = {"query", "confident", "match", "alternatives", "formatted", "export"}
+WORK_KEYS = {"id", "arxiv_id", "doi", "title", "authors", "year", "url", "venue", "kind", "score", "reason"}
 SUMMARY = re.compile(
     r"(?P<read>\d+) records read: (?P<new>\d+) new, (?P<merged>\d+) merged into existing works, "
     r"(?P<unchanged>\d+) unchanged; (?P<embedded>\d+) embedded; (?P<bad>\d+) bad lines"
@@ -262,6 +263,22 @@ def test_cite_bibtex_style(invoke: Callable[..., Result]) -> None:
     assert entry["eprint"] == "2004.03685"
 
 
+def test_cite_format_exports_one_document(invoke: Callable[..., Result]) -> None:
+    ris = invoke("cite", "Jacovi & Goldberg", "--format", "ris")
+    assert ris.exit_code == 0, ris.output
+    [record] = rispy.loads(ris.stdout)
+    assert record["id"] == "jacoviTowards2020"
+    assert record["authors"] == ["Jacovi, Alon", "Goldberg, Yoav"]
+    as_json = json.loads(invoke("cite", "Jacovi & Goldberg", "--format", "csl-json", "--json").stdout)
+    [item] = json.loads(as_json["export"])
+    assert item["id"] == "jacoviTowards2020" and item["type"] == "paper-conference"
+    assert as_json["formatted"].startswith("Jacovi, A., & Goldberg, Y. (2020).")  # --style still applies
+    missing = invoke("cite", "zzzz qqqq xxxx", "--format", "bibtex")
+    assert missing.exit_code == 1 and "no work in the knowledge base matches" in missing.output
+    bad = invoke("cite", "Jacovi & Goldberg", "--format", "endnote")
+    assert bad.exit_code == 2 and "endnote" in bad.output
+
+
 # --- batches ----------------------------------------------------------------------------------------
 
 
@@ -359,7 +376,7 @@ def test_bibliography_json_of_a_json_thread(invoke: Callable[..., Result], tmp_p
     result = invoke("bibliography", str(thread), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"entries", "unresolved"}
+    assert set(data) == {"entries", "unresolved", "export"}
     assert [e["work"]["arxiv_id"] for e in data["entries"]] == THREAD_IDS
     assert [e["author"] for e in data["entries"]] == ["user0", "user1", "user2"]
     assert data["entries"][0]["mention"] == "Jacovi & Goldberg"
@@ -370,6 +387,16 @@ def test_bibliography_json_of_a_json_thread(invoke: Callable[..., Result], tmp_p
     bibtex = invoke("bibliography", str(thread), "--bibtex")
     library = bibtexparser.parse_string(bibtex.stdout)
     assert [e["eprint"] for e in library.entries] == THREAD_IDS
+    for export_format in ("bibtex", "csl-json", "ris"):
+        exported = invoke("bibliography", str(thread), "--format", export_format)
+        assert exported.exit_code == 0, exported.output
+        if export_format == "bibtex":
+            keys = [e.key for e in bibtexparser.parse_string(exported.stdout).entries]
+        elif export_format == "csl-json":
+            keys = [item["id"] for item in json.loads(exported.stdout)]
+        else:
+            keys = [record["id"] for record in rispy.loads(exported.stdout)]
+        assert keys == ["jacoviTowards2020", "turpinLanguage2023", "binderLooking2025"], export_format
 
 
 def test_bibliography_of_ordinary_prose_lists_nothing(invoke: Callable[..., Result], tmp_path: Path) -> None:

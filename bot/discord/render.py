@@ -15,8 +15,9 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.answer import composed_answer
-from bot.citations import Style, bibtex, short_citation
+from bot.citations import Style, short_citation
 from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork
+from bot.exports import ExportFormat, export
 from bot.metadata.fetch import FetchResult
 from bot.moderation.schemas import (
     CitedByResult,
@@ -339,15 +340,17 @@ def mentioned_pages(result: BibliographyResult, style: Style | str = Style.apa) 
     return pages
 
 
-def bibtex_messages(works: Sequence[RankedWork]) -> list[str]:
-    """BibTeX entries as message contents of at most 2000 characters, each a fenced block."""
-    fence_overhead = len("```bibtex\n\n```")
-    chunks = split_text("\n\n".join(bibtex(w) for w in works), MESSAGE_LIMIT - fence_overhead)
-    return [f"```bibtex\n{chunk.replace('```', '`' + chr(0x200B) + '``')}\n```" for chunk in chunks]
+# Code-block language of each export format, for Discord's syntax highlighting.
+_FENCE_LANGUAGE = {ExportFormat.bibtex: "bibtex", ExportFormat.csl_json: "json", ExportFormat.ris: ""}
 
 
-def bibtex_text(works: Sequence[RankedWork]) -> str:
-    return "\n\n".join(bibtex(w) for w in works) + "\n"
+def export_messages(works: Sequence[RankedWork], export_format: ExportFormat = ExportFormat.bibtex) -> list[str]:
+    """The works as one BibTeX, CSL-JSON or RIS document, cut into message contents of at most 2000
+    characters, each a fenced block."""
+    language = _FENCE_LANGUAGE[export_format]
+    fence_overhead = len(f"```{language}\n\n```")
+    chunks = split_text(export(works, export_format).strip(), MESSAGE_LIMIT - fence_overhead)
+    return [f"```{language}\n{chunk.replace('```', '`' + chr(0x200B) + '``')}\n```" for chunk in chunks]
 
 
 # --- moderation --------------------------------------------------------------------------------------

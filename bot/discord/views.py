@@ -15,6 +15,7 @@ from bot.discord.checks import is_moderator
 from bot.discord.render import Page
 from bot.discord.submissions import jump_url, thread_id_of
 from bot.domain import RankedWork
+from bot.exports import FILE_NAMES, ExportFormat, export
 
 if TYPE_CHECKING:
     from bot.discord.app import AlignBot
@@ -22,8 +23,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+EXPORT_LABELS = {ExportFormat.bibtex: "BibTeX", ExportFormat.ris: "RIS", ExportFormat.csl_json: "CSL-JSON"}
+
+
 class PagesView(discord.ui.View):
-    """Previous / Next over result pages, and BibTeX for the works shown.
+    """Previous / Next over result pages, and BibTeX, RIS and CSL-JSON exports of the works shown.
 
     Only the person who asked turns the shared message's pages; anyone else pressing a page button gets
     that page privately, so nobody can flip a page out from under the asker.
@@ -40,7 +44,8 @@ class PagesView(discord.ui.View):
             self.remove_item(self.previous)
             self.remove_item(self.next)
         if not any(page.works for page in pages):
-            self.remove_item(self.bibtex)
+            for button in (self.bibtex, self.ris, self.csl_json):
+                self.remove_item(button)
         self._sync_buttons()
 
     @property
@@ -72,18 +77,29 @@ class PagesView(discord.ui.View):
 
     @discord.ui.button(label="BibTeX", emoji="📋", style=discord.ButtonStyle.primary)
     async def bibtex(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:
+        await self._export(interaction, ExportFormat.bibtex)
+
+    @discord.ui.button(label=EXPORT_LABELS[ExportFormat.ris], style=discord.ButtonStyle.secondary)
+    async def ris(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:
+        await self._export(interaction, ExportFormat.ris)
+
+    @discord.ui.button(label=EXPORT_LABELS[ExportFormat.csl_json], style=discord.ButtonStyle.secondary)
+    async def csl_json(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:
+        await self._export(interaction, ExportFormat.csl_json)
+
+    async def _export(self, interaction: discord.Interaction, export_format: ExportFormat) -> None:
         works = self.works_to_export()
-        messages = render.bibtex_messages(works)
+        messages = render.export_messages(works, export_format)
         if len(messages) <= 1:
             await interaction.response.send_message(
                 messages[0] if messages else "No works to export.", ephemeral=True, allowed_mentions=NO_MENTIONS
             )
             return
-        # Too long for one message: a .bib file is easier to use than several code blocks.
-        data = io.BytesIO(render.bibtex_text(works).encode("utf-8"))
+        # Too long for one message: a file is easier to import than several code blocks.
+        data = io.BytesIO(export(works, export_format).encode("utf-8"))
         await interaction.response.send_message(
-            f"BibTeX for {len(works)} works:",
-            file=discord.File(data, filename="references.bib"),
+            f"{EXPORT_LABELS[export_format]} for {len(works)} works:",
+            file=discord.File(data, filename=FILE_NAMES[export_format]),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )

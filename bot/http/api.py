@@ -65,7 +65,9 @@ def related(body: RelatedRequest, request: Request) -> AskResult:
 def cite(body: CiteRequest, request: Request) -> CiteResult:
     """Resolve a reference as people write it to one work and a formatted citation (`cite --json`)."""
     try:
-        return context(request).engine.cite(body.reference, style=body.style, alternatives=body.alternatives)
+        return context(request).engine.cite(
+            body.reference, style=body.style, alternatives=body.alternatives, export_format=body.format
+        )
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
 
@@ -80,7 +82,7 @@ def bibliography(body: BibliographyRequest, request: Request) -> BibliographyRes
             raise ApiError(400, str(exc)) from exc
     else:
         messages = [m if isinstance(m, Message) else Message(text=m) for m in body.thread]
-    return context(request).engine.bibliography(messages, style=body.style)
+    return context(request).engine.bibliography(messages, style=body.style, export_format=body.format)
 
 
 @router.get("/citedby/{reference:path}", response_model=CitedByResult, tags=["read"])

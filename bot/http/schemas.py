@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from bot.citations import Style
 from bot.domain import CleanInput, Message, WorkRecord
+from bot.exports import ExportFormat
 from bot.moderation.schemas import ReportStatus, Submission
 
 MAX_TEXT = 200_000  # characters of one post or thread: far beyond any real one, small enough to process
@@ -40,6 +41,7 @@ class CiteRequest(_Request):
         min_length=1, max_length=2_000, pattern=r"\S", description="'Jacovi & Goldberg', an arXiv id, a link…"
     )
     style: Style = Style.apa
+    format: ExportFormat | None = Field(default=None, description="Also return the match as this document.")
     alternatives: StrictInt = Field(default=3, ge=0, le=10)
 
 
@@ -48,6 +50,7 @@ class BibliographyRequest(_Request):
         description="Plain text (one message a paragraph) or a list of {author, text} messages (or strings)."
     )
     style: Style = Style.apa
+    format: ExportFormat | None = Field(default=None, description="Also return every work as this document.")
 
 
 class AuditRequest(_Request):

@@ -71,6 +71,7 @@ class Work(SQLModel, table=True):
             year=self.year,
             url=self.url,
             venue=self.venue,
+            kind=self.kind,
             score=round(float(score), 4),
             reason=reason,
         )

@@ -321,6 +321,17 @@ def ephemeral_text(interaction: MagicMock) -> str:
     raise AssertionError("no ephemeral message was sent")
 
 
+def exported_text(interaction: MagicMock) -> str:
+    """What an export button gave the user: the fenced document, or the attached file when it was too long."""
+    call = interaction.response.send_message.await_args
+    if "file" in call.kwargs:
+        call.kwargs["file"].reset()  # read from the start on every call
+        return call.kwargs["file"].fp.read().decode("utf-8")
+    text = ephemeral_text(interaction)
+    assert text.startswith("```") and text.endswith("\n```") and len(text) <= 2000
+    return text.split("\n", 1)[1].removesuffix("\n```")
+
+
 def slow(func: Any, seconds: float, events: list[tuple[str, float]]) -> Any:
     """`func`, made slow, recording when it started and finished (to test the 3-second defer path)."""
 

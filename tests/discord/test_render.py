@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.citations import Style, format_citation
 from bot.discord import render
 from bot.domain import AskResult, BibliographyEntry, BibliographyResult, CiteResult, RankedWork, UnresolvedMention
+from bot.exports import ExportFormat
 from bot.moderation.schemas import (
     CitedByResult,
     CitingPost,
@@ -175,13 +176,17 @@ def test_empty_bibliography() -> None:
     assert "Nothing in this message" in (page.embed.description or "")
 
 
-def test_bibtex_messages_are_fenced_and_short() -> None:
-    messages = render.bibtex_messages([work(n, long=True) for n in range(1, 8)])
+@pytest.mark.parametrize(
+    ("export_format", "fence"), [("bibtex", "```bibtex\n"), ("ris", "```\n"), ("csl-json", "```json\n")]
+)
+def test_export_messages_are_fenced_and_short(export_format: str, fence: str) -> None:
+    messages = render.export_messages([work(n, long=True) for n in range(1, 8)], ExportFormat(export_format))
     assert len(messages) > 1
     for message in messages:
         assert len(message) <= render.MESSAGE_LIMIT
-        assert message.startswith("```bibtex\n") and message.endswith("\n```")
-    assert render.bibtex_text([work(1)]).startswith("@inproceedings{surname02024work,")
+        assert message.startswith(fence) and message.endswith("\n```")
+    [message] = render.export_messages([work(1)])
+    assert message.startswith("```bibtex\n@inproceedings{surname0Work2024,")
 
 
 def test_fit_trims_an_oversized_embed() -> None:

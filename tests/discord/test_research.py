@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
 
 import discord
 import pytest
+import rispy
 
 from bot.citations import Style
 from bot.discord.cogs.research import build_suggestions, match_suggestions
@@ -18,6 +20,7 @@ from tests.discord.conftest import REPLY_CHANNEL
 from tests.discord.helpers import (
     autocomplete,
     ephemeral_text,
+    exported_text,
     invoke,
     invoke_menu,
     make_channel,
@@ -109,7 +112,7 @@ def test_related_answers_in_the_channel_with_pages_and_bibtex(make_bot: Any) -> 
     assert embed.footer.text.startswith("Page 1/")
     view = kwargs["view"]
     assert isinstance(view, PagesView)
-    assert [item.label for item in view.children] == ["Previous", "Next", "BibTeX"]
+    assert [item.label for item in view.children] == ["Previous", "Next", "BibTeX", "RIS", "CSL-JSON"]
     assert view.previous.disabled and not view.next.disabled
 
 
@@ -185,8 +188,8 @@ def test_pages_turn_for_the_asker_and_privately_for_others(make_bot: Any) -> Non
 
     bibtex = make_interaction(bot, user=make_member("bystander"))
     run(view.bibtex.callback(bibtex))
-    text = ephemeral_text(bibtex)
-    assert text.startswith("```bibtex\n@") and len(text) <= 2000
+    text = exported_text(bibtex)
+    assert text.startswith("@")
     assert all(w.arxiv_id is None or w.arxiv_id in text for w in view.pages[3].works)
 
 
@@ -210,7 +213,7 @@ def test_cite_formats_in_the_chosen_style(make_bot: Any) -> None:
     interaction.response.defer.assert_awaited_once()
     embed = sent_kwargs(interaction)["embed"]
     assert embed.title.startswith("Language Models Don't Always Say What They Think")
-    assert embed.description.startswith("```bibtex\n@inproceedings{turpin2023language,")
+    assert embed.description.startswith("```bibtex\n@inproceedings{turpinLanguage2023,")
     assert embed.url == "https://arxiv.org/abs/2305.04388"
     assert embed.footer.text.startswith("BibTeX")
 
@@ -287,10 +290,19 @@ def test_bibliography_of_a_thread_in_order_with_bibtex_for_all(make_bot: Any) ->
     text = titles(embed)
     assert text.index("Jacovi") < text.index("Turpin") < text.index("Sleeper")
     view: PagesView = kwargs["view"]
-    assert [item.label for item in view.children] == ["BibTeX"]
+    assert [item.label for item in view.children] == ["BibTeX", "RIS", "CSL-JSON"]
     press = make_interaction(bot)
     run(view.bibtex.callback(press))
-    assert "2305.04388" in ephemeral_text(press) and "2004.03685" in ephemeral_text(press)
+    assert "2305.04388" in exported_text(press) and "2004.03685" in exported_text(press)
+    # The same works for Zotero and friends: a RIS record and a CSL-JSON item each, keyed alike.
+    press = make_interaction(bot)
+    run(view.ris.callback(press))
+    records = rispy.loads(exported_text(press))
+    assert [r["id"] for r in records] == ["jacoviTowards2020", "turpinLanguage2023", "hubingerSleeper2024"]
+    press = make_interaction(bot)
+    run(view.csl_json.callback(press))
+    items = json.loads(exported_text(press))
+    assert [i["id"] for i in items] == [r["id"] for r in records]
 
 
 def test_bibliography_style_and_empty_thread(make_bot: Any) -> None:

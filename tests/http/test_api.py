@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import rispy
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -35,6 +36,9 @@ def test_cite_and_bibliography_are_the_cli_json(reader: TestClient, engine: Engi
     assert response.status_code == 200
     assert response.json() == engine.cite("Jacovi & Goldberg", style="bibtex").model_dump(mode="json")
     assert response.json()["formatted"].startswith("@")
+    exported = reader.post("/v1/cite", json={"reference": "Jacovi & Goldberg", "format": "ris"}).json()
+    assert rispy.loads(exported["export"])[0]["id"] == "jacoviTowards2020"
+    assert reader.post("/v1/cite", json={"reference": "x", "format": "endnote"}).status_code == 422
 
     thread = [
         {"author": "ana", "text": "As Turpin et al. (2023) showed, CoT can be unfaithful."},
@@ -45,6 +49,9 @@ def test_cite_and_bibliography_are_the_cli_json(reader: TestClient, engine: Engi
     body = response.json()
     assert [e["work"]["arxiv_id"] for e in body["entries"]] == ["2305.04388", "2401.05566"]
     assert body["entries"][0]["author"] == "ana"
+    assert body["export"] is None
+    as_csl = reader.post("/v1/bibliography", json={"thread": thread, "format": "csl-json"}).json()
+    assert [item["id"] for item in json.loads(as_csl["export"])] == ["turpinLanguage2023", "hubingerSleeper2024"]
     plain = reader.post("/v1/bibliography", json={"thread": "As Turpin et al. (2023) showed.\n\nsee arXiv:2401.05566"})
     assert [e["work"]["id"] for e in plain.json()["entries"]] == [e["work"]["id"] for e in body["entries"]]
 

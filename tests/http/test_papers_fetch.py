@@ -61,7 +61,19 @@ def test_lookup_then_from_the_knowledge_base(fetch_app: App, apis: FakeApis) -> 
     assert (body["source"], body["identifier"], body["from_knowledge_base"]) == ("arxiv", "2305.04388", False)
     [item] = body["works"]
     assert item["status"] == "added" and item["work"]["id"] == "arxiv:2305.04388"
-    assert set(item["work"]) == {"id", "arxiv_id", "doi", "title", "authors", "year", "url", "venue", "score", "reason"}
+    assert set(item["work"]) == {
+        "id",
+        "arxiv_id",
+        "doi",
+        "title",
+        "authors",
+        "year",
+        "url",
+        "venue",
+        "kind",
+        "score",
+        "reason",
+    }
     again = post(client, secrets["write"], source="s2", query="arXiv:2305.04388").json()
     assert again["from_knowledge_base"] and again["works"][0]["status"] == "present"
     assert len(apis.requests) == 1 and engine.db.count_works() == 1
