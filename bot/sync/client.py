@@ -103,6 +103,12 @@ class ArxivOAIClient:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> ArxivOAIClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def list_records(
         self, *, set_spec: str, since: str | None = None, until: str | None = None, token: str | None = None
     ) -> OAIPage:
@@ -220,7 +226,7 @@ SITES = ("lesswrong", "alignmentforum", "eaforum")
 SYNC_POSTS_QUERY = """
 query AlignbotSyncPosts($terms: JSON) {
   posts(input: {terms: $terms}) {
-    results { _id title slug pageUrl postedAt baseScore af userId coauthorUserIds draft isEvent
+    results { _id title slug pageUrl postedAt baseScore af url userId coauthorUserIds draft isEvent
               user { displayName } coauthors { displayName } }
   }
 }
@@ -237,9 +243,7 @@ def forum_endpoint(site: str, url: str | None, settings: Settings) -> str:
     return url if url.endswith("/graphql") else f"{url}/graphql"
 
 
-def forum_posts_page(
-    client: ForumMagnumClient, *, since: str | None, offset: int, limit: int
-) -> list[dict[str, Any]]:
+def forum_posts_page(client: ForumMagnumClient, *, since: str | None, offset: int, limit: int) -> list[dict[str, Any]]:
     """One page of posts published after `since`, oldest first."""
     terms: dict[str, Any] = {"view": "old", "limit": limit, "offset": offset}
     if since:

@@ -28,7 +28,9 @@ class SyncCursor(SQLModel, table=True):
     next_from: str | None = Field(default=None, description="Where the next run starts (date or timestamp).")
     window_from: str | None = Field(default=None, description="The run in progress: its start …")
     window_until: str | None = Field(default=None, description="… its end, if one was asked for …")
-    started: str | None = Field(default=None, description="… and when it began, by the server's clock.")
+    high_water: str | None = Field(
+        default=None, description="… and where the next run starts once it completes (arXiv: its first answer's date)."
+    )
     token: str | None = Field(default=None, sa_column=Column(Text), description="Resumption token or page offset.")
     seen: int = 0
     kept: int = 0

@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("next_from", sa.String(), nullable=True),
         sa.Column("window_from", sa.String(), nullable=True),
         sa.Column("window_until", sa.String(), nullable=True),
-        sa.Column("started", sa.String(), nullable=True),
+        sa.Column("high_water", sa.String(), nullable=True),
         sa.Column("token", sa.Text(), nullable=True),
         sa.Column("seen", sa.Integer(), nullable=False),
         sa.Column("kept", sa.Integer(), nullable=False),
