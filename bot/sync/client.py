@@ -133,6 +133,8 @@ def _root(content: bytes) -> Element:
     except ParseError as exc:
         kind = "an HTML page" if b"<html" in content[:500].lower() else "XML that cannot be parsed"
         raise MetadataResponseError(LABEL, f"sent {kind} instead of an OAI-PMH answer ({exc})") from exc
+    if root.tag.rpartition("}")[2].lower() == "html":
+        raise MetadataResponseError(LABEL, "sent an HTML page instead of an OAI-PMH answer (an outage page?)")
     if root.tag != f"{{{OAI}}}OAI-PMH":
         raise MetadataResponseError(LABEL, f"sent XML that is not an OAI-PMH answer (root <{root.tag}>)")
     return root

@@ -76,11 +76,15 @@ def _no_progress(_phase: str, _advance: int, _total: int | None) -> None:
 
 
 def _open_window(cursor: SyncCursor, since: str | None, until: str | None, report: SyncReport) -> None:
-    """Resume the interrupted run when the same window is asked for again (or none is), else start one."""
-    if cursor.in_progress and since in (None, cursor.window_from) and until in (None, cursor.window_until):
+    """Resume an interrupted run; else start from the cursor, or from `since` for a source never synced.
+
+    So the same command run again resumes exactly: a category finished before the interruption continues
+    from its cursor instead of starting over at `since`.
+    """
+    if cursor.in_progress:
         report.resumed = True
         return
-    cursor.window_from = since or cursor.next_from
+    cursor.window_from = cursor.next_from or since
     cursor.window_until = until
     cursor.token = None
     cursor.high_water = None

@@ -16,32 +16,68 @@ from .fakes import FakeForumMagnum, FakeOAI, Paper
 
 # Papers on the community's topics and papers on others, as a cs.AI/cs.CL day mixes them.
 ON_TOPIC = [
-    ("Sleeper agents persist through safety training", "We train language models with hidden backdoors that "
-     "behave deceptively when triggered and find that safety fine-tuning and adversarial training fail to remove it."),
-    ("Measuring chain-of-thought faithfulness in reasoning models", "We test whether the reasoning a language model "
-     "writes reflects the computation behind its answer, and find hints it uses but does not mention."),
-    ("Reward hacking in reinforcement learning from human feedback", "Policies optimised against a learned reward "
-     "model exploit its errors; we measure reward hacking and propose mitigations for RLHF."),
-    ("Sparse autoencoders find interpretable features in language models", "Dictionary learning on the residual "
-     "stream yields monosemantic features that help mechanistic interpretability of transformer circuits."),
-    ("Scalable oversight through debate between AI systems", "Two models argue for opposing answers and a weaker "
-     "judge decides, a way to supervise systems more capable than their overseers."),
-    ("Detecting scheming and sandbagging in frontier models", "We evaluate whether frontier AI models strategically "
-     "underperform on dangerous capability evaluations or pursue hidden goals against their developers."),
+    (
+        "Sleeper agents persist through safety training",
+        "We train language models with hidden backdoors that "
+        "behave deceptively when triggered, and safety fine-tuning and adversarial training fail to remove it.",
+    ),
+    (
+        "Measuring chain-of-thought faithfulness in reasoning models",
+        "We test whether the reasoning a language model "
+        "writes reflects the computation behind its answer, and find hints it uses but does not mention.",
+    ),
+    (
+        "Reward hacking in reinforcement learning from human feedback",
+        "Policies optimised against a learned reward "
+        "model exploit its errors; we measure reward hacking and propose mitigations for RLHF.",
+    ),
+    (
+        "Sparse autoencoders find interpretable features in language models",
+        "Dictionary learning on the residual "
+        "stream yields monosemantic features that help mechanistic interpretability of transformer circuits.",
+    ),
+    (
+        "Scalable oversight through debate between AI systems",
+        "Two models argue for opposing answers and a weaker "
+        "judge decides, a way to supervise systems more capable than their overseers.",
+    ),
+    (
+        "Detecting scheming and sandbagging in frontier models",
+        "We evaluate whether frontier AI models strategically "
+        "underperform on dangerous capability evaluations or pursue hidden goals against their developers.",
+    ),
 ]
 OFF_TOPIC = [
-    ("Graph neural networks for protein structure prediction", "We predict three-dimensional protein folds from "
-     "amino-acid sequences with an equivariant graph network trained on crystallography data."),
-    ("A lightweight tokenizer for low-resource morphology", "We segment words of agglutinative languages into "
-     "morphemes with a small finite-state model and report gains in machine translation BLEU."),
-    ("Solving vehicle routing with constraint programming", "Large neighbourhood search over a constraint model "
-     "improves delivery routes for fleets with time windows in logistics benchmarks."),
-    ("Named entity recognition for clinical notes in Spanish", "We annotate hospital discharge summaries and train "
-     "a biomedical entity tagger for diseases, drugs and procedures."),
-    ("Efficient retrieval-augmented question answering over tables", "We index spreadsheet cells and retrieve "
-     "them for a reader model, improving accuracy on table question answering datasets."),
-    ("Planning-domain induction from household robot demonstrations", "We learn PDDL action schemas from "
-     "demonstrations of kitchen tasks and use a classical planner to generalise to new goals."),
+    (
+        "Graph neural networks for protein structure prediction",
+        "We predict three-dimensional protein folds from "
+        "amino-acid sequences with an equivariant graph network trained on crystallography data.",
+    ),
+    (
+        "A lightweight tokenizer for low-resource morphology",
+        "We segment words of agglutinative languages into "
+        "morphemes with a small finite-state model and report gains in machine translation BLEU.",
+    ),
+    (
+        "Solving vehicle routing with constraint programming",
+        "Large neighbourhood search over a constraint model "
+        "improves delivery routes for fleets with time windows in logistics benchmarks.",
+    ),
+    (
+        "Named entity recognition for clinical notes in Spanish",
+        "We annotate hospital discharge summaries and train "
+        "a biomedical entity tagger for diseases, drugs and procedures.",
+    ),
+    (
+        "Efficient retrieval-augmented question answering over tables",
+        "We index spreadsheet cells and retrieve "
+        "them for a reader model, improving accuracy on table question answering datasets.",
+    ),
+    (
+        "Planning-domain induction from household robot demonstrations",
+        "We learn PDDL action schemas from "
+        "demonstrations of kitchen tasks and use a classical planner to generalise to new goals.",
+    ),
 ]
 PROFILE = [
     "Deceptive alignment and sleeper agents: models that hide misaligned goals during training.",

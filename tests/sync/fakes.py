@@ -210,7 +210,7 @@ class FakeForumMagnum(_Server):
         if "posts(input: {terms: $terms})" not in payload["query"] or terms.get("view") != "old":
             return 400, {"Content-Type": "application/json"}, b'{"errors": [{"message": "Unknown query"}]}'
         after = terms.get("after") or ""
-        posts = sorted((p for p in self.posts if p["postedAt"][:10] > after[:10]), key=lambda p: p["postedAt"])
+        posts = sorted((p for p in self.posts if p["postedAt"] > after), key=lambda p: p["postedAt"])
         page = posts[terms["offset"] : terms["offset"] + terms["limit"]]
         content = json.dumps({"data": {"posts": {"results": page, "__typename": "MultiPostOutput"}}}).encode()
         return 200, {"Content-Type": "application/json"}, content

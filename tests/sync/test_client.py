@@ -49,17 +49,29 @@ def test_bad_categories_and_dates_are_refused_with_what_is_wrong() -> None:
 def test_pages_follow_resumption_tokens_to_the_end(oai: FakeOAI, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with client(oai, tmp_path) as oai_client:
         first = oai_client.list_records(set_spec="cs:cs:AI", since="2026-11-01", until="2026-11-30")
-        assert first.complete_size == 7 and first.token  # the withdrawn paper counts and first.response_date == "2026-12-01T10:00:00Z"
+        assert (
+            first.complete_size == 7 and first.token
+        )  # the withdrawn paper counts and first.response_date == "2026-12-01T10:00:00Z"
         second = oai_client.list_records(set_spec="cs:cs:AI", token=first.token)
     assert second.token is None  # the empty token of the last page
     records = first.records + second.records
     assert first.deleted + second.deleted == 1 and len(records) == 6 and all("cs.AI" in r.topics for r in records)
     paper = records[0]
-    assert (paper.id, paper.arxiv_id, paper.url) == ("arxiv:2611.01000", "2611.01000", "https://arxiv.org/abs/2611.01000")
+    assert (paper.id, paper.arxiv_id, paper.url) == (
+        "arxiv:2611.01000",
+        "2611.01000",
+        "https://arxiv.org/abs/2611.01000",
+    )
     assert paper.authors == ["Ada Lovelace"] and paper.year == 2026
     assert paper.abstract and not paper.abstract.startswith(" ")  # arXiv's padding folded away
     assert oai.list_requests() == [
-        {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": "cs:cs:AI", "from": "2026-11-01", "until": "2026-11-30"},
+        {
+            "verb": "ListRecords",
+            "metadataPrefix": "arXiv",
+            "set": "cs:cs:AI",
+            "from": "2026-11-01",
+            "until": "2026-11-30",
+        },
         {"verb": "ListRecords", "resumptionToken": first.token},
     ]
 
