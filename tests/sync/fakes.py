@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -138,6 +139,7 @@ class FakeOAI(_Server):
         self.papers = papers
         self.page_size = page_size
         self.tokens: dict[str, tuple[list[Paper], int, dict[str, str]]] = {}
+        self.delay = 0.0  # seconds each answer takes, as a real page does
         super().__init__()
 
     @property
@@ -152,6 +154,7 @@ class FakeOAI(_Server):
         self.tokens.clear()
 
     def answer(self, path: str, query: dict[str, str], body: bytes) -> Answer:
+        time.sleep(self.delay)
         if path != "/oai":
             return 404, {"Content-Type": "text/plain"}, b"Not Found"
         if query.get("verb") != "ListRecords":
