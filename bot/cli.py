@@ -31,6 +31,7 @@ from bot.moderation.cli import register as register_moderation
 from bot.reddit.cli import register as register_reddit
 from bot.settings import Settings
 from bot.storage import StoreCorrupt, schema
+from bot.sync.cli import register as register_sync
 
 
 class AlignbotApp(typer.Typer):
@@ -412,6 +413,7 @@ register_reddit(app)  # reddit
 register_discord(app)  # discord: run the Discord bot
 register_http(app)  # serve: the HTTP API and moderator page; token create|list|revoke
 register_metadata(app)  # fetch arxiv|s2|openalex: papers from the live metadata APIs
+register_sync(app)  # sync arxiv|forum: new papers and forum posts, incrementally
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -74,6 +74,24 @@ class Settings(BaseSettings):
     openalex_api_key: SecretStr | None = Field(default=None, description="OpenAlex API key (`api_key` parameter).")
     openalex_min_interval_seconds: float = Field(default=0.1, ge=0)  # OpenAlex: 10/s (older terms; now 100/s)
 
+    # `alignbot sync`: arXiv's OAI-PMH interface and the ForumMagnum forums' GraphQL endpoints. OAI-PMH shares
+    # the arXiv API's pacing slot (arXiv's terms: one request every 3 s across all its APIs).
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    arxiv_oai_metadata_prefix: str = Field(default="arXiv", pattern="^(arXiv|arXivRaw)$")
+    lesswrong_graphql_url: str = "https://www.lesswrong.com/graphql"
+    alignmentforum_graphql_url: str = "https://www.alignmentforum.org/graphql"
+    eaforum_graphql_url: str = "https://forum.effectivealtruism.org/graphql"
+    sync_deadline_seconds: float = Field(
+        default=600.0, gt=0, description="Most time one harvest page may take, a 503 Retry-After wait included."
+    )
+    sync_read_timeout_seconds: float = Field(default=60.0, gt=0, description="OAI-PMH pages take a while to build.")
+    sync_relevance_threshold: float = Field(
+        default=0.5,
+        ge=-1,
+        le=1,
+        description="Relevance score (see `alignbot sync`) a harvested paper needs to be kept.",
+    )
+
     @classmethod
     def load(cls, data_dir: Path | None = None) -> Settings:
         """From the environment, with `--data-dir` (when given) overriding ALIGNBOT_DATA_DIR."""

@@ -1,0 +1,1 @@
+"""`alignbot sync`: keep a knowledge base current from arXiv (OAI-PMH) and ForumMagnum forums."""
