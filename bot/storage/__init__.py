@@ -1,6 +1,15 @@
 """Storage: the relational database (source of truth) and the vector store (derived from it)."""
 
-from bot.storage.database import Database, IngestCheckpoint, RateLimitSlot, Work, WorkKey
+from bot.storage.database import Database, IngestCheckpoint, RateLimitSlot, Work, WorkConflict, WorkKey
 from bot.storage.vectors import VectorStore, VectorStoreUnavailable
 
-__all__ = ["Database", "IngestCheckpoint", "RateLimitSlot", "VectorStore", "VectorStoreUnavailable", "Work", "WorkKey"]
+__all__ = [
+    "Database",
+    "IngestCheckpoint",
+    "RateLimitSlot",
+    "VectorStore",
+    "VectorStoreUnavailable",
+    "Work",
+    "WorkConflict",
+    "WorkKey",
+]
