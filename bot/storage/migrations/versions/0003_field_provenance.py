@@ -71,9 +71,10 @@ def _backfill(connection: sa.Connection, page: int = 1000) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("work") as batch:
-        batch.add_column(sa.Column("provenance", sa.JSON(), nullable=False, server_default="{}"))
-        batch.add_column(sa.Column("enriched_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ALTER TABLE on both databases (SQLite >= 3.35 drops columns too): a batch copy of `work` would
+    # trip the foreign key from `workkey`.
+    op.add_column("work", sa.Column("provenance", sa.JSON(), nullable=False, server_default="{}"))
+    op.add_column("work", sa.Column("enriched_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "work_conflict",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -96,6 +97,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("work_conflict")
-    with op.batch_alter_table("work") as batch:
-        batch.drop_column("enriched_at")
-        batch.drop_column("provenance")
+    op.drop_column("work", "enriched_at")
+    op.drop_column("work", "provenance")
