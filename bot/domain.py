@@ -110,6 +110,7 @@ class Conflict(BaseModel):
     """A write refused because it would change what the curated list says: kept for a moderator."""
 
     work_id: str = Field(description="The curated work whose data the write would have changed.")
+    target_id: str | None = Field(default=None, description="The work the write was for, when another one.")
     field: str
     stored: Any = Field(description="The value kept.")
     proposed: Any = Field(description="The value refused.")

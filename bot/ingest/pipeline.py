@@ -306,6 +306,7 @@ class RecordMerger:
                 conflicts.append(
                     Conflict(
                         work_id=holder,
+                        target_id=target,
                         field="aliases",
                         stored=None,
                         proposed=alias,
@@ -334,7 +335,7 @@ class RecordMerger:
         created: dict[str, Work] = {}
         changed: dict[str, Work] = {}
         new_keys: dict[str, str] = {}
-        conflicts: dict[str, tuple[Conflict, str]] = {}
+        conflicts: dict[str, Conflict] = {}
         for record in records:
             report.read += 1
             record_origin = origin or default_origin(record)
@@ -366,28 +367,28 @@ class RecordMerger:
                     self._remember_names(merged)
                     report.merged += 1
             for conflict in refused:
-                conflicts.setdefault(_conflict_key(conflict, work_id), (conflict, work_id))
+                conflicts.setdefault(_conflict_key(conflict), conflict)
             for key in keys:
                 if key not in self.keys:
                     self.keys[key] = work_id
                     new_keys[key] = work_id
-        report.conflicts += [conflict for conflict, _target in conflicts.values()]
+        report.conflicts += conflicts.values()
         known = self.db.conflict_keys(list(conflicts)) if conflicts else set()
-        rows = [_conflict_row(key, c, target) for key, (c, target) in conflicts.items() if key not in known]
+        rows = [_conflict_row(key, conflict) for key, conflict in conflicts.items() if key not in known]
         self.db.write_batch(created.values(), changed.values(), new_keys.items(), checkpoint, conflicts=rows)
 
 
-def _conflict_key(conflict: Conflict, target: str) -> str:
+def _conflict_key(conflict: Conflict) -> str:
     """The same refused change from the same origin is one conflict, however often it is sent."""
-    what = json.dumps([conflict.work_id, target, conflict.field, conflict.origin.label, conflict.proposed])
+    what = json.dumps([conflict.work_id, conflict.target_id, conflict.field, conflict.origin.label, conflict.proposed])
     return hashlib.blake2b(what.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _conflict_row(key: str, conflict: Conflict, target: str) -> WorkConflict:
+def _conflict_row(key: str, conflict: Conflict) -> WorkConflict:
     return WorkConflict(
         key=key,
         work_id=conflict.work_id,
-        target_id=None if target == conflict.work_id else target,
+        target_id=conflict.target_id,
         field=conflict.field,
         stored=conflict.stored,
         proposed=conflict.proposed,

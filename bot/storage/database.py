@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
-from bot.domain import RankedWork
+from bot.domain import Conflict, Origin, RankedWork
 from bot.identifiers import normalize_text
 from bot.storage import schema
 
@@ -103,6 +103,18 @@ class WorkConflict(SQLModel, table=True):
     origin_name: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=_now)
+
+    def conflict(self) -> Conflict:
+        return Conflict(
+            work_id=self.work_id,
+            target_id=self.target_id,
+            field=self.field,
+            stored=self.stored,
+            proposed=self.proposed,
+            origin=Origin(kind=self.origin_kind, name=self.origin_name),  # type: ignore[arg-type]
+            reason=self.reason,
+            at=self.created_at,
+        )
 
 
 class IngestCheckpoint(SQLModel, table=True):
@@ -241,11 +253,11 @@ class Database:
         with self.session() as session:
             return session.exec(query).one()
 
-    def mark_enriched(self, work_id: str, at: datetime | None) -> None:
-        """Record that `enrich` asked about the work (None: forget it, so the next run asks again)."""
-        self._transaction(
-            lambda session: session.execute(update(Work).where(Work.id == work_id).values(enriched_at=at))
-        )
+    def mark_enriched(self, ids: Sequence[str], at: datetime) -> None:
+        """Record that `enrich` asked the metadata APIs about these works: the next run skips them."""
+        rows = [{"id": work_id, "enriched_at": at} for work_id in ids]
+        if rows:
+            self._transaction(lambda session: session.execute(update(Work), rows))
 
     def checkpoint(self, source: str) -> IngestCheckpoint | None:
         with self.session() as session:
