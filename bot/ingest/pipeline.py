@@ -153,8 +153,10 @@ class _FieldMerge:
         self.guarded = work.curated and not self.curated and origin.kind not in PUBLIC_ORIGINS
         self.now = datetime.now(UTC)
         self.conflicts: list[Conflict] = []
+        self.changed = False
 
     def set(self, field: str, value: object) -> None:
+        self.changed = True
         setattr(self.work, field, value)
         self.work.provenance = {**self.work.provenance, field: _provenance(self.origin, self.now)}
 
@@ -244,7 +246,8 @@ def merge_record(work: Work, record: WorkRecord, origin: Origin | None = None) -
     merge.names("topics")
     merged = merge.work
     merged.curated = merged.curated or merge.curated
-    merged.sources = _union(merged.sources, [record.source])
+    if merge.changed or not merge.conflicts:  # a write refused in full is not a source of the work
+        merged.sources = _union(merged.sources, [record.source])
     merged.text_hash = text_hash(embedding_text(merged))
     return merged, merge.conflicts
 
