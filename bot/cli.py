@@ -24,6 +24,7 @@ from bot.domain import AskResult, BibliographyResult, CiteResult
 from bot.engine import Engine
 from bot.exports import ExportFormat
 from bot.http.cli import register as register_http
+from bot.ingest.cli import register as register_knowledge
 from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
 from bot.metadata.cli import register as register_metadata
@@ -414,6 +415,7 @@ register_discord(app)  # discord: run the Discord bot
 register_http(app)  # serve: the HTTP API and moderator page; token create|list|revoke
 register_metadata(app)  # fetch arxiv|s2|openalex: papers from the live metadata APIs
 register_sync(app)  # sync arxiv|forum: new papers and forum posts, incrementally
+register_knowledge(app)  # show ID: a work and its provenance; enrich: missing metadata from the live APIs
 
 if __name__ == "__main__":  # pragma: no cover
     app()

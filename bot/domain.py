@@ -6,9 +6,11 @@ receives them and only renders them. `model_dump()` gives the documented JSON sc
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 
 def without_nul(value: Any) -> Any:
@@ -37,25 +39,89 @@ class CleanInput(BaseModel):
 # whose publication form no source told us (ingested files, metadata APIs); citations treat it by its venue.
 WORK_KINDS = frozenset({"post", "report", "preprint", "article", "inproceedings", "book", "paper"})
 
+# Size caps of a record, the same in files, the API and live metadata: far beyond any real work (the largest
+# physics collaborations list ~5,000 authors), small enough that one record cannot exhaust memory.
+MAX_ID = 300
+MAX_TITLE = 2_000
+MAX_ABSTRACT = 20_000
+MAX_SUMMARY = 5_000
+MAX_VENUE = 500
+MAX_URL = 2_000
+MAX_AUTHORS = 10_000
+MAX_NAME = 300
+MAX_ALIASES = 100
+MAX_ALIAS = 300
+MAX_TOPICS = 100
+MAX_TOPIC = 100
+
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME)]
+Alias = Annotated[str, StringConstraints(max_length=MAX_ALIAS)]
+Topic = Annotated[str, StringConstraints(max_length=MAX_TOPIC)]
+# Only web links: `javascript:`, `data:` and the like would reach rendered links on every front end.
+_WEB_LINK = re.compile(r"^https?://[^\s/?#]", re.IGNORECASE)
+
 
 class WorkRecord(CleanInput):
     """One record of a work as a source describes it, before records of the same work are merged."""
 
-    id: str | None = None
-    arxiv_id: str | None = None
-    doi: str | None = None
-    title: str = Field(min_length=1)
-    authors: list[str] = Field(default_factory=list)
+    id: str | None = Field(default=None, max_length=MAX_ID)
+    arxiv_id: str | None = Field(default=None, max_length=MAX_ID)
+    doi: str | None = Field(default=None, max_length=MAX_ID)
+    title: str = Field(min_length=1, max_length=MAX_TITLE)
+    authors: list[Name] = Field(default_factory=list, max_length=MAX_AUTHORS)
     year: int | None = Field(default=None, ge=1000, le=2100)
-    abstract: str | None = None
-    url: str | None = None
-    venue: str | None = None
-    kind: str = "paper"
-    summary: str | None = None
-    aliases: list[str] = Field(default_factory=list)
-    topics: list[str] = Field(default_factory=list)
-    source: str | None = None
+    abstract: str | None = Field(default=None, max_length=MAX_ABSTRACT)
+    url: str | None = Field(default=None, max_length=MAX_URL)
+    venue: str | None = Field(default=None, max_length=MAX_VENUE)
+    kind: str = Field(default="paper", max_length=40)
+    summary: str | None = Field(default=None, max_length=MAX_SUMMARY)
+    aliases: list[Alias] = Field(default_factory=list, max_length=MAX_ALIASES)
+    topics: list[Topic] = Field(default_factory=list, max_length=MAX_TOPICS)
+    source: str | None = Field(default=None, max_length=MAX_ID)
     curated: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _web_link(cls, url: str | None) -> str | None:
+        if url is not None and not _WEB_LINK.match(url):
+            raise ValueError(f"{url[:60]!r} is not an http(s) link")
+        return url
+
+
+OriginKind = Literal["curated", "file", "api", "fetch", "enrich", "records"]
+# Public bibliographic records: they complete works, but never override what the curated list says.
+PUBLIC_ORIGINS: frozenset[str] = frozenset({"fetch", "enrich"})
+
+
+class Origin(BaseModel):
+    """Who sets a field: the curated list (which file), another file, a live API fetch or enrichment (which
+    API), an HTTP API write (which token), or records handed to the engine in code."""
+
+    kind: OriginKind
+    name: str = Field(description="The file, the metadata API (arxiv, s2, openalex) or the API token.")
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+class FieldSource(Origin):
+    """The provenance of one stored field: the origin that set its current value, and when."""
+
+    at: datetime
+
+
+class Conflict(BaseModel):
+    """A write refused because it would change what the curated list says: kept for a moderator."""
+
+    work_id: str = Field(description="The curated work whose data the write would have changed.")
+    target_id: str | None = Field(default=None, description="The work the write was for, when another one.")
+    field: str
+    stored: Any = Field(description="The value kept.")
+    proposed: Any = Field(description="The value refused.")
+    origin: Origin
+    reason: str
+    at: datetime | None = None
 
 
 class RankedWork(BaseModel):
@@ -138,5 +204,8 @@ class IngestReport(BaseModel):
     unchanged: int = 0
     errors: list[str] = Field(default_factory=list)
     embedded: int = 0
+    conflicts: list[Conflict] = Field(
+        default_factory=list, description="Changes to curated works that were refused and kept for a moderator."
+    )
     interrupted: bool = False
     embedding_error: str | None = None  # the vector store was down: stored works wait for their vectors

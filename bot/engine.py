@@ -23,6 +23,7 @@ from bot.domain import (
     CiteResult,
     IngestReport,
     Message,
+    Origin,
     RankedWork,
     UnresolvedMention,
     WorkRecord,
@@ -181,10 +182,13 @@ class Engine:
         # ingest is finished by `alignbot ingest`, not silently by whatever command opens the engine next.
         return self._write(read_files, embed=embed, progress=progress, curated_only=curated)
 
-    def ingest_records(self, records: Iterable[WorkRecord | dict[str, Any]], *, embed: bool = True) -> IngestReport:
-        """Ingest records given in memory (the HTTP API, live metadata clients). Raises ValueError on a bad one."""
+    def ingest_records(
+        self, records: Iterable[WorkRecord | dict[str, Any]], *, embed: bool = True, origin: Origin | None = None
+    ) -> IngestReport:
+        """Ingest records given in memory (the HTTP API, live metadata clients). Raises ValueError on a bad one.
+        `origin` is who sends them (see `RecordMerger.store`); refused changes to curated works are in the report."""
         parsed = [r if isinstance(r, WorkRecord) else record_from_kb(r) for r in records]
-        return self._write(lambda merger, report: merger.store(parsed, report), embed=embed)
+        return self._write(lambda merger, report: merger.store(parsed, report, origin=origin), embed=embed)
 
     def embed_pending(self, progress: Progress | None = None) -> IngestReport:
         """Embed whatever an interrupted ingest left without vectors."""

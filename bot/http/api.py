@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from bot.domain import AskResult, BibliographyResult, CiteResult, IngestReport, Message
+from bot.domain import AskResult, BibliographyResult, CiteResult, IngestReport, Message, Origin
 from bot.http.auth import read_access, require
 from bot.http.context import ApiError, context
 from bot.http.queries import audit_log, report_exists
@@ -111,10 +111,11 @@ def papers(body: PapersRequest, request: Request, token: Writer) -> IngestReport
         raise ApiError(413, "too many records", f"send at most {ctx.settings.max_ingest_records} records a request")
     # As plain records they go through the JSON Lines reader (ids without version, DOIs in lower case, whitespace
     # folded), so a paper sent here and the same paper in a file are one work. API records never count as our
-    # curated reading list (it wins merges outright), and say who sent them.
+    # curated reading list, say who sent them, and cannot change a curated work: such changes come back as
+    # `conflicts` and wait for a moderator.
     records = [r.model_dump(exclude={"curated"}) | {"source": r.source or f"api:{token.name}"} for r in body.records]
     try:
-        return ctx.engine.ingest_records(records)
+        return ctx.engine.ingest_records(records, origin=Origin(kind="api", name=token.name))
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
 

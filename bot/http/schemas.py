@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from bot.citations import Style
-from bot.domain import CleanInput, Message, WorkRecord
+from bot.domain import MAX_TITLE, CleanInput, Message, WorkRecord
 from bot.exports import ExportFormat
 from bot.moderation.schemas import ReportStatus, Submission
 
@@ -60,13 +60,13 @@ class AuditRequest(_Request):
 
 
 class PaperRecord(WorkRecord):
-    """A work record as the API takes it: unknown fields are errors, and numbers fit the database."""
+    """A work record as the API takes it: unknown fields are errors, and numbers fit the database. The size caps
+    and the http(s) rule for links are the record's own, the same as in files."""
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=2_000, pattern=r"\S")
+    title: str = Field(min_length=1, max_length=MAX_TITLE, pattern=r"\S")
     year: int | None = Field(default=None, ge=1, le=9999)
-    abstract: str | None = Field(default=None, max_length=MAX_TEXT)
 
 
 class PapersRequest(_Request):

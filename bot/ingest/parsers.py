@@ -92,6 +92,31 @@ def _strings(value: Any, field: str) -> list[str]:
     return [t for t in (_clean(x) for x in value) if t]
 
 
+def _doi(value: Any) -> str | None:
+    """A DOI as text; a number or a string that is not a DOI is an error, never silently dropped."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f'doi {value!r} is a {type(value).__name__}: write it as text, like "10.1234/5678"')
+    doi = normalize_doi(value)
+    if doi is None:
+        raise ValueError(f"doi {value[:60]!r} is not a DOI (10.<registrant>/<suffix>, like 10.1234/5678)")
+    return doi
+
+
+def build_record(**fields: Any) -> WorkRecord:
+    """A WorkRecord, or a ValueError naming each field that breaks the rules (size caps, http(s) links)."""
+    try:
+        return WorkRecord(**fields)
+    except ValidationError as exc:
+        raise ValueError(validation_message(exc)) from exc
+
+
+def validation_message(exc: ValidationError) -> str:
+    """Pydantic's errors on one line: `abstract: String should have at most 20000 characters`."""
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+
+
 def record_from_kb(obj: dict[str, Any]) -> WorkRecord:
     """A record in the knowledge-base schema: `id, arxiv_id?, doi?, title, authors[], year?, …`."""
     title = _clean(obj.get("title"))
@@ -102,26 +127,22 @@ def record_from_kb(obj: dict[str, Any]) -> WorkRecord:
     arxiv_id = normalize_arxiv_id(str(arxiv_raw)) if arxiv_raw else None
     if arxiv_raw and not arxiv_id:
         raise ValueError(f"arxiv_id {arxiv_raw!r} is not an arXiv id")
-    doi = normalize_doi(str(obj["doi"])) if obj.get("doi") else None
-    try:
-        return WorkRecord(
-            id=work_id,
-            arxiv_id=arxiv_id,
-            doi=doi,
-            title=title,
-            authors=_authors(obj.get("authors")),
-            year=_year(obj.get("year")),
-            abstract=_clean(obj.get("abstract")),
-            url=_clean(obj.get("url")) or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
-            venue=_clean(obj.get("venue")),
-            kind=_clean(obj.get("kind")) or "paper",
-            summary=_clean(obj.get("summary")),
-            aliases=_strings(obj.get("aliases"), "aliases"),
-            topics=_strings(obj.get("topics"), "topics"),
-            source=_clean(obj.get("source")),
-        )
-    except ValidationError as exc:
-        raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+    return build_record(
+        id=work_id,
+        arxiv_id=arxiv_id,
+        doi=_doi(obj.get("doi")),
+        title=title,
+        authors=_authors(obj.get("authors")),
+        year=_year(obj.get("year")),
+        abstract=_clean(obj.get("abstract")),
+        url=_clean(obj.get("url")) or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
+        venue=_clean(obj.get("venue")),
+        kind=_clean(obj.get("kind")) or "paper",
+        summary=_clean(obj.get("summary")),
+        aliases=_strings(obj.get("aliases"), "aliases"),
+        topics=_strings(obj.get("topics"), "topics"),
+        source=_clean(obj.get("source")),
+    )
 
 
 def is_arxiv_snapshot(obj: dict[str, Any]) -> bool:
@@ -155,10 +176,10 @@ def record_from_arxiv_snapshot(obj: dict[str, Any]) -> WorkRecord:
         year = _year(obj["update_date"])
     elif re.match(r"^\d{4}\.", arxiv_id):
         year = 2000 + int(arxiv_id[:2])
-    return WorkRecord(
+    return build_record(
         id=f"arxiv:{arxiv_id}",
         arxiv_id=arxiv_id,
-        doi=normalize_doi(str(obj["doi"])) if obj.get("doi") else None,
+        doi=_doi(obj.get("doi")),
         title=title,
         authors=[a for a in authors if a],
         year=year,
@@ -175,14 +196,37 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", errors="replace")
 
 
+class _Unreadable(ParseError):
+    """The file cannot be read further (damaged compressed data): parsing ends here."""
+
+
+# The longest line read as one record. Every field at its cap is ~1 MB less than this bound; a longer line is
+# skipped without being held in memory (a 50 MB "record" would otherwise cost gigabytes once parsed).
+MAX_RECORD_CHARS = 2_000_000
+
+
 def _lines(path: Path, handle: io.TextIOBase) -> Iterator[tuple[int, str | ParseError]]:
-    """Numbered lines; a damaged .gz (a cut-off download) ends them with an error at the line it broke."""
+    """Numbered lines; a line over MAX_RECORD_CHARS becomes an error (read past in chunks, never held whole),
+    and a damaged .gz (a cut-off download) ends them with an error at the line it broke."""
     line_no = 0
     try:
-        for line_no, line in enumerate(handle, start=1):
-            yield line_no, line
+        while line := handle.readline(MAX_RECORD_CHARS + 1):
+            line_no += 1
+            if len(line) <= MAX_RECORD_CHARS or line.endswith("\n"):
+                yield line_no, line
+                continue
+            size = len(line)
+            while (rest := handle.readline(1 << 20)) and not rest.endswith("\n"):
+                size += len(rest)
+            size += len(rest)
+            yield (
+                line_no,
+                ParseError(
+                    str(path), line_no, f"record of {size:,} characters; a record may have at most {MAX_RECORD_CHARS:,}"
+                ),
+            )
     except (OSError, EOFError, zlib.error) as exc:
-        yield line_no + 1, ParseError(str(path), line_no + 1, f"unreadable compressed data: {exc}")
+        yield line_no + 1, _Unreadable(str(path), line_no + 1, f"unreadable compressed data: {exc}")
 
 
 def parse_jsonl(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
@@ -190,8 +234,11 @@ def parse_jsonl(path: Path, skip: int = 0) -> Iterator[ParsedItem]:
     with _open_text(path) as handle:
         for line_no, line in _lines(path, handle):
             if isinstance(line, ParseError):
-                yield line_no, line
-                return
+                if isinstance(line, _Unreadable) or line_no > skip:
+                    yield line_no, line
+                if isinstance(line, _Unreadable):
+                    return
+                continue
             if line_no <= skip or not line.strip():
                 continue
             try:
@@ -254,10 +301,10 @@ def record_from_bibtex(fields: dict[str, Any], key: str, entry_type: str) -> Wor
     authors = fields.get("author") or []
     if isinstance(authors, str):
         authors = _authors(authors)
-    return WorkRecord(
+    return build_record(
         id=f"arxiv:{arxiv_id}" if arxiv_id else f"bib:{key}",
         arxiv_id=arxiv_id,
-        doi=normalize_doi(str(fields["doi"])) if fields.get("doi") else None,
+        doi=_doi(fields.get("doi")),
         title=title,
         authors=[_clean(a.replace("{", "").replace("}", "")) or "" for a in authors if a],
         year=_year(fields.get("year")),

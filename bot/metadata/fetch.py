@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.domain import RankedWork, WorkRecord
+from bot.domain import Origin, RankedWork, WorkRecord
 from bot.engine import Engine
 from bot.ingest.pipeline import merge_into, new_work, new_work_id, record_keys
 from bot.metadata.arxiv import ArxivClient
@@ -41,7 +41,7 @@ MAX_LIMIT = 25  # works one search may add: a handful is what people mean, and e
 MAX_QUERY = 1000
 FetchStatus = Literal["added", "updated", "present"]
 # Bookkeeping, not what the work says: a fetch that only adds its API to `sources` leaves the work "present".
-_BOOKKEEPING = {"updated_at", "vector_hash", "sources"}
+_BOOKKEEPING = {"updated_at", "vector_hash", "sources", "provenance"}
 
 
 class FetchedWork(BaseModel):
@@ -135,7 +135,8 @@ def fetch_papers(
     log.info("%s: %d record(s) for %r", client_class.label, len(records), identifier or query)
     if not records:
         return result
-    works = _preview(engine.db, records) if dry_run else _store(engine, records)
+    origin = Origin(kind="fetch", name=source)
+    works = _preview(engine.db, records, origin) if dry_run else _store(engine, records, origin)
     return result.model_copy(update={"works": works})
 
 
@@ -152,11 +153,11 @@ def _changed(before: Work, after: Work) -> bool:
     return before.model_dump(exclude=_BOOKKEEPING) != after.model_dump(exclude=_BOOKKEEPING)
 
 
-def _store(engine: Engine, records: list[WorkRecord]) -> list[FetchedWork]:
+def _store(engine: Engine, records: list[WorkRecord], origin: Origin) -> list[FetchedWork]:
     # Statuses compare the works before and after; another writer in between can only blur the label,
     # never the stored data, which the engine merges under its own lock.
     before = [_existing(engine.db, r) for r in records]
-    engine.ingest_records(records)
+    engine.ingest_records(records, origin=origin)
     works: dict[str, FetchedWork] = {}
     for record, old in zip(records, before, strict=True):
         new = _existing(engine.db, record)
@@ -167,17 +168,17 @@ def _store(engine: Engine, records: list[WorkRecord]) -> list[FetchedWork]:
     return list(works.values())
 
 
-def _preview(db: Database, records: list[WorkRecord]) -> list[FetchedWork]:
+def _preview(db: Database, records: list[WorkRecord], origin: Origin) -> list[FetchedWork]:
     """What storing would do, computed with the engine's merge rules and stored nowhere."""
     works: dict[str, FetchedWork] = {}
     for record in records:
         old = _existing(db, record)
         if old is None:
             # The id storing would give; a preview skips the rare suffix for an id another work already holds.
-            work = new_work(record, new_work_id(record, {}))
+            work = new_work(record, new_work_id(record, {}), origin)
             works.setdefault(work.id, FetchedWork(status="added", work=work.ranked(1.0)))
             continue
-        merged = merge_into(old, record)
+        merged = merge_into(old, record, origin)
         status: FetchStatus = "updated" if _changed(old, merged) else "present"
         works.setdefault(old.id, FetchedWork(status=status, work=merged.ranked(1.0)))
     return list(works.values())

@@ -1,6 +1,6 @@
 """Storage: the relational database (source of truth) and the vector store (derived from it)."""
 
-from bot.storage.database import Database, IngestCheckpoint, RateLimitSlot, Work, WorkKey
+from bot.storage.database import Database, IngestCheckpoint, RateLimitSlot, Work, WorkConflict, WorkKey
 from bot.storage.errors import StoreCorrupt
 from bot.storage.vectors import VectorStore, VectorStoreUnavailable
 
@@ -12,5 +12,6 @@ __all__ = [
     "VectorStore",
     "VectorStoreUnavailable",
     "Work",
+    "WorkConflict",
     "WorkKey",
 ]

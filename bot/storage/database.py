@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, case, event, func, update
+from sqlalchemy import JSON, Column, DateTime, String, Text, case, event, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine as SAEngine
@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
-from bot.domain import RankedWork
+from bot.domain import Conflict, Origin, RankedWork
+from bot.identifiers import normalize_text
 from bot.storage import schema
 from bot.storage.errors import StoreCorrupt
 
@@ -55,6 +56,12 @@ class Work(SQLModel, table=True):
     text_hash: str = ""
     vector_hash: str | None = Field(default=None, index=True)
     updated_at: datetime = Field(default_factory=_now)
+    # field -> {"kind", "name", "at"}: which origin set the field's current value (see bot.domain.FieldSource).
+    provenance: dict[str, dict[str, str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    # When `alignbot enrich` last asked the metadata APIs about this work: a re-run skips it.
+    enriched_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
     @property
     def description(self) -> str:
@@ -82,6 +89,37 @@ class WorkKey(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     work_id: str = Field(index=True, foreign_key="work.id")
+
+
+class WorkConflict(SQLModel, table=True):
+    """A write refused because it would change a curated work (see bot.domain.Conflict), for a moderator."""
+
+    __tablename__ = "work_conflict"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The same refused change from the same origin is kept once, however often it is sent again.
+    key: str = Field(sa_column=Column(String, nullable=False, unique=True))
+    work_id: str = Field(index=True)
+    target_id: str | None = Field(default=None, description="The work the write was for, when not work_id.")
+    field: str
+    stored: Any = Field(default=None, sa_column=Column(JSON))
+    proposed: Any = Field(default=None, sa_column=Column(JSON))
+    origin_kind: str
+    origin_name: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+
+    def conflict(self) -> Conflict:
+        return Conflict(
+            work_id=self.work_id,
+            target_id=self.target_id,
+            field=self.field,
+            stored=self.stored,
+            proposed=self.proposed,
+            origin=Origin(kind=self.origin_kind, name=self.origin_name),  # type: ignore[arg-type]
+            reason=self.reason,
+            at=self.created_at,
+        )
 
 
 class IngestCheckpoint(SQLModel, table=True):
@@ -201,6 +239,51 @@ class Database:
         with self.session() as session:
             return set(session.exec(select(Work.id).where(col(Work.vector_hash).is_not(None))).all())
 
+    def curated_names(self) -> dict[str, str]:
+        """Normalised aliases and titles of curated works -> the work: names nobody else may claim."""
+        names: dict[str, str] = {}
+        with self.session() as session:
+            rows = session.exec(select(Work.id, Work.title, Work.aliases).where(Work.curated == True))  # noqa: E712
+            for work_id, title, aliases in rows:
+                for name in [title, *aliases]:
+                    names.setdefault(normalize_text(name), work_id)
+        return names
+
+    def conflict_keys(self, keys: Sequence[str]) -> set[str]:
+        with self.session() as session:
+            return set(session.exec(select(WorkConflict.key).where(col(WorkConflict.key).in_(list(keys)))).all())
+
+    def conflicts(self, work_id: str) -> list[WorkConflict]:
+        """Refused changes to a work, or refused writes meant for it, oldest first."""
+        with self.session() as session:
+            query = select(WorkConflict).where(or_(WorkConflict.work_id == work_id, WorkConflict.target_id == work_id))
+            return list(session.exec(query.order_by(WorkConflict.id)).all())
+
+    def works_to_enrich(self, limit: int, after: str = "", include_done: bool = False) -> list[Work]:
+        """Works with an arXiv id or DOI that `enrich` has not asked about yet, in id order."""
+        query = select(Work).where(Work.id > after, or_(col(Work.arxiv_id).is_not(None), col(Work.doi).is_not(None)))
+        if not include_done:
+            query = query.where(col(Work.enriched_at).is_(None))
+        with self.session() as session:
+            return list(session.exec(query.order_by(Work.id).limit(limit)).all())
+
+    def count_to_enrich(self, include_done: bool = False) -> int:
+        query = (
+            select(func.count())
+            .select_from(Work)
+            .where(or_(col(Work.arxiv_id).is_not(None), col(Work.doi).is_not(None)))
+        )
+        if not include_done:
+            query = query.where(col(Work.enriched_at).is_(None))
+        with self.session() as session:
+            return session.exec(query).one()
+
+    def mark_enriched(self, ids: Sequence[str], at: datetime) -> None:
+        """Record that `enrich` asked the metadata APIs about these works: the next run skips them."""
+        rows = [{"id": work_id, "enriched_at": at} for work_id in ids]
+        if rows:
+            self._transaction(lambda session: session.execute(update(Work), rows))
+
     def checkpoint(self, source: str) -> IngestCheckpoint | None:
         with self.session() as session:
             return session.get(IngestCheckpoint, source)
@@ -213,9 +296,10 @@ class Database:
         changed: Iterable[Work],
         keys: Iterable[tuple[str, str]],
         checkpoint: IngestCheckpoint | None = None,
+        conflicts: Iterable[WorkConflict] = (),
     ) -> None:
-        """Store one ingest batch and its checkpoint in a single transaction: all of it or none."""
-        new, changed, keys = list(new), list(changed), list(keys)
+        """Store one ingest batch, its refused changes and its checkpoint in one transaction: all of it or none."""
+        new, changed, keys, conflicts = list(new), list(changed), list(keys), list(conflicts)
         if checkpoint is not None:
             checkpoint.updated_at = _now()
 
@@ -225,6 +309,7 @@ class Database:
             for work in changed:
                 session.merge(work)
             session.add_all([WorkKey(key=key, work_id=work_id) for key, work_id in keys])
+            session.add_all(conflicts)
             if checkpoint is not None:
                 session.merge(checkpoint)
 

@@ -291,6 +291,7 @@ def test_papers_are_ingested_and_searchable(empty_engine: Engine) -> None:
             "unchanged": 0,
             "errors": [],
             "embedded": 1,
+            "conflicts": [],
             "interrupted": False,
             "embedding_error": None,
         }

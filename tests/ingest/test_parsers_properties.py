@@ -139,15 +139,40 @@ def test_an_alias_given_as_text_is_one_alias(workdir: Path) -> None:
     assert isinstance(record, WorkRecord) and record.aliases == ["RepE"]  # not ["R", "e", "p", "E"]
 
 
-def test_huge_lines_parse_and_the_next_line_follows(workdir: Path) -> None:
-    abstract = "word " * 400_000  # 2 MB on one line
-    jsonl = json.dumps({"title": "Huge", "abstract": abstract}) + "\n" + "x" * 2_000_000 + '\n{"title": "Next"}\n'
+def test_huge_lines_are_refused_and_the_next_line_follows(workdir: Path) -> None:
+    abstract = "word " * 4_000  # 20,000 characters: the cap
+    jsonl = "\n".join(
+        [
+            json.dumps({"title": "At the cap", "abstract": abstract}),
+            json.dumps({"title": "Over the cap", "abstract": abstract + "more"}),
+            "x" * 2_000_000,  # 2 MB: within the line bound, not JSON
+            json.dumps({"title": "Huge", "abstract": "word " * 600_000}),  # 3 MB: over the line bound
+            '{"title": "Next"}\n',
+        ]
+    )
     items = parse(write(workdir, "huge.jsonl.gz", jsonl.encode()))
-    assert [type(item).__name__ for _, item in items] == ["WorkRecord", "ParseError", "WorkRecord"]
+    assert [type(item).__name__ for _, item in items] == [
+        "WorkRecord",
+        "ParseError",
+        "ParseError",
+        "ParseError",
+        "WorkRecord",
+    ]
     assert items[0][1].abstract == abstract.strip()  # type: ignore[union-attr]
+    assert str(items[1][1]).endswith(":2: abstract: String should have at most 20000 characters")
+    assert "invalid JSON" in str(items[2][1])
+    assert str(items[3][1]).endswith(":4: record of 3,000,034 characters; a record may have at most 2,000,000")
     # BibTeX fields go through a LaTeX decoder that is slow on long values: 50 KB here, not megabytes.
-    bib = "@misc{k, title={Huge}, abstract={" + abstract[:50_000] + "}}\n@misc{j, title={Next}}\n"
-    assert [item.title for _, item in parse(write(workdir, "huge.bib", bib.encode()))] == ["Huge", "Next"]  # type: ignore[union-attr]
+    bib = (
+        "@misc{k, title={Huge}, abstract={"
+        + abstract[:19_000]
+        + "}}\n@misc{j, title={Next}, abstract={"
+        + abstract * 2
+        + "}}\n"
+    )
+    items = parse(write(workdir, "huge.bib", bib.encode()))
+    assert items[0][1].title == "Huge"  # type: ignore[union-attr]
+    assert str(items[1][1]).endswith(":2: abstract: String should have at most 20000 characters")
 
 
 @given(st.binary(max_size=400), st.integers(0, 12), st.sampled_from(["x.jsonl", "x.bib"]))

@@ -60,9 +60,12 @@ def test_curated_records_win_over_scraped_ones(empty_engine: Engine, tmp_path: P
     empty_engine.ingest([curated], curated=True)
     work = empty_engine.db.work_for_key("arxiv:2305.04388")
     assert work is not None and work.curated
-    assert work.authors == ["Miles Turpin"]  # curated bibliographic fields override
+    # The curated list wins what it curates; the most complete author list wins whatever its source.
+    assert len(work.authors) == 4 and work.provenance["authors"]["kind"] == "file"
     assert work.summary == "Our words." and work.abstract  # the scraped abstract is kept alongside
     assert work.aliases == ["Turpin et al. 2023"]
+    assert {work.provenance[f]["kind"] for f in ("title", "summary", "aliases", "topics")} == {"curated"}
+    assert work.provenance["summary"]["name"] == str(curated.resolve())
 
 
 def synthetic(path: Path, n: int) -> Path:

@@ -10,9 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlmodel import Session
 
+from bot.domain import IngestReport, Origin, WorkRecord
 from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.http.tokens import TokenStore
+from bot.ingest.pipeline import RecordMerger
 from bot.moderation.models import Post
 from bot.reddit.handled import HandledStore
 from bot.storage import Database, IngestCheckpoint, RateLimitSlot, Work, WorkKey, schema
@@ -110,3 +112,48 @@ def test_rate_limit_slots_are_spaced_by_the_interval(database_url: str) -> None:
     db.close()
     assert waits[0] == 0.0 and other == 0.0  # each API has its own slots
     assert waits[1] == pytest.approx(3.0, abs=0.5) and waits[2] == pytest.approx(6.0, abs=0.5)
+
+
+def test_field_provenance_upgrades_a_populated_database_in_place(database_url: str) -> None:
+    """0003_field_provenance on a knowledge base of 0002: works keep everything and gain what can be known of
+    where their fields came from; conflicts can be stored; nothing is marked as enriched."""
+    db = Database(database_url)
+    merger = RecordMerger(db)
+    curated = WorkRecord(title="Sleeper Agents: Training Deceptive LLMs", aliases=["the sleeper agents paper"])
+    merger.store(
+        [
+            curated.model_copy(update={"id": "arxiv:2401.05566", "arxiv_id": "2401.05566", "curated": True}),
+            WorkRecord(id="x:1", title="A Study of Probes", authors=["Ann Lee"], year=2024, source="my.bib"),
+        ],
+        IngestReport(),
+    )
+    schema.downgrade(db.engine, "0002")
+    assert "work_conflict" not in inspect(db.engine).get_table_names()
+    with db.engine.connect() as connection:
+        before = connection.execute(text("SELECT id, title, authors, aliases, curated FROM work ORDER BY id")).all()
+    db.close()
+
+    upgraded = Database(database_url)
+    try:
+        assert schema.current_revision(upgraded.engine) == schema.head_revision()
+        with upgraded.engine.connect() as connection:
+            after = connection.execute(text("SELECT id, title, authors, aliases, curated FROM work ORDER BY id")).all()
+        assert after == before
+        works = upgraded.works(["arxiv:2401.05566", "x:1"])
+        sleeper, probes = works["arxiv:2401.05566"], works["x:1"]
+        kinds = {f: p["kind"] for f, p in sleeper.provenance.items()}
+        assert kinds == {"title": "curated", "kind": "curated", "aliases": "curated", "arxiv_id": "records"}
+        assert set(probes.provenance) == {"kind", "title", "authors", "year"}
+        assert {p["name"] for p in probes.provenance.values()} == {"my.bib"}  # its only source
+        assert sleeper.enriched_at is None and probes.enriched_at is None
+        # The new table works: a refused alias claim is stored once however often it comes.
+        merger = RecordMerger(upgraded)
+        hostile = WorkRecord(id="x:2", title="Something else entirely", aliases=["The Sleeper Agents paper"])
+        for _ in range(2):
+            report = IngestReport()
+            merger.store([hostile], report, origin=Origin(kind="api", name="forum-plugin"))
+            assert [c.work_id for c in report.conflicts] == ["arxiv:2401.05566"]
+        assert [c.target_id for c in upgraded.conflicts("arxiv:2401.05566")] == ["x:2"]
+    finally:
+        upgraded.close()
+    assert drift(database_url) == []

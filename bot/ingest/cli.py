@@ -1,0 +1,158 @@
+"""`alignbot show ID` (a work, where each field came from, refused changes) and `alignbot enrich` (missing
+abstracts, author lists, venues and DOIs from the live APIs)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot.engine import Engine
+from bot.ingest.provenance import SHOWN_FIELDS, WorkDetail, find_work, work_detail
+from bot.metadata.enrich import SOURCES, EnrichReport, enrich
+from bot.settings import Settings
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+EXIT_NOT_FOUND = 1
+EXIT_API_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _value(value: object) -> str:
+    if isinstance(value, list):
+        return "; ".join(map(str, value)) + (f"  ({len(value)})" if len(value) > 3 else "")
+    return "" if value is None else str(value)
+
+
+_ORIGIN_LABELS = {"curated": "curated list", "api": "API token", "records": "records from"}
+
+
+def _set_by(kind: str, name: str) -> str:
+    """`curated list reading_list.jsonl`, `enrich arxiv`, `API token forum-plugin` (--json has full paths and times)."""
+    if kind in ("curated", "file") and "/" in name:
+        name = Path(name).name
+    return f"{_ORIGIN_LABELS.get(kind, kind)} {name}"
+
+
+def _render_detail(detail: WorkDetail) -> None:
+    out.print(f"[bold]{escape(detail.id)}[/bold]" + ("  [green](curated)[/green]" if detail.curated else ""))
+    table = Table(show_header=True, header_style="bold", show_lines=False, expand=True)
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", ratio=3)
+    table.add_column("set by", ratio=1)
+    for field in SHOWN_FIELDS:
+        value = getattr(detail, field)
+        source = detail.provenance.get(field)
+        set_by = _set_by(source.kind, source.name) if source else ""
+        if value not in (None, "", []) or source:
+            table.add_row(field, escape(_value(value)), escape(set_by))
+    out.print(table)
+    enriched = f"{detail.enriched_at:%Y-%m-%d %H:%M} UTC" if detail.enriched_at else "never"
+    out.print(f"sources: {escape(', '.join(detail.sources) or 'none')}; enriched: {enriched}", highlight=False)
+    if detail.conflicts:
+        out.print(f"[yellow]{len(detail.conflicts)} refused change(s), for a moderator:[/yellow]")
+        for conflict in detail.conflicts:
+            target = f" (for {conflict.target_id})" if conflict.target_id else ""
+            out.print(
+                f"  {conflict.field}: {_value(conflict.proposed)!r} from "
+                f"{_set_by(conflict.origin.kind, conflict.origin.name)}{target}"
+                f" — {conflict.reason}",
+                highlight=False,
+                markup=False,
+            )
+
+
+def show(
+    reference: Annotated[str, typer.Argument(help="A work id (arxiv:2305.04388), an arXiv id, a DOI or a link.")],
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """A stored work: every field, which source set it (provenance), and changes refused to protect it."""
+    engine = Engine.open(Settings.load(data_dir))
+    try:
+        work = find_work(engine.db, reference)
+        detail = work_detail(engine.db, work) if work is not None else None
+    finally:
+        engine.close()
+    if detail is None:
+        err.print(f"no work {reference!r} in the knowledge base", highlight=False, markup=False)
+        raise typer.Exit(EXIT_NOT_FOUND)
+    if as_json:
+        sys.stdout.write(json.dumps(detail.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    else:
+        _render_detail(detail)
+
+
+def _render_enrich(report: EnrichReport) -> None:
+    would = "would change" if report.dry_run else "changed"
+    for change in report.changed:
+        fields = ", ".join(f"{field} ({source})" for field, source in change.fields.items())
+        out.print(f"{change.id}  {change.title}: {would} {fields}", highlight=False, markup=False)
+    filled = ", ".join(f"{field} {n}" for field, n in sorted(report.filled.items(), key=lambda i: -i[1]))
+    summary = (
+        f"{report.checked} works checked: {len(report.changed)} {would}"
+        + (f" ({filled})" if filled else "")
+        + f", {report.not_found} unknown to the APIs, {len(report.errors)} failed lookups; "
+        + f"{report.embedded} embedded; {report.remaining} left to check"
+    )
+    if report.dry_run:
+        summary = f"dry run, nothing stored: {summary}"
+    err.print(summary, highlight=False, markup=False)
+    for error in report.errors:
+        err.print(f"  {error}", style="yellow", highlight=False, markup=False)
+    if report.skipped_sources:
+        err.print(f"left alone after repeated failures: {', '.join(report.skipped_sources)}", style="yellow")
+
+
+def enrich_command(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help=f"Ask only these APIs ({', '.join(SOURCES)}); repeatable.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Ask the APIs and show what would change.")] = False,
+    again: Annotated[bool, typer.Option("--again", help="Also works enriched before.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Check at most N works this run.")] = None,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Fill missing abstracts, full author lists, venues and DOIs of stored works from arXiv, Semantic Scholar
+    and OpenAlex. Resumable: a re-run skips works already done; Ctrl-C stops after the last stored batch."""
+    from bot.cli import _progress, _sigterm_as_interrupt  # the main CLI's progress bar (it imports this module)
+
+    sources = source or list(SOURCES)
+    unknown = [name for name in sources if name not in SOURCES]
+    if unknown:
+        err.print(f"[red]error:[/red] unknown source {unknown[0]!r}: use {', '.join(SOURCES)}", highlight=False)
+        raise typer.Exit(2)
+    _sigterm_as_interrupt()
+    engine = Engine.open(Settings.load(data_dir))
+    try:
+        with _progress() as progress:
+            report = enrich(engine, sources=sources, dry_run=dry_run, again=again, limit=limit, progress=progress)
+    finally:
+        engine.close()
+    if as_json:
+        sys.stdout.write(json.dumps(report.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    else:
+        _render_enrich(report)
+    if report.interrupted:
+        err.print("interrupted: what was stored is kept; run the same command again to continue", style="yellow")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if report.errors:
+        raise typer.Exit(EXIT_API_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `alignbot show` and `alignbot enrich` to the main app."""
+    app.command("show")(show)
+    app.command("enrich")(enrich_command)
