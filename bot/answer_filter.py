@@ -87,8 +87,7 @@ class AnswerFilter:
                 break
             text = filtered
         else:
-            # Still changing (nested escapes): flatten what is left to plain, link-free prose.
-            text = " ".join(self._text(_UNMATCHED_URL.sub("", text)).split())
+            return ""  # still changing after layers of escapes: no answer (the caller falls back to its own)
         return text
 
     def allowed_url(self, url: str) -> str | None:
@@ -193,7 +192,8 @@ class AnswerFilter:
 
 
 def filter_answer(text: str, results: Sequence[RankedWork]) -> str:
-    """The answer with only retrieved works' links, in-range `[n]` citations and no mentions."""
+    """The answer with only retrieved works' links, in-range `[n]` citations and no mentions ("" when it
+    does not settle within five passes)."""
     return AnswerFilter(results)(text)
 
 
