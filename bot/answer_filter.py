@@ -35,7 +35,9 @@ _DISCORD_MENTION = re.compile(r"<(?:@[!&]?|#)\d*>")  # <@id>, <@!id>, <@&role>, 
 # @everyone, @here (anywhere), @name (not the @ of an e-mail address)
 _AT_MENTION = re.compile(r"(?<![\w.+-])[@＠]|[@＠](?=(?:everyone|here)\b)", re.IGNORECASE)
 _REDDIT_MENTION = re.compile(r"(?<![A-Za-z0-9])/?[uUrR]/")  # u/name, /u/name, r/sub, /r/sub
-_ANY_SCHEME_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://\S*")  # what linkify-it does not take (IP literals)
+# URLs linkify-it does not take (IP literals; after a symbol such as "^" or "`"), which some autolinkers do.
+_UNMATCHED_URL = re.compile(r"(?i)[a-z][a-z0-9+.-]*://\S*|(?<![a-z0-9.-])www\.[a-z0-9]\S*")
+_URL_END = ("", " ", "\n", ".", ",", ";", ":", "!", "?", ")")  # characters no autolinker takes into a URL's end
 _MAX_PASSES = 5
 
 
@@ -85,8 +87,7 @@ class AnswerFilter:
                 break
             text = filtered
         else:
-            # Still changing (nested escapes): flatten what is left to plain, link-free prose.
-            text = " ".join(self._text(_ANY_SCHEME_URL.sub("", text)).split())
+            return ""  # still changing after layers of escapes: no answer (the caller falls back to its own)
         return text
 
     def allowed_url(self, url: str) -> str | None:
@@ -161,13 +162,15 @@ class AnswerFilter:
         for match in _LINKIFY.match(text) or []:
             pieces.append(self._prose(text[last : match.index]))
             allowed = self.allowed_url(match.url) if match.schema.lower() in ("http:", "https:") else None
+            if allowed and text[match.last_index : match.last_index + 1] not in _URL_END:
+                allowed += " "  # what follows must not extend the URL for a more greedy autolinker
             pieces.append(allowed or "")
             last = match.last_index
         pieces.append(self._prose(text[last:]))
         return "".join(pieces)
 
     def _prose(self, text: str) -> str:
-        text = _ANY_SCHEME_URL.sub("", text)
+        text = _UNMATCHED_URL.sub("", text)
         previous = None
         while previous != text:  # removing one mention must not join the parts of another
             previous = text
@@ -189,7 +192,8 @@ class AnswerFilter:
 
 
 def filter_answer(text: str, results: Sequence[RankedWork]) -> str:
-    """The answer with only retrieved works' links, in-range `[n]` citations and no mentions."""
+    """The answer with only retrieved works' links, in-range `[n]` citations and no mentions ("" when it
+    does not settle within five passes)."""
     return AnswerFilter(results)(text)
 
 

@@ -56,8 +56,8 @@ ATTACKS: list[tuple[str, str]] = [
 ]
 
 _LINKIFY = LinkifyIt()
-_LINKIFY_WWW = re.compile(r"(?i)(?<![\w.])www\.[^\s<>()\[\]]+")
-_ANY_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s<>)\]]+|(?<![:\w])//[a-z0-9.-]+\.[a-z]{2,}")
+_LINKIFY_WWW = re.compile(r"(?i)(?<![\w.])www\.[a-z0-9][^\s<>()\[\]]*")
+_ANY_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s<>)\]]+")  # Discord and Reddit link any scheme://
 _PARSER = MarkdownIt("commonmark", {"html": True, "linkify": True}).enable("linkify")
 _PARSER.validateLink = lambda _url: True
 PINGS = re.compile(
@@ -115,14 +115,20 @@ def _targets(markdown: str) -> Iterable[str]:
 
 def displayed_text(markdown: str) -> str:
     """What a reader sees of `markdown`: its text with the markup gone."""
-    root = SyntaxTreeNode(_PARSER.parse(markdown))
-    return " ".join(node.content for node in root.walk() if node.type in ("text", "code_inline", "code_block"))
+    blocks = []
+    for block in SyntaxTreeNode(_PARSER.parse(markdown)).walk():
+        if block.type in ("code_block", "fence"):
+            blocks.append(block.content)
+        elif block.type == "inline":
+            shown = {"text": lambda n: n.content, "code_inline": lambda n: n.content, "softbreak": lambda n: " "}
+            blocks.append("".join(shown[n.type](n) for n in block.walk() if n.type in shown))
+    return " ¦ ".join(blocks)  # a marker cannot span two blocks
 
 
 def count_leaks(output: str, results: Sequence[RankedWork], *, markdown: bool = True) -> Leaks:
     """Foreign link targets, citation markers naming no retrieved work, and pings in one front end's output."""
     allowed = allowed_urls(results)
-    foreign = [url for url in _targets(output) if normalise_url(url.rstrip(".,;:")) not in allowed]
+    foreign = [url for url in _targets(output) if normalise_url(url.rstrip(".,;:!?*_~\"'")) not in allowed]
     shown = displayed_text(output) if markdown else output
     bad = [n for n in cited_numbers(shown) if not 1 <= n <= len(results)]
     pings = max(len(PINGS.findall(output)), len(PINGS.findall(shown)))  # "&#64;everyone" shows as a ping

@@ -153,7 +153,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def _corrupt_sqlite(url: str, exc: DatabaseError) -> StoreCorrupt | None:
     """The one-line error for a SQLite file that is not a database or is damaged; None for other errors."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
+    code = getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
     path = make_url(url).database
     if not url.startswith("sqlite") or not path or code not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
         return None
