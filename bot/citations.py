@@ -55,8 +55,11 @@ def _link(work: RankedWork) -> str | None:
     return work.url
 
 
+ARXIV_VENUES = frozenset({"arxiv", "arxiv.org", "arxiv preprint"})  # venues that say "preprint", nothing more
+
+
 def _venue(work: RankedWork) -> str | None:
-    if work.venue and work.venue.lower() not in {"arxiv", "arxiv.org", "arxiv preprint"}:
+    if work.venue and work.venue.lower() not in ARXIV_VENUES:
         return work.venue
     if work.arxiv_id:
         return f"arXiv preprint arXiv:{work.arxiv_id}"
@@ -111,7 +114,6 @@ _KEY_SKIP_WORDS = frozenset(
 )
 # Venues that are forums or blogs: a work of unknown kind there is cited as a post (@misc), not a paper.
 FORUM_VENUES = frozenset({"lesswrong", "ai alignment forum", "alignment forum", "effective altruism forum", "ea forum"})
-ARXIV_VENUES = frozenset({"arxiv", "arxiv.org", "arxiv preprint"})
 
 
 def bibtex_key(work: RankedWork) -> str:
