@@ -65,6 +65,10 @@ def normalized_title(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", unidecode(title).lower()).strip()
 
 
+def _name_words(name: str) -> set[str]:
+    return set(normalized_title(name).split())
+
+
 def _same_person(a: str, b: str) -> bool:
     return normalized_title(surname(a)) == normalized_title(surname(b))
 
@@ -106,20 +110,25 @@ class PublicIndex:
         return records
 
     def fuller_authors(self, work: dict[str, Any]) -> list[str] | None:
-        """The longest public author list of this work when it is longer than ours and starts with the same
-        person (so a different paper filed under a wrong id never replaces our authors)."""
-        ours = [a for a in work["authors"] if not TRUNCATION_MARK.match(a.strip())]
+        """The longest public author list of this work that is longer than ours and names people ours lacks,
+        when it starts with the same person (so a different paper filed under a wrong id never replaces our
+        authors). Names are compared word by word: a public list that splits "Michael (Rai) Pokorny" in two
+        adds nobody."""
+        ours = [a for a in work["authors"] if not TRUNCATION_MARK.search(a)]
+        our_words = {w for a in ours for w in _name_words(a)}
         best: list[str] | None = None
         for record in self.records_of(work):
-            if any(s in (record["source"] or "") for s in ALPHABETICAL_SOURCES):
+            authors = record["authors"] or []
+            if any(s in (record["source"] or "") for s in ALPHABETICAL_SOURCES) or not authors:
                 continue
-            authors = [a for a in (record["authors"] or []) if not TRUNCATION_MARK.match(a.strip())]
-            if len(authors) <= len(ours) or (best and len(authors) <= len(best)):
-                continue
+            if any(TRUNCATION_MARK.search(a) for a in authors):
+                continue  # the public list is itself cut short
             if ours and not _same_person(authors[0], ours[0]):
                 continue
-            if len(authors) != len(record["authors"] or []):
-                continue  # the public list is itself cut short
+            if len(authors) <= len(ours) or (best and len(authors) <= len(best)):
+                continue
+            if all(_name_words(a) <= our_words for a in authors):
+                continue  # longer only by splitting names
             best = authors
         return best
 
@@ -173,7 +182,7 @@ def check(works: list[dict[str, Any]], index: PublicIndex, fix: bool = False) ->
     report = Report(works=len(works))
     for work in works:
         wid = work["id"]
-        if any(TRUNCATION_MARK.match(a.strip()) for a in work["authors"]):
+        if any(TRUNCATION_MARK.search(a) for a in work["authors"]):
             report.truncated.append(f"{wid}: author list ends with {work['authors'][-1]!r}")
         fuller = index.fuller_authors(work)
         if fuller:

@@ -55,8 +55,11 @@ def _link(work: RankedWork) -> str | None:
     return work.url
 
 
+ARXIV_VENUES = frozenset({"arxiv", "arxiv.org", "arxiv preprint"})  # venues that say "preprint", nothing more
+
+
 def _venue(work: RankedWork) -> str | None:
-    if work.venue and work.venue.lower() not in {"arxiv", "arxiv.org", "arxiv preprint"}:
+    if work.venue and work.venue.lower() not in ARXIV_VENUES:
         return work.venue
     if work.arxiv_id:
         return f"arXiv preprint arXiv:{work.arxiv_id}"
@@ -111,7 +114,6 @@ _KEY_SKIP_WORDS = frozenset(
 )
 # Venues that are forums or blogs: a work of unknown kind there is cited as a post (@misc), not a paper.
 FORUM_VENUES = frozenset({"lesswrong", "ai alignment forum", "alignment forum", "effective altruism forum", "ea forum"})
-_ARXIV_VENUES = frozenset({"arxiv", "arxiv.org", "arxiv preprint"})
 
 
 def bibtex_key(work: RankedWork) -> str:
@@ -146,7 +148,7 @@ def work_type(work: RankedWork) -> str:
     venue = (work.venue or "").lower()
     if venue in FORUM_VENUES:
         return "post"
-    if not venue or venue in _ARXIV_VENUES:
+    if not venue or venue in ARXIV_VENUES:
         return "preprint"
     return "inproceedings"
 
@@ -177,7 +179,7 @@ def bibtex_entry(work: RankedWork, key: str | None = None) -> Entry:
         fields.append(Field("author", _bib_escape(" and ".join(inverted_names(work.authors)))))
     if work.year:
         fields.append(Field("year", str(work.year)))
-    if venue_field and work.venue and work.venue.lower() not in _ARXIV_VENUES:
+    if venue_field and work.venue and work.venue.lower() not in ARXIV_VENUES:
         fields.append(Field(venue_field, _bib_escape(work.venue)))
     if work.arxiv_id:
         fields += [Field("eprint", work.arxiv_id), Field("archivePrefix", "arXiv")]

@@ -13,7 +13,7 @@ from typing import Any
 
 import rispy
 
-from bot.citations import bibtex_document, inverted_names, split_name, unique_bibtex_keys, work_type
+from bot.citations import ARXIV_VENUES, bibtex_document, inverted_names, split_name, unique_bibtex_keys, work_type
 from bot.domain import RankedWork
 
 
@@ -55,12 +55,11 @@ def csl_item(work: RankedWork, key: str) -> dict[str, Any]:
         item["author"] = [_csl_name(a) for a in work.authors]
     if work.year:
         item["issued"] = {"date-parts": [[work.year]]}
-    if work.venue:
+    if work.venue and work.venue.lower() not in ARXIV_VENUES:
         item["publisher" if kind == "report" else "container-title"] = work.venue
-    if work.arxiv_id:
+    if work.arxiv_id and kind == "preprint":  # how Zotero writes an arXiv preprint
         item["number"] = f"arXiv:{work.arxiv_id}"
-        if kind == "preprint":
-            item["publisher"] = "arXiv"
+        item["publisher"] = "arXiv"
     if work.doi:
         item["DOI"] = work.doi
     if work.url:
@@ -80,10 +79,10 @@ def ris_record(work: RankedWork, key: str) -> dict[str, Any]:
         record["authors"] = inverted_names(work.authors)
     if work.year:
         record["year"] = str(work.year)
-    if work.venue:
+    if work.venue and work.venue.lower() not in ARXIV_VENUES:
         # T2 is the journal or proceedings title in RIS; PB the institution of a report.
         record["publisher" if kind == "report" else "secondary_title"] = work.venue
-    if work.arxiv_id:
+    if work.arxiv_id and kind == "preprint":
         record["number"] = f"arXiv:{work.arxiv_id}"
     if work.doi:
         record["doi"] = work.doi

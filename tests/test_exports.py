@@ -11,18 +11,9 @@ import rispy
 from bot.citations import acl, apa, bibtex_key, unique_bibtex_keys
 from bot.domain import RankedWork
 from bot.exports import ExportFormat, export
+from tests.test_citations import TURPIN as TURPIN_PREPRINT
 
-TURPIN = RankedWork(
-    id="arxiv:2305.04388",
-    arxiv_id="2305.04388",
-    title="Language Models Don't Always Say What They Think",
-    authors=["Miles Turpin", "Julian Michael", "Ethan Perez", "Samuel R. Bowman"],
-    year=2023,
-    url="https://arxiv.org/abs/2305.04388",
-    venue="NeurIPS 2023",
-    kind="inproceedings",
-    score=1.0,
-)
+TURPIN = TURPIN_PREPRINT.model_copy(update={"venue": "NeurIPS 2023", "kind": "inproceedings"})
 ELK = RankedWork(
     id="lw:qHCDysDnvhteW7kRd",
     title="Eliciting Latent Knowledge: How to Tell if Your Eyes Deceive You",

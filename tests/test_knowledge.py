@@ -123,3 +123,21 @@ def test_the_works_the_issue_found_missing_are_there() -> None:
     assert parrots["authors"][0] == "Emily M. Bender" and parrots["year"] == 2021 and parrots["kind"] == "inproceedings"
     assert "Christiano's What failure looks like" in works["lw:HBxe6wdjxK239zajf"]["aliases"]
     assert sum(w["kind"] == "post" for w in works.values()) >= 100
+
+
+def test_no_two_works_merge_on_ingest() -> None:
+    """Ingest merges records that share an arXiv id, DOI, forum post, link or a title of three or more words:
+    two curated works doing so would silently become one."""
+    keys: dict[str, str] = {}
+    for work in load():
+        post = re.search(r"/posts/([A-Za-z0-9]{17})", work["url"] or "")
+        title = " ".join(re.findall(r"[a-z0-9]+", work["title"].lower()))
+        candidates = [
+            work["arxiv_id"] and f"arxiv:{work['arxiv_id']}",
+            work["doi"] and f"doi:{work['doi'].lower()}",
+            post and f"post:{post.group(1)}",
+            work["url"] and f"url:{work['url'].rstrip('/').lower()}",
+            len(title.split()) >= 3 and f"title:{title}",
+        ]
+        for key in filter(None, candidates):
+            assert keys.setdefault(key, work["id"]) == work["id"], (key, keys[key], work["id"])

@@ -78,7 +78,7 @@ def test_cite_reply() -> None:
     assert "> Jacovi, A., & Goldberg, Y. (2023). Towards Faithfully Interpretable NLP Systems." in body
     assert "Other works it might be:\n\n2. [Paper number 2]" in body
     bibtex = render.render_cite(result, Style.bibtex)
-    assert "\n    @misc{jacovi2023towards," in bibtex  # a code block, verbatim
+    assert "\n    @misc{jacoviTowards2023," in bibtex  # a code block, verbatim
     unsure = CiteResult(query="Smith *2020*", confident=False, match=work(1), alternatives=[], formatted=None)
     assert render.render_cite(unsure).startswith(r'No paper in the knowledge base matches "Smith \*2020\*"; closest:')
     none = CiteResult(query="Smith", confident=False, match=None, alternatives=[], formatted=None)
