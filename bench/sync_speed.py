@@ -22,11 +22,12 @@ from pathlib import Path
 
 from bot.embedding import load_embedder
 from bot.engine import Engine
-from bot.settings import Settings
-from bot.sync.filter import RelevanceFilter, curated_profile
+from bot.settings import REPO_ROOT, Settings
+from bot.sync.filter import RelevanceFilter, file_profile
 from bot.sync.service import sync_arxiv
 from tests.sync.fakes import FakeOAI, Paper
 
+READING_LIST = REPO_ROOT / "knowledge" / "reading_list.jsonl"  # the profile `--topics` uses, from its file
 SAFETY = [
     "deceptive alignment",
     "reward hacking",
@@ -94,8 +95,9 @@ def main() -> None:
                 arxiv_oai_url=fake.url,
                 arxiv_min_interval_seconds=0.0,
                 llm_provider=None,
+                load_bundled_knowledge=False,
             )
-            return Engine.open(settings, embedder=embedder)  # loads and embeds the reading list: not timed
+            return Engine.open(settings, embedder=embedder)
 
         # Baseline: the same records from a file.
         base = engine("file")
@@ -109,7 +111,7 @@ def main() -> None:
         for label, filtered in (("sync, category only (no filter)", False), ("sync with the relevance filter", True)):
             kb = engine(label.split()[-1])
             relevance = (
-                RelevanceFilter(embedder, curated_profile(kb.db), defaults.sync_relevance_threshold)
+                RelevanceFilter(embedder, file_profile(READING_LIST), defaults.sync_relevance_threshold)
                 if filtered
                 else None
             )
