@@ -22,11 +22,12 @@ from pathlib import Path
 
 from bot.embedding import load_embedder
 from bot.engine import Engine
-from bot.settings import Settings
-from bot.sync.filter import RelevanceFilter, curated_profile
+from bot.settings import REPO_ROOT, Settings
+from bot.sync.filter import RelevanceFilter, file_profile
 from bot.sync.service import sync_arxiv
 from tests.sync.fakes import FakeOAI, Paper
 
+READING_LIST = REPO_ROOT / "knowledge" / "reading_list.jsonl"  # the profile `--topics` uses, from its file
 SAFETY = [
     "deceptive alignment",
     "reward hacking",
@@ -85,7 +86,12 @@ def main() -> None:
     fake = FakeOAI(papers, page_size=args.page)
     defaults = Settings()
     embedder = load_embedder(defaults.embedding_model, defaults.embedding_max_tokens, defaults.embedding_batch_size)
-    rows = []
+    print(f"{args.records} records, {args.page} a page, fake OAI-PMH on 127.0.0.1, no pacing", flush=True)
+    print(f"{'':42} {'read':>6} {'stored':>7} {'seconds':>8} {'records/s':>10} {'embedding s':>12}", flush=True)
+
+    def row(label: str, read: int, stored: int, seconds: float, embedding: str = "") -> None:
+        print(f"{label:42} {read:6d} {stored:7d} {seconds:8.1f} {read / seconds:10.0f} {embedding:>12}", flush=True)
+
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as directory:
 
         def engine(name: str) -> Engine:
@@ -94,39 +100,35 @@ def main() -> None:
                 arxiv_oai_url=fake.url,
                 arxiv_min_interval_seconds=0.0,
                 llm_provider=None,
+                load_bundled_knowledge=False,
             )
-            return Engine.open(settings, embedder=embedder)  # loads and embeds the reading list: not timed
+            return Engine.open(settings, embedder=embedder)
 
         # Baseline: the same records from a file.
-        base = engine("file")
+        kb = engine("file")
         source = Path(directory) / "records.jsonl"
         as_jsonl(papers, source)
         started = time.perf_counter()
-        report = base.ingest([source], embed=False)
-        seconds = time.perf_counter() - started
-        rows.append(("ingest from a JSON Lines file (baseline)", report.read, report.added, seconds, base))
+        report = kb.ingest([source], embed=False)
+        row("ingest from a JSON Lines file (baseline)", report.read, report.added, time.perf_counter() - started)
+        kb.close()
 
         for label, filtered in (("sync, category only (no filter)", False), ("sync with the relevance filter", True)):
             kb = engine(label.split()[-1])
             relevance = (
-                RelevanceFilter(embedder, curated_profile(kb.db), defaults.sync_relevance_threshold)
+                RelevanceFilter(embedder, file_profile(READING_LIST), defaults.sync_relevance_threshold)
                 if filtered
                 else None
             )
             started = time.perf_counter()
-            (report,) = sync_arxiv(kb, ["cs.AI"], since="2026-11-01", relevance=relevance)
+            (result,) = sync_arxiv(kb, ["cs.AI"], since="2026-11-01", relevance=relevance)
             seconds = time.perf_counter() - started
-            rows.append((label, report.seen, report.added, seconds, kb))
-
-        print(f"{args.records} records, {args.page} a page, fake OAI-PMH on 127.0.0.1, no pacing")
-        print(f"{'':42} {'read':>6} {'stored':>7} {'seconds':>8} {'records/s':>10} {'embedding s':>12}")
-        for label, read, stored, seconds, kb in rows:
             embedding = ""
-            if kb is rows[-1][-1]:
+            if filtered:
                 started = time.perf_counter()
                 kb.embed_pending()
                 embedding = f"{time.perf_counter() - started:.1f}"
-            print(f"{label:42} {read:6d} {stored:7d} {seconds:8.1f} {read / seconds:10.0f} {embedding:>12}")
+            row(label, result.seen, result.added, seconds, embedding)
             kb.close()
     fake.stop()
 

@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     )
     sync_read_timeout_seconds: float = Field(default=60.0, gt=0, description="OAI-PMH pages take a while to build.")
     sync_relevance_threshold: float = Field(
-        default=0.5,
+        default=0.54,
         ge=-1,
         le=1,
         description="Relevance score (see `alignbot sync`) a harvested paper needs to be kept.",

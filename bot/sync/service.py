@@ -91,6 +91,8 @@ def _open_window(cursor: SyncCursor, since: str | None, until: str | None, repor
 
 
 def _store(engine: Engine, records: list[WorkRecord], report: SyncReport, reports: list[SyncReport]) -> None:
+    if not records:
+        return
     result = engine.ingest_records(records, embed=False)
     if result.interrupted:
         raise Interrupted(reports)
