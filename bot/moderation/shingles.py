@@ -66,10 +66,11 @@ class Shingled:
     origin: np.ndarray  # normalised word index → token index
     hashes: np.ndarray  # uint32 shingle hash at each word position (len = words - k + 1)
     k: int
-    unique: np.ndarray = field(init=False)
+    unique: np.ndarray = field(init=False)  # the distinct shingle hashes, sorted
+    first: np.ndarray = field(init=False)  # where each of them first occurs (aligns this text with another)
 
     def __post_init__(self) -> None:
-        self.unique = np.unique(self.hashes)
+        self.unique, self.first = np.unique(self.hashes, return_index=True)
 
     def __len__(self) -> int:
         return len(self.unique)
@@ -301,9 +302,8 @@ def aligned_words(a: Shingled, b: Shingled) -> np.ndarray:
     np.add.at(marks, np.minimum(starts + k, n_words), -1)
     covered = np.cumsum(marks[:-1]) > 0
     # Where each of a's shared shingles first occurs in b.
-    order = np.argsort(b.hashes, kind="stable")
     first_in_b = np.full(len(a.hashes), -1, dtype=np.int64)
-    first_in_b[starts] = order[np.searchsorted(b.hashes[order], a.hashes[starts])]
+    first_in_b[starts] = b.first[np.searchsorted(b.unique, a.hashes[starts])]
     padded = np.concatenate([[True], covered, [True]]).astype(np.int8)
     edges = np.diff(padded)
     gap_start, gap_end = np.nonzero(edges == -1)[0], np.nonzero(edges == 1)[0]  # [start, end) uncovered

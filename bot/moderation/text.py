@@ -270,6 +270,7 @@ _CLIPPED = re.compile(r"(?:^|;)\s*overflow\s*:\s*(?:hidden|clip)", re.IGNORECASE
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _HIDDEN_ELEMENTS = "template, [hidden], [aria-hidden=true i]"
+_DOOMED = "data-alignbot-hidden"
 
 
 def _hides(declarations: str) -> bool:
@@ -296,20 +297,12 @@ def remove_hidden(tree: LexborHTMLParser) -> None:
                 except ValueError:  # a selector lexbor cannot parse selects nothing
                     continue
     doomed += tree.css("script, style, noscript")  # the walker skips them as blocks, not inside a paragraph
-    unique = {node.mem_id: node for node in doomed}
-    # Only the outermost hidden elements: a descendant is freed with its ancestor and must not be touched.
-    ids = set(unique)
-    for node in [n for n in unique.values() if not _has_ancestor_in(n, ids)]:
+    for node in doomed:
+        node.attrs[_DOOMED] = ""
+    # Marked, then selected once: document order, each node once. Removed last to first, so a descendant
+    # goes before its ancestor (removing the ancestor first would free the descendant under our feet).
+    for node in reversed(tree.css(f"[{_DOOMED}]")):
         node.decompose()
-
-
-def _has_ancestor_in(node: LexborNode, ids: set[int]) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id in ids:
-            return True
-        parent = parent.parent
-    return False
 
 
 # Blocks nested deeper than this are read as one paragraph each: the walk recurses, and a post of a few

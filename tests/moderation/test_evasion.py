@@ -45,3 +45,13 @@ def test_quoted_excerpts_with_attribution_are_not_flagged(shared: Moderator, sty
         body, body_format = quoted_excerpt(own, source_text, source_id, authors, style)
         report = shared.check(submission(body=body, body_format=body_format), dry_run=True)
         assert not [f for f in report.findings if f.rule in {"not-own-content", "duplicate-post"}], source_id
+
+
+def test_a_look_alike_handle_is_not_the_author(shared: Moderator) -> None:
+    # "zоe" with a Cyrillic о: to a reader it is Zoe, but it is not her account, so her text is not its own.
+    impostor = "z\u043ee"
+    sub = submission(body=text("zoe_blog"), submitter=impostor, authors=[{"handle": impostor, "confirmed": True}])
+    [finding] = [f for f in shared.check(sub, dry_run=True).findings if f.rule == "not-own-content"]
+    assert finding.evidence["source"]["id"] == "zoe-evaluation-awareness"
+    genuine = submission(body=text("zoe_blog"), submitter="Zoe", authors=[{"handle": "Zoe", "confirmed": True}])
+    assert not [f for f in shared.check(genuine, dry_run=True).findings if f.rule == "not-own-content"]

@@ -102,8 +102,8 @@ def test_a_text_is_fully_contained_in_itself(words: list[str]) -> None:
     assert o.containment == o.coverage == o.jaccard == 1.0
 
 
-def _replace_every(words: list[str], nth: int, start: int = 0) -> list[str]:
-    return [f"other{i}" if (i + 1) % nth == start else w for i, w in enumerate(words)]
+def _replace_every(words: list[str], nth: int) -> list[str]:
+    return [f"other{i}" if (i + 1) % nth == 0 else w for i, w in enumerate(words)]
 
 
 def test_substituted_words_are_aligned_with_the_source() -> None:
