@@ -127,6 +127,8 @@ def _equivalent(field: str, stored: object, proposed: object) -> bool:
             arxiv is not None and arxiv == normalize_arxiv_id(proposed)
         )
     a, b = normalize_text(stored), normalize_text(proposed)
+    if field == "title":  # the short title before the subtitle is the same title
+        return a.startswith(b) or b.startswith(a)
     return a == b or (field == "venue" and (a in b or b in a))
 
 
