@@ -14,17 +14,15 @@ from rich.markup import escape
 
 from bot.engine import Engine
 from bot.ingest.provenance import SHOWN_FIELDS, WorkDetail, find_work, work_detail
+from bot.metadata.cli import EXIT_API_FAILED, EXIT_NOT_FOUND, DataDir
 from bot.metadata.enrich import SOURCES, EnrichReport, enrich
 from bot.settings import Settings
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-EXIT_NOT_FOUND = 1
-EXIT_API_FAILED = 3
 EXIT_INTERRUPTED = 130
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
