@@ -81,3 +81,29 @@ def test_enrich_exit_codes(cli: Callable[..., Result], apis: FakeApis) -> None:
     assert failed.exit_code == 3 and "arXiv: answered HTTP 503" in failed.stderr
     assert "1 left to check" in failed.stderr  # asked again next time
     assert cli("enrich", "--source", "arxiv").exit_code == 0
+
+
+def test_ingest_says_what_it_refused_and_show_lists_it(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    ours = {
+        "id": "arxiv:2305.04388",
+        "arxiv_id": "2305.04388",
+        "title": "Language Models Don't Always Say",
+        "summary": "Ours.",
+    }
+    (knowledge / "reading_list.jsonl").write_text(json.dumps(ours) + "\n")
+    monkeypatch.setenv("ALIGNBOT_KNOWLEDGE_DIR", str(knowledge))
+    monkeypatch.setenv("ALIGNBOT_LOAD_BUNDLED_KNOWLEDGE", "true")
+    (tmp_path / "theirs.jsonl").write_text(json.dumps({**ours, "summary": "Theirs."}) + "\n")
+    ingested = cli("ingest", "theirs.jsonl")
+    assert ingested.exit_code == 0, ingested.output
+    assert "1 changes to curated works refused and kept for a moderator" in ingested.stderr
+    shown = cli("show", "arxiv:2305.04388")
+    assert "summary   Ours.  [curated list reading_list.jsonl]" in shown.stdout
+    assert (
+        "summary: 'Theirs.' from file theirs.jsonl — a curated work's value is changed only by the curated list"
+        in shown.stdout
+    )
