@@ -161,6 +161,12 @@ def ingest(
         f"{report.unchanged} unchanged; {report.embedded} embedded; {len(report.errors)} bad lines"
     )
     err.print(summary, highlight=False)
+    if report.conflicts:
+        err.print(
+            f"[yellow]{len(report.conflicts)} changes to curated works refused and kept for a moderator "
+            "(`alignbot show ID` lists them)[/yellow]",
+            highlight=False,
+        )
     if report.interrupted:
         err.print(
             "[yellow]interrupted: everything up to the last batch is stored; run the same command "

@@ -11,21 +11,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from bot.engine import Engine
 from bot.ingest.provenance import SHOWN_FIELDS, WorkDetail, find_work, work_detail
+from bot.metadata.cli import EXIT_API_FAILED, EXIT_NOT_FOUND, DataDir
 from bot.metadata.enrich import SOURCES, EnrichReport, enrich
 from bot.settings import Settings
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-EXIT_NOT_FOUND = 1
-EXIT_API_FAILED = 3
 EXIT_INTERRUPTED = 130
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -46,18 +43,15 @@ def _set_by(kind: str, name: str) -> str:
 
 
 def _render_detail(detail: WorkDetail) -> None:
+    """One line a field: `title     Sleeper Agents: …  [curated list reading_list.jsonl]`."""
     out.print(f"[bold]{escape(detail.id)}[/bold]" + ("  [green](curated)[/green]" if detail.curated else ""))
-    table = Table(show_header=True, header_style="bold", show_lines=False, expand=True)
-    table.add_column("field", no_wrap=True)
-    table.add_column("value", ratio=3)
-    table.add_column("set by", ratio=1)
     for field in SHOWN_FIELDS:
         value = getattr(detail, field)
         source = detail.provenance.get(field)
-        set_by = _set_by(source.kind, source.name) if source else ""
-        if value not in (None, "", []) or source:
-            table.add_row(field, escape(_value(value)), escape(set_by))
-    out.print(table)
+        if value in (None, "", []) and source is None:
+            continue
+        set_by = f"  [dim]\\[{escape(_set_by(source.kind, source.name))}][/dim]" if source else ""
+        out.print(f"{field:9} {escape(_value(value))}{set_by}", highlight=False)
     enriched = f"{detail.enriched_at:%Y-%m-%d %H:%M} UTC" if detail.enriched_at else "never"
     out.print(f"sources: {escape(', '.join(detail.sources) or 'none')}; enriched: {enriched}", highlight=False)
     if detail.conflicts:

@@ -116,6 +116,7 @@ CURATED_FIELDS = ("title", "summary", "aliases", "topics", "kind")
 FACT_FIELDS = ("year", "url", "venue", "doi", "arxiv_id")
 PROVENANCE_FIELDS = (*CURATED_FIELDS, *FACT_FIELDS, "authors", "abstract")
 _EMPTY: tuple[object, ...] = (None, "", [])
+_ONLY_CURATED = "a curated work's value is changed only by the curated list"
 
 
 def _equivalent(field: str, stored: object, proposed: object) -> bool:
@@ -127,6 +128,8 @@ def _equivalent(field: str, stored: object, proposed: object) -> bool:
             arxiv is not None and arxiv == normalize_arxiv_id(proposed)
         )
     a, b = normalize_text(stored), normalize_text(proposed)
+    if field == "title":  # the short title before the subtitle is the same title
+        return a.startswith(b) or b.startswith(a)
     return a == b or (field == "venue" and (a in b or b in a))
 
 
@@ -190,7 +193,7 @@ class _FieldMerge:
         if wins or fills_gap:
             self.set(field, value)
         elif self.guarded:
-            self.refuse(field, value, "a curated work's value is changed only by the curated list")
+            self.refuse(field, value, _ONLY_CURATED)
 
     def authors(self) -> None:
         """The most complete list wins whatever its source (on a tie, the curated list's spelling)."""
@@ -220,7 +223,7 @@ class _FieldMerge:
         merged = _union(getattr(self.work, field), proposed)
         if self.work.curated:
             if self.guarded and merged != getattr(self.work, field):
-                self.refuse(field, [x for x in merged if x not in getattr(self.work, field)], "curated names")
+                self.refuse(field, [x for x in merged if x not in getattr(self.work, field)], _ONLY_CURATED)
             return None
         return self.offer(field, merged, wins=True)
 
@@ -295,11 +298,12 @@ class RecordMerger:
         self.keys = db.key_map()
         self.curated_names = db.curated_names()
 
-    def _claims(self, record: WorkRecord, origin: Origin, target: str) -> tuple[WorkRecord, list[Conflict]]:
+    def _claims(self, record: WorkRecord, origin: Origin, work_id: str | None) -> tuple[WorkRecord, list[Conflict]]:
         """The record without aliases that name a different curated work (they would make its citations
         ambiguous), and a conflict for each."""
         if origin.kind == "curated" or not record.aliases:
             return record, []
+        target = work_id or new_work_id(record, self.keys)
         kept, conflicts = [], []
         for alias in record.aliases:
             holder = self.curated_names.get(normalize_text(alias))
@@ -344,7 +348,7 @@ class RecordMerger:
             record_origin = origin or default_origin(record)
             keys = record_keys(record)
             work_id = next((self.keys[k] for k in keys if k in self.keys), None)
-            record, refused = self._claims(record, record_origin, work_id or new_work_id(record, self.keys))
+            record, refused = self._claims(record, record_origin, work_id)
             if work_id is None:
                 work_id = new_work_id(record, self.keys)
                 created[work_id] = new_work(record, work_id, record_origin)
@@ -377,7 +381,7 @@ class RecordMerger:
                     new_keys[key] = work_id
         report.conflicts += conflicts.values()
         known = self.db.conflict_keys(list(conflicts)) if conflicts else set()
-        rows = [_conflict_row(key, conflict) for key, conflict in conflicts.items() if key not in known]
+        rows = [WorkConflict.of(key, conflict) for key, conflict in conflicts.items() if key not in known]
         self.db.write_batch(created.values(), changed.values(), new_keys.items(), checkpoint, conflicts=rows)
 
 
@@ -385,21 +389,6 @@ def _conflict_key(conflict: Conflict) -> str:
     """The same refused change from the same origin is one conflict, however often it is sent."""
     what = json.dumps([conflict.work_id, conflict.target_id, conflict.field, conflict.origin.label, conflict.proposed])
     return hashlib.blake2b(what.encode("utf-8"), digest_size=16).hexdigest()
-
-
-def _conflict_row(key: str, conflict: Conflict) -> WorkConflict:
-    return WorkConflict(
-        key=key,
-        work_id=conflict.work_id,
-        target_id=conflict.target_id,
-        field=conflict.field,
-        stored=conflict.stored,
-        proposed=conflict.proposed,
-        origin_kind=conflict.origin.kind,
-        origin_name=conflict.origin.name,
-        reason=conflict.reason,
-        created_at=conflict.at or datetime.now(UTC),
-    )
 
 
 def _batched(items: Iterator[tuple[int, WorkRecord | ParseError]], size: int) -> Iterator[list]:

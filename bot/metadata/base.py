@@ -24,7 +24,6 @@ from bot.settings import Settings
 _EXACT_DOI = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 # arXiv's own DataCite DOIs name the arXiv id: 10.48550/arXiv.2305.04388.
 _ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.IGNORECASE)
-MAX_AUTHORS = 500  # collaboration papers list thousands; nobody cites past the first few hundred
 
 
 def clean_text(value: Any) -> str | None:
@@ -89,8 +88,9 @@ def year_of(value: Any) -> int | None:
 
 
 def make_record(api: str, **fields: Any) -> WorkRecord:
-    """A WorkRecord, or MetadataResponseError when the API's values do not make one."""
-    fields["authors"] = [a for a in fields.get("authors") or [] if a][:MAX_AUTHORS]
+    """A WorkRecord, or MetadataResponseError when the API's values do not make one. Author lists are kept whole
+    (a cut list cites its last listed author as the last author); the record's own caps bound them."""
+    fields["authors"] = [a for a in fields.get("authors") or [] if a]
     try:
         return WorkRecord(**fields)
     except ValidationError as exc:

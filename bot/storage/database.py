@@ -109,6 +109,21 @@ class WorkConflict(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=_now)
 
+    @classmethod
+    def of(cls, key: str, conflict: Conflict) -> WorkConflict:
+        return cls(
+            key=key,
+            work_id=conflict.work_id,
+            target_id=conflict.target_id,
+            field=conflict.field,
+            stored=conflict.stored,
+            proposed=conflict.proposed,
+            origin_kind=conflict.origin.kind,
+            origin_name=conflict.origin.name,
+            reason=conflict.reason,
+            created_at=conflict.at or _now(),
+        )
+
     def conflict(self) -> Conflict:
         return Conflict(
             work_id=self.work_id,

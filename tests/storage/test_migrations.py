@@ -119,7 +119,11 @@ def test_field_provenance_upgrades_a_populated_database_in_place(database_url: s
     where their fields came from; conflicts can be stored; nothing is marked as enriched."""
     db = Database(database_url)
     merger = RecordMerger(db)
-    curated = WorkRecord(title="Sleeper Agents: Training Deceptive LLMs", aliases=["the sleeper agents paper"])
+    curated = WorkRecord(
+        title="Sleeper Agents: Training Deceptive LLMs",
+        aliases=["the sleeper agents paper"],
+        url="https://arxiv.org/abs/2401.05566",
+    )
     merger.store(
         [
             curated.model_copy(update={"id": "arxiv:2401.05566", "arxiv_id": "2401.05566", "curated": True}),
@@ -129,6 +133,8 @@ def test_field_provenance_upgrades_a_populated_database_in_place(database_url: s
     )
     schema.downgrade(db.engine, "0002")
     assert "work_conflict" not in inspect(db.engine).get_table_names()
+    with db.engine.begin() as connection:  # stored before links were checked
+        connection.execute(text("UPDATE work SET url = ' JavaScript:alert(1)' WHERE id = 'x:1'"))
     with db.engine.connect() as connection:
         before = connection.execute(text("SELECT id, title, authors, aliases, curated FROM work ORDER BY id")).all()
     db.close()
@@ -142,10 +148,17 @@ def test_field_provenance_upgrades_a_populated_database_in_place(database_url: s
         works = upgraded.works(["arxiv:2401.05566", "x:1"])
         sleeper, probes = works["arxiv:2401.05566"], works["x:1"]
         kinds = {f: p["kind"] for f, p in sleeper.provenance.items()}
-        assert kinds == {"title": "curated", "kind": "curated", "aliases": "curated", "arxiv_id": "records"}
+        assert kinds == {
+            "title": "curated",
+            "kind": "curated",
+            "aliases": "curated",
+            "arxiv_id": "records",
+            "url": "records",
+        }
         assert set(probes.provenance) == {"kind", "title", "authors", "year"}
         assert {p["name"] for p in probes.provenance.values()} == {"my.bib"}  # its only source
         assert sleeper.enriched_at is None and probes.enriched_at is None
+        assert (sleeper.url, probes.url) == ("https://arxiv.org/abs/2401.05566", None)
         # The new table works: a refused alias claim is stored once however often it comes.
         merger = RecordMerger(upgraded)
         hostile = WorkRecord(id="x:2", title="Something else entirely", aliases=["The Sleeper Agents paper"])

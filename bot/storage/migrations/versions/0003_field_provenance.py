@@ -6,6 +6,7 @@
   stored before provenance was kept.
 - `work.enriched_at`: when `alignbot enrich` asked the metadata APIs about the work (re-runs skip it).
 - `work_conflict`: writes refused because they would change a curated work, for a moderator.
+- Links that are not http(s) (a `javascript:` URL stored before links were checked) are removed.
 
 Revision ID: 0003_field_provenance
 Revises: 0002
@@ -92,6 +93,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("key"),
     )
     op.create_index("ix_work_conflict_work_id", "work_conflict", ["work_id"], unique=False)
+    # Links are http(s) from now on; one stored before (`javascript:…`) would still reach rendered links.
+    lowered = sa.func.lower(_WORK.c.url)
+    op.execute(sa.update(_WORK).where(~lowered.like("http://%"), ~lowered.like("https://%")).values(url=None))
     _backfill(op.get_bind())
 
 
