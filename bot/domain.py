@@ -80,6 +80,9 @@ class CiteResult(BaseModel):
     match: RankedWork | None
     alternatives: list[RankedWork]
     formatted: str | None
+    fetched: str | None = Field(
+        default=None, description="The API the match was fetched from just now (live lookup), else null."
+    )
     signals: dict[str, float] = Field(
         default_factory=dict,
         description="The signals that decided the match, with their values in [0, 1]: exact, alias, title, "
@@ -92,6 +95,9 @@ class BibliographyEntry(BaseModel):
     author: str | None = Field(default=None, description="Who wrote the message with the mention.")
     work: RankedWork
     formatted: str
+    fetched: str | None = Field(
+        default=None, description="The API the work was fetched from just now (live lookup), else null."
+    )
 
 
 class UnresolvedMention(BaseModel):
