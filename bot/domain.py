@@ -74,6 +74,14 @@ class AskResult(BaseModel):
     answer: str
 
 
+_API_NAMES = {"arxiv-api": "arXiv", "semantic-scholar": "Semantic Scholar", "openalex": "OpenAlex"}
+
+
+def fetched_note(source: str | None) -> str:
+    """What an answer says about a work just fetched live ("" for one already in the knowledge base)."""
+    return f"fetched just now from {_API_NAMES.get(source, source)}" if source else ""
+
+
 class CiteResult(BaseModel):
     query: str
     confident: bool

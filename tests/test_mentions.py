@@ -127,3 +127,12 @@ def test_cite_says_which_signals_decided(engine: Engine) -> None:
 )
 def test_what_reads_as_a_title(span: str, titled: bool) -> None:
     assert reads_as_title(span) is titled
+
+
+def test_cite_and_bibliography_never_need_the_embedding_model(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dense(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("cite and bibliography decide on lexical signals alone")
+
+    monkeypatch.setattr(engine.embedder, "encode", no_dense)
+    assert engine.cite("Burns's CCS paper").confident
+    assert engine.bibliography("RepE (Zou et al.) and “Sleeper Agents”").entries

@@ -16,7 +16,7 @@ from discord.utils import escape_markdown
 
 from bot.answer import composed_answer
 from bot.citations import Style, bibtex, short_citation
-from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork
+from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork, fetched_note
 from bot.metadata.fetch import FetchResult
 from bot.moderation.schemas import (
     CitedByResult,
@@ -279,7 +279,8 @@ def cite_embed(result: CiteResult, style: Style | str = Style.apa) -> discord.Em
             f"• {link(alt.title, work_url(alt), 150)} ({md(short_citation(alt))})" for alt in result.alternatives[:3]
         )
         embed.add_field(name="Or did you mean", value=others, inline=False)
-    embed.set_footer(text=f"{style.value.upper() if style is not Style.bibtex else 'BibTeX'} · {short_citation(work)}")
+    footer = f"{style.value.upper() if style is not Style.bibtex else 'BibTeX'} · {short_citation(work)}"
+    embed.set_footer(text=f"{footer} · {fetched_note(result.fetched)}" if result.fetched else footer)
     return fit(embed)
 
 
