@@ -199,7 +199,7 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     def add(start: int, end: int, kind: str, titled: bool = False) -> None:
         found = text[start:end]
         # Nested quote marks belong to the quoting, not to the title: “‘Sleeper Agents’”.
-        edge = " ,.;" + (_QUOTE_MARKS if kind == "quote" else "")
+        edge = " ,.;" + (_QUOTE_MARKS + ":" if kind == "quote" else "")
         stripped = found.lstrip(edge)
         start += len(found) - len(stripped)
         found = stripped.rstrip(edge + ":")
@@ -250,6 +250,8 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         kind = "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names"
         if kind == "names" and any(normalize_text(w) in corpus.aliases for w in _WORD.findall(match.group(0))):
             continue  # "RepE and ActAdd" are two works' names, not two authors
+        if kind == "names" and re.match(rf"\s+[{_UPPER}][{_LOWER}]", plain[match.end() :]):
+            continue  # "Brown and Catherine Olsson": the second name goes on, so these are people, not a citation
         cited.append((match.start(), match.end(), kind))
     for match in _PAREN_AUTHOR.finditer(plain):
         # "weak-to-strong generalization (Burns et al.)": the words before say which of their works.
@@ -267,6 +269,13 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     named = [(start, end, "name") for _phrase, start, end in _known_names(plain, corpus)]
     for start, end, kind in _joined(plain, cited + described + named):
         add(start, end, kind)
+    # "Kaleem's post [An elephant in the room](https://…)": the words before a link introduce it.
+    link_starts = [m.start for m in mentions if m.kind == "link"]
+    mentions = [
+        m
+        for m in mentions
+        if m.kind == "link" or not any(re.fullmatch(r"[\s:,]*", text[m.end : s]) for s in link_starts if s >= m.end)
+    ]
     # One mention per span (the strongest kind), and a reference repeated in a message counts once.
     by_span = {(m.start, m.end): m for m in sorted(mentions, key=lambda m: KINDS.index(m.kind), reverse=True)}
     unique = {(m.text, m.kind): m for m in sorted(by_span.values(), key=lambda m: -m.start)}
