@@ -353,6 +353,8 @@ class Engine:
         for message in messages:
             for found in read_references(message.text, resolver, message.author):
                 mention, best = found.mention, found.best
+                if not found.reported:
+                    continue  # a weak cue ("the … paper", a bare name) that named no work: not a reference
                 guess = self._ranked(resolver.corpus, [(best.doc, best.score)]) if best else []
                 fetched = None
                 if (
@@ -362,10 +364,10 @@ class Engine:
                 ):
                     guess, fetched = [hit[0]], hit[1]
                 if not found.confident and fetched is None:
-                    if mention.strong and mention.text not in unresolved:
+                    if mention.text not in unresolved:
                         unresolved[mention.text] = UnresolvedMention(
                             text=mention.text,
-                            kind="author" if mention.kind == "names" else mention.kind,
+                            kind=mention.kind,
                             author=mention.author,
                             best_guess=guess[0] if guess else None,
                         )

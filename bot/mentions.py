@@ -226,16 +226,20 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
             rest = _blank(rest, *match.span())
     # Emphasis and quotes, before tags are blanked: <em>Title</em> is a quote.
     quoted: list[tuple[int, int]] = []
+    inside = bytearray(len(text))  # 1 where a quote already found covers the text: nested marks are not new quotes
+
+    def quote(start: int, end: int, at: int) -> None:
+        if not inside[at]:
+            quoted.append((start, end))
+            inside[start:end] = b"\x01" * (end - start)
+
     for pattern in _EMPHASIS:
         for match in pattern.finditer(rest):
-            group = match.lastindex or 1
-            if not any(s <= match.start() < e for s, e in quoted):
-                quoted.append(match.span(group))
+            quote(*match.span(match.lastindex or 1), match.start())
     rest = _HTML_TAG.sub(lambda m: " " * len(m.group(0)), rest)
     for pattern in _QUOTED:
         for match in pattern.finditer(rest):
-            if not any(s <= match.start(1) < e for s, e in quoted):
-                quoted.append(match.span(1))
+            quote(*match.span(1), match.start(1))
     for start, end in sorted(quoted):
         span = rest[start:end]
         if len(content_words(span)) >= 1 and len(_WORD.findall(span)) >= 2 and len(span) <= 300:

@@ -158,6 +158,9 @@ def test_quoted_titles_are_found(corpus: CorpusIndex, before: str, title_words: 
         "the " * 5_000 + "paper",
         "Smith" + " " * 20_000 + "et al.",
         "sleeper agents " * 2_000,
+        "*ab cd* " * 5_000,  # each quote was checked against every earlier one
+        "“ab cd” " * 5_000,
+        "(Zou et al.) " * 3_000,
     ],
     ids=short_id,
 )
