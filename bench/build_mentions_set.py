@@ -84,7 +84,7 @@ def key_of(record: dict) -> str:
 
 
 def surname_of(author: str) -> str:
-    parts = author.replace(",", " ").split()
+    parts = re.sub(r"\bet\.?\s*al\b\.?", " ", author).replace(",", " ").split()  # "Deepak Narayanan et al."
     if not parts:
         return ""
     name = [parts[-1]]
@@ -180,6 +180,8 @@ def main() -> None:
 
     # Informal link mentions as written in the Shallow Review's agenda fields.
     for mention in load(SHARED / "shallow_review_2025_ai_safety" / "informal_link_mentions.jsonl"):
+        if "', '" in mention["anchor_text"] or mention["anchor_text"].startswith("'"):
+            continue  # a see-also list the source's parser swallowed into the anchor, not text anyone wrote
         head = f"{mention['field'].replace('_', ' ').capitalize()}: "
         link = f"[{mention['anchor_text']}]({mention['url']})"
         add(

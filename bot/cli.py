@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.citations import Style
 from bot.discord.cli import register as register_discord
-from bot.domain import AskResult, BibliographyResult, CiteResult
+from bot.domain import AskResult, BibliographyResult, CiteResult, fetched_note
 from bot.engine import Engine
 from bot.exports import ExportFormat
 from bot.http.cli import register as register_http
@@ -272,6 +272,8 @@ def _render_cite(result: CiteResult) -> None:
         return
     label = "[green]match[/green]" if result.confident else "[yellow]best guess (not confident)[/yellow]"
     out.print(f"{label} ({result.match.score:.2f}): {result.match.title}", highlight=False)
+    if result.fetched:
+        out.print(f"[dim]{fetched_note(result.fetched)}[/dim]", highlight=False)
     out.print(result.formatted or "", highlight=False, soft_wrap=True)
     if result.alternatives:
         out.print("[dim]alternatives:[/dim]")
@@ -323,7 +325,8 @@ def _render_bibliography(result: BibliographyResult, style: Style) -> None:
     separator = "\n" if style is Style.bibtex else ""
     for n, entry in enumerate(result.entries, start=1):
         prefix = "" if style is Style.bibtex else f"[{n}] "
-        out.print(f"{prefix}{entry.formatted}{separator}", highlight=False, soft_wrap=True)
+        note = f" ({fetched_note(entry.fetched)})" if entry.fetched and style is not Style.bibtex else ""
+        out.print(f"{prefix}{entry.formatted}{note}{separator}", highlight=False, soft_wrap=True)
     if result.unresolved:
         err.print("unresolved: " + "; ".join(u.text for u in result.unresolved), highlight=False)
 

@@ -147,12 +147,23 @@ class AskResult(BaseModel):
     answer: str
 
 
+_API_NAMES = {"arxiv-api": "arXiv", "semantic-scholar": "Semantic Scholar", "openalex": "OpenAlex"}
+
+
+def fetched_note(source: str | None) -> str:
+    """What an answer says about a work just fetched live ("" for one already in the knowledge base)."""
+    return f"fetched just now from {_API_NAMES.get(source, source)}" if source else ""
+
+
 class CiteResult(BaseModel):
     query: str
     confident: bool
     match: RankedWork | None
     alternatives: list[RankedWork]
     formatted: str | None
+    fetched: str | None = Field(
+        default=None, description="The API the match was fetched from just now (live lookup), else null."
+    )
     signals: dict[str, float] = Field(
         default_factory=dict,
         description="The signals that decided the match, with their values in [0, 1]: exact, alias, title, "
@@ -168,6 +179,9 @@ class BibliographyEntry(BaseModel):
     author: str | None = Field(default=None, description="Who wrote the message with the mention.")
     work: RankedWork
     formatted: str
+    fetched: str | None = Field(
+        default=None, description="The API the work was fetched from just now (live lookup), else null."
+    )
 
 
 class UnresolvedMention(BaseModel):

@@ -30,11 +30,12 @@ from bot.domain import (
 )
 from bot.embedding import Embedder, load_embedder
 from bot.exports import ExportFormat, export
+from bot.identifiers import work_keys
 from bot.ingest.parsers import ParseError, record_from_kb
 from bot.ingest.pipeline import Progress, RecordMerger, embed_pending, ingest_file
-from bot.mentions import read_references
+from bot.mentions import Mention, read_references
 from bot.retrieval.corpus import CorpusIndex
-from bot.retrieval.resolve import Candidate, ReferenceResolver
+from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
 from bot.retrieval.search import HybridSearcher, best_sentence
 from bot.settings import Settings
 from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, schema
@@ -316,15 +317,46 @@ class Engine:
         ranked = self._ranked(resolver.corpus, [(c.doc, c.score) for c in candidates])
         confident = resolver.is_confident(candidates)
         match = ranked[0] if ranked else None
+        signals = deciding_signals(candidates[0]) if candidates else {}
+        fetched = None
+        if not confident and self.settings.live_lookup:
+            kind = "author" if parse_reference(reference, resolver.corpus).surnames else "quote"
+            if found := self._fetch_missing(reference, kind):
+                match, fetched = found
+                confident, ranked, signals = True, [match], {"live": 1.0}
         return CiteResult(
             query=reference,
             confident=confident,
             match=match,
             alternatives=ranked[1:],
             formatted=format_citation(match, style) if match else None,
-            signals=deciding_signals(candidates[0]) if candidates else {},
+            fetched=fetched,
+            signals=signals,
             export=export(ranked[:1], export_format) if export_format else None,
         )
+
+    def _may_fetch(self, mention: Mention) -> bool:
+        """Live lookup is on, and the mention is a quoted title or an author citation with a year."""
+        if not self.settings.live_lookup or not mention.strong:
+            return False
+        return mention.kind == "quote" or (mention.kind == "author" and bool(re.search(r"\d{4}", mention.text)))
+
+    def _fetch_missing(self, text: str, kind: str) -> tuple[RankedWork, str] | None:
+        """A quoted title or author-year citation the knowledge base lacks, looked up live and stored."""
+        from bot.metadata import live  # the clients load only when live lookup is on
+
+        parsed = parse_reference(text, self.corpus, kind)
+        record = live.lookup(self.settings, text, kind, parsed)
+        if record is None:
+            return None
+        # Stored now, with its API as the record's source (provenance); embedded with the next ingest,
+        # so answering never waits for the embedding model.
+        self.ingest_records([record], embed=False)
+        keys = work_keys(
+            work_id=record.id, arxiv_id=record.arxiv_id, doi=record.doi, url=record.url, title=record.title
+        )
+        work = next((w for w in map(self.db.work_for_key, keys) if w is not None), None)
+        return (work.ranked(1.0), record.source or "live") if work else None
 
     def bibliography(
         self,
@@ -341,12 +373,21 @@ class Engine:
         for message in messages:
             for found in read_references(message.text, resolver, message.author):
                 mention, best = found.mention, found.best
+                if not found.reported:
+                    continue  # a weak cue ("the … paper", a bare name) that named no work: not a reference
                 guess = self._ranked(resolver.corpus, [(best.doc, best.score)]) if best else []
-                if not found.confident:
-                    if mention.strong and mention.text not in unresolved:
+                fetched = None
+                if (
+                    not found.confident
+                    and self._may_fetch(mention)
+                    and (hit := self._fetch_missing(mention.text, mention.kind))
+                ):
+                    guess, fetched = [hit[0]], hit[1]
+                if not found.confident and fetched is None:
+                    if mention.text not in unresolved:
                         unresolved[mention.text] = UnresolvedMention(
                             text=mention.text,
-                            kind="author" if mention.kind == "names" else mention.kind,
+                            kind=mention.kind,
                             author=mention.author,
                             best_guess=guess[0] if guess else None,
                         )
@@ -360,6 +401,7 @@ class Engine:
                         author=mention.author,
                         work=work,
                         formatted=format_citation(work, style),
+                        fetched=fetched,
                     )
         works = [entry.work for entry in entries.values()]
         return BibliographyResult(

@@ -199,7 +199,7 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     def add(start: int, end: int, kind: str, titled: bool = False) -> None:
         found = text[start:end]
         # Nested quote marks belong to the quoting, not to the title: “‘Sleeper Agents’”.
-        edge = " ,.;" + (_QUOTE_MARKS if kind == "quote" else "")
+        edge = " ,.;" + (_QUOTE_MARKS + ":" if kind == "quote" else "")
         stripped = found.lstrip(edge)
         start += len(found) - len(stripped)
         found = stripped.rstrip(edge + ":")
@@ -226,16 +226,20 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
             rest = _blank(rest, *match.span())
     # Emphasis and quotes, before tags are blanked: <em>Title</em> is a quote.
     quoted: list[tuple[int, int]] = []
+    inside = bytearray(len(text))  # 1 where a quote already found covers the text: nested marks are not new quotes
+
+    def quote(start: int, end: int, at: int) -> None:
+        if not inside[at]:
+            quoted.append((start, end))
+            inside[start:end] = b"\x01" * (end - start)
+
     for pattern in _EMPHASIS:
         for match in pattern.finditer(rest):
-            group = match.lastindex or 1
-            if not any(s <= match.start() < e for s, e in quoted):
-                quoted.append(match.span(group))
+            quote(*match.span(match.lastindex or 1), match.start())
     rest = _HTML_TAG.sub(lambda m: " " * len(m.group(0)), rest)
     for pattern in _QUOTED:
         for match in pattern.finditer(rest):
-            if not any(s <= match.start(1) < e for s, e in quoted):
-                quoted.append(match.span(1))
+            quote(*match.span(1), match.start(1))
     for start, end in sorted(quoted):
         span = rest[start:end]
         if len(content_words(span)) >= 1 and len(_WORD.findall(span)) >= 2 and len(span) <= 300:
@@ -250,6 +254,8 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         kind = "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names"
         if kind == "names" and any(normalize_text(w) in corpus.aliases for w in _WORD.findall(match.group(0))):
             continue  # "RepE and ActAdd" are two works' names, not two authors
+        if kind == "names" and re.match(rf"\s+[{_UPPER}][{_LOWER}]", plain[match.end() :]):
+            continue  # "Brown and Catherine Olsson": the second name goes on, so these are people, not a citation
         cited.append((match.start(), match.end(), kind))
     for match in _PAREN_AUTHOR.finditer(plain):
         # "weak-to-strong generalization (Burns et al.)": the words before say which of their works.
@@ -267,6 +273,13 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     named = [(start, end, "name") for _phrase, start, end in _known_names(plain, corpus)]
     for start, end, kind in _joined(plain, cited + described + named):
         add(start, end, kind)
+    # "Kaleem's post [An elephant in the room](https://…)": the words before a link introduce it.
+    link_starts = [m.start for m in mentions if m.kind == "link"]
+    mentions = [
+        m
+        for m in mentions
+        if m.kind == "link" or not any(re.fullmatch(r"[\s:,]*", text[m.end : s]) for s in link_starts if s >= m.end)
+    ]
     # One mention per span (the strongest kind), and a reference repeated in a message counts once.
     by_span = {(m.start, m.end): m for m in sorted(mentions, key=lambda m: KINDS.index(m.kind), reverse=True)}
     unique = {(m.text, m.kind): m for m in sorted(by_span.values(), key=lambda m: -m.start)}

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
 
     # Live metadata (`alignbot fetch`, `/paper add`, POST /v1/papers/fetch): arXiv, Semantic Scholar, OpenAlex.
     # The minimum intervals are each API's published limit, enforced across every process sharing the database.
+    live_lookup: bool = Field(
+        default=False,
+        description="cite and bibliography look unresolved quoted titles and author-year citations up live.",
+    )
+    live_lookup_deadline_seconds: float = Field(default=8.0, gt=0, description="Most time one live lookup may take.")
     metadata_contact_email: str | None = Field(
         default=None,
         description="Sent in the User-Agent (and as OpenAlex's `mailto`) so the APIs can reach us, not block us.",

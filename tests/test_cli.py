@@ -38,7 +38,7 @@ READING_LIST = REPO / "knowledge" / "reading_list.jsonl"
 ON_TOPIC = "Is a model's chain of thought a faithful account of its reasoning?"
 # The documented `--json` schemas (README "JSON schemas (stable)").
 ASK_KEYS = {"query", "confident", "results", "answer"}
-CITE_KEYS = {"query", "confident", "match", "alternatives", "formatted", "export"}
+CITE_KEYS = {"query", "confident", "match", "alternatives", "formatted", "export", "fetched", "signals"}
 WORK_KEYS = {"id", "arxiv_id", "doi", "title", "authors", "year", "url", "venue", "kind", "score", "reason"}
 SUMMARY = re.compile(
     r"(?P<read>\d+) records read: (?P<new>\d+) new, (?P<merged>\d+) merged into existing works, "
@@ -240,6 +240,7 @@ def test_cite_json_resolves_an_author_citation(kb: Path) -> None:
     assert result["confident"] is True
     check_work(result["match"])
     assert result["match"]["arxiv_id"] == "2004.03685"
+    assert result["signals"]["alias"] == 1.0  # which signals decided: the stored alias "Jacovi & Goldberg"
     assert isinstance(result["alternatives"], list)
     for alternative in result["alternatives"]:
         check_work(alternative)
@@ -382,7 +383,7 @@ def test_bibliography_json_of_a_json_thread(invoke: Callable[..., Result], tmp_p
     assert data["entries"][0]["mention"] == "Jacovi & Goldberg"
     assert data["unresolved"] == []
     for entry in data["entries"]:
-        assert set(entry) == {"mention", "author", "work", "formatted"}
+        assert set(entry) == {"mention", "author", "work", "formatted", "fetched"}
         check_work(entry["work"])
     bibtex = invoke("bibliography", str(thread), "--bibtex")
     library = bibtexparser.parse_string(bibtex.stdout)

@@ -44,6 +44,7 @@ def test_quoted_titles_keep_their_apostrophes(engine: Engine, quoted: str) -> No
         "We ran (LLMs) and (RLHF) baselines; Large Language Models (LLMs) do this.",
         "In March 2023 we met. Since 2019 the field moved.",
         "Diogo Cruz's work in AI safety grew from this, see Nvidia’s annual reports.",
+        "Brown and Catherine Olsson, Research Engineers, Google Brain Team.",
     ],
 )
 def test_ordinary_phrases_never_become_references(engine: Engine, prose: str) -> None:
@@ -71,6 +72,14 @@ def test_a_link_matches_its_work_or_nothing(empty_engine: Engine) -> None:
     )
     cited = empty_engine.cite("https://arxiv.org/pdf/2304.03279.pdf")
     assert cited.match is None and not cited.confident
+
+
+def test_words_introducing_a_link_are_not_a_second_reference(engine: Engine) -> None:
+    text = "Hubinger's post [Sleeper agents](https://example.org/sleeper) is worth reading."
+    result = engine.bibliography(text)
+    assert result.entries == [] and [(u.kind, u.text) for u in result.unresolved] == [
+        ("link", "[Sleeper agents](https://example.org/sleeper)")
+    ]
 
 
 def test_a_quoted_title_not_in_the_knowledge_base_is_reported(engine: Engine) -> None:
@@ -127,3 +136,12 @@ def test_cite_says_which_signals_decided(engine: Engine) -> None:
 )
 def test_what_reads_as_a_title(span: str, titled: bool) -> None:
     assert reads_as_title(span) is titled
+
+
+def test_cite_and_bibliography_never_need_the_embedding_model(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dense(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("cite and bibliography decide on lexical signals alone")
+
+    monkeypatch.setattr(engine.embedder, "encode", no_dense)
+    assert engine.cite("Burns's CCS paper").confident
+    assert engine.bibliography("RepE (Zou et al.) and “Sleeper Agents”").entries

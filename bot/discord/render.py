@@ -15,8 +15,8 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.answer import composed_answer
-from bot.citations import Style, short_citation
-from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork
+from bot.citations import Style, bibtex, short_citation
+from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork, fetched_note
 from bot.exports import ExportFormat, export
 from bot.metadata.fetch import FetchResult
 from bot.moderation.schemas import (
@@ -281,7 +281,8 @@ def cite_embed(result: CiteResult, style: Style | str = Style.apa) -> discord.Em
             f"• {link(alt.title, work_url(alt), 150)} ({md(short_citation(alt))})" for alt in result.alternatives[:3]
         )
         embed.add_field(name="Or did you mean", value=others, inline=False)
-    embed.set_footer(text=f"{style.value.upper() if style is not Style.bibtex else 'BibTeX'} · {short_citation(work)}")
+    footer = f"{style.value.upper() if style is not Style.bibtex else 'BibTeX'} · {short_citation(work)}"
+    embed.set_footer(text=f"{footer} · {fetched_note(result.fetched)}" if result.fetched else footer)
     return fit(embed)
 
 

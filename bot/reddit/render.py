@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from bot.citations import Style, format_citation, short_citation
-from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork
+from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork, fetched_note
 from bot.moderation.schemas import Finding
 
 COMMENT_LIMIT = 10_000
@@ -180,6 +180,8 @@ def render_cite(result: CiteResult, style: Style = Style.apa, tail: str = "") ->
     work = result.match
     head = f"**{link(truncate(work.title, TITLE_LIMIT), work_url(work))}** ({escape(short_citation(work))})"
     head += "\n\n" + _formatted(work, style)
+    if result.fetched:
+        head += f"\n\n*({fetched_note(result.fetched)})*"
     others = [work_line(n, w, with_reason=False) for n, w in enumerate(result.alternatives, start=2)]
     if others:
         head += "\n\nOther works it might be:"
@@ -196,7 +198,8 @@ def render_bibliography(result: BibliographyResult, style: Style = Style.apa, ta
     items = []
     for n, entry in enumerate(result.entries, start=1):
         text = format_citation(entry.work, Style.apa if style is Style.bibtex else style)
-        items.append(f"{n}. {escape_keeping_urls(text)}")
+        note = f" *({fetched_note(entry.fetched)})*" if entry.fetched else ""
+        items.append(f"{n}. {escape_keeping_urls(text)}{note}")
     closing = ""
     if result.unresolved:
         closing = "Not found in the knowledge base: " + "; ".join(escape(u.text) for u in result.unresolved[:10])
