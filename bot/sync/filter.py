@@ -10,7 +10,7 @@ threshold were chosen on the tuning half of labelled records and measured on the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +74,3 @@ class RelevanceFilter:
 
     def keep(self, records: Sequence[WorkRecord]) -> list[WorkRecord]:
         return [r for r, s in zip(records, self.scores(records), strict=True) if s >= self.threshold]
-
-
-def keep_all(records: Iterable[WorkRecord]) -> list[WorkRecord]:
-    return list(records)
