@@ -99,6 +99,13 @@ def new_reader(corpus: CorpusIndex) -> tuple[Reader, Callable[[str], object]]:
     return read, lambda reference: resolver.resolve(reference, n=4)
 
 
+def same_work(corpus: CorpusIndex, doc: int | None, target: str | None) -> bool:
+    """The guess is the target work, or a duplicate record of it the merge kept apart (the same title)."""
+    if doc is None or target is None or target not in corpus.position:
+        return False
+    return corpus.ids[doc] == target or corpus.norm_titles[doc] == corpus.norm_titles[corpus.position[target]]
+
+
 def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool = False) -> dict[str, float]:
     found_total = found_matched = gold_total = gold_found = 0
     top1_total = top1_right = confident_total = confident_right = 0
@@ -115,7 +122,7 @@ def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool 
             if f.confident:
                 confident_total += 1
                 target = corpus.keys.get(hits[0]["target"]) if hits and hits[0]["target"] else None
-                right = target is not None and f.guess is not None and corpus.ids[f.guess] == target
+                right = same_work(corpus, f.guess, target)
                 confident_right += right
                 if show and not right:
                     guess = corpus.titles[f.guess][:70] if f.guess is not None else None
@@ -133,8 +140,8 @@ def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool 
                 continue
             top1_total += 1
             guess = overlapping[0].guess if overlapping else None
-            top1_right += guess is not None and corpus.ids[guess] == target
-            if show and overlapping and (guess is None or corpus.ids[guess] != target):
+            top1_right += same_work(corpus, guess, target)
+            if show and overlapping and not same_work(corpus, guess, target):
                 title = corpus.titles[guess][:70] if guess is not None else None
                 said = text[overlapping[0].start : overlapping[0].end]
                 print(f"  top-1 wrong: {text[g['start'] : g['end']]!r} (read {said!r}) -> {title!r}")
@@ -161,7 +168,7 @@ def calibration(records: list[dict], corpus: CorpusIndex, thresholds: list[float
             m = found.mention
             hits = [g for g in record["mentions"] if m.start < g["end"] and g["start"] < m.end]
             target = corpus.keys.get(hits[0]["target"]) if hits and hits[0]["target"] else None
-            answers.append((found.best.score, target is not None and corpus.ids[found.best.doc] == target))
+            answers.append((found.best.score, same_work(corpus, found.best.doc, target)))
     rows = []
     for threshold in thresholds:
         kept = [right for score, right in answers if score >= threshold]
