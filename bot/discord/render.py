@@ -15,7 +15,7 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.answer import composed_answer
-from bot.citations import Style, bibtex, short_citation
+from bot.citations import Style, short_citation
 from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork, fetched_note
 from bot.exports import ExportFormat, export
 from bot.metadata.fetch import FetchResult
