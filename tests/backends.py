@@ -164,6 +164,11 @@ class Backends:
         chroma = ChromaServer(Path(tempfile.gettempdir()) / f"alignbot-chroma-{uuid.uuid4().hex[:8]}")
         return cls(postgres, chroma if chroma_mode == "server" else None)
 
+    @property
+    def production(self) -> bool:
+        """Whether this run uses a production store (PostgreSQL or a Chroma server) rather than the defaults."""
+        return self.postgres is not None or self.chroma is not None
+
     def describe(self) -> str:
         database = "PostgreSQL" if self.postgres else "SQLite"
         vectors = f"Chroma server on {self.chroma.host}:{self.chroma.port}" if self.chroma else "embedded Chroma"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -27,6 +28,31 @@ def embedder() -> Embedder:
 
 def pytest_report_header() -> str:
     return BACKENDS.describe()
+
+
+# What marks code that opens a store: a test whose module or fixtures contain none of these never touches
+# the database or the vector store, so the production-stores pass (which only swaps the stores) skips it.
+_STORE_WORDS = ("make_settings", "BACKENDS", "Backends", "database_url", "Engine.open", "Database(", "embedder")
+
+
+def _touches_stores(item: pytest.Item) -> bool:
+    if not isinstance(item, pytest.Function):
+        return True
+    sources = [inspect.getsource(item.module)] if item.module else []
+    for definitions in item._fixtureinfo.name2fixturedefs.values():
+        # The project's own fixtures, but the autouse `backends` one that every test has.
+        ours = [d for d in definitions if d.func.__module__.startswith("tests") and d.argname != "backends"]
+        sources += [inspect.getsource(d.func) for d in ours]
+    return any(word in source for source in sources for word in _STORE_WORDS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not BACKENDS.production:
+        return
+    dropped = [item for item in items if not _touches_stores(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in set(dropped)]
 
 
 @pytest.fixture(scope="session", autouse=True)
