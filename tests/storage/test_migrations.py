@@ -115,7 +115,7 @@ def test_rate_limit_slots_are_spaced_by_the_interval(database_url: str) -> None:
 
 
 def test_field_provenance_upgrades_a_populated_database_in_place(database_url: str) -> None:
-    """0003_field_provenance on a knowledge base of 0002: works keep everything and gain what can be known of
+    """0003 on a knowledge base of 0002: works keep everything and gain what can be known of
     where their fields came from; conflicts can be stored; nothing is marked as enriched."""
     db = Database(database_url)
     merger = RecordMerger(db)

@@ -8,7 +8,7 @@
 - `work_conflict`: writes refused because they would change a curated work, for a moderator.
 - Links that are not http(s) (a `javascript:` URL stored before links were checked) are removed.
 
-Revision ID: 0003_field_provenance
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01
 """
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_field_provenance"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
