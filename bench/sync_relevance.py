@@ -34,10 +34,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.embedding import load_embedder  # noqa: E402
-from bot.identifiers import normalize_arxiv_id  # noqa: E402
-from bot.settings import REPO_ROOT, Settings  # noqa: E402
-from bot.sync.filter import file_profile, work_text  # noqa: E402
+from bot.embedding import load_embedder
+from bot.identifiers import normalize_arxiv_id
+from bot.settings import REPO_ROOT, Settings
+from bot.sync.filter import file_profile, work_text
 
 KEYWORDS = re.compile(
     r"\balign|\bsafety\b|\bsafe\b|interpretab|deceptive|deception|jailbreak|\brlhf\b|human feedback|reward hack"

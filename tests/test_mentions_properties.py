@@ -20,6 +20,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from bot.domain import Message
+from bot.identifiers import normalize_text
 from bot.mentions import Mention, content_words, find_mentions, parse_thread
 from bot.retrieval.corpus import CorpusIndex
 from tests.properties import PURE, elapsed, reading_list_corpus, short_id
@@ -132,6 +133,8 @@ def test_author_citations_are_found_in_any_prose(
 @given(prose, surnames, surnames, prose)
 @PURE
 def test_two_author_citations_are_found(corpus: CorpusIndex, before: str, first: str, second: str, after: str) -> None:
+    # A word that is a work's name ("Clip & Bert") reads as two works, not two authors (bot/mentions.py).
+    assume(not any(normalize_text(name) in corpus.aliases for name in (first, second)))
     citation = f"{first} & {second}"
     mentions = check(f"{before} {citation} {after}", corpus)
     assert any(m.text == citation and m.kind == "names" for m in mentions), mentions

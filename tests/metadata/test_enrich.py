@@ -4,7 +4,9 @@ and that failing APIs store nothing wrong."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from bot.engine import Engine
 from bot.metadata.enrich import enrich
 
 from . import fakes
-from .conftest import snapshot
+from .conftest import READING_LIST, snapshot
 from .fakes import HTML_PAGE, FakeApis, json_answer
 
 TURPIN, LANHAM, JACOVI = "arxiv:2305.04388", "arxiv:2307.13702", "arxiv:2004.03685"
@@ -23,15 +25,24 @@ PARROTS = "doi:10.1145/3442188.3445922"
 
 
 @pytest.fixture
-def engine(reading_list_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    """Our first four reading-list works (Lanham et al. with its author list cut at 10) and the stochastic
-    parrots paper from someone's BibTeX file, with one author and no abstract."""
+def engine(make_engine: Callable[..., Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """Our first four reading-list works, with Lanham et al.'s author list cut at 10 as an older list had it,
+    and the stochastic parrots paper from someone's BibTeX file, with one author and no abstract."""
     monkeypatch.setitem(fakes.ARXIV_IDS, "2307.13702", "arxiv_2307.13702.xml")  # the full 30-author record
+    records = [json.loads(line) for line in READING_LIST.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = records[:4]
+    for record in records:
+        if record.get("arxiv_id") == "2307.13702":
+            record["authors"] = record["authors"][:10]
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "reading_list.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    engine = make_engine("curated", knowledge_dir=knowledge, load_bundled_knowledge=True)
     parrots = WorkRecord(
         id=PARROTS, doi="10.1145/3442188.3445922", title="On the Dangers of Stochastic Parrots", authors=["Bender"]
     )
-    reading_list_engine.ingest_records([parrots], origin=Origin(kind="file", name="library.bib"))
-    return reading_list_engine
+    engine.ingest_records([parrots], origin=Origin(kind="file", name="library.bib"))
+    return engine
 
 
 def asked(apis: FakeApis) -> list[tuple[str, str]]:
