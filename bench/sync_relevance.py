@@ -25,17 +25,16 @@ import hashlib
 import json
 import random
 import re
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from bot.domain import WorkRecord
 from bot.embedding import load_embedder
 from bot.identifiers import normalize_arxiv_id
+from bot.ingest.parsers import parse_path
 from bot.settings import REPO_ROOT, Settings
 from bot.sync.filter import file_profile, work_text
 
@@ -45,6 +44,7 @@ KEYWORDS = re.compile(
     r"|existential|catastrophic risk|power[- ]seeking|goal misgeneral|specification gaming|backdoor|honest",
     re.IGNORECASE,
 )
+READING_LIST = REPO_ROOT / "knowledge" / "reading_list.jsonl"
 PREVALENCE = 0.05  # a guess at the share of alignment papers in a cs.AI + cs.CL day, for the last column
 
 
@@ -108,10 +108,8 @@ def labelled(data: Path, negatives: int) -> tuple[dict[str, str], dict[str, int]
     return texts, labels
 
 
-def _reading_list_records():  # type: ignore[no-untyped-def]
-    from bot.ingest.parsers import parse_path
-
-    return [item for _line, item in parse_path(REPO_ROOT / "knowledge" / "reading_list.jsonl") if hasattr(item, "title")]
+def _reading_list_records() -> list[WorkRecord]:
+    return [item for _line, item in parse_path(READING_LIST) if isinstance(item, WorkRecord)]
 
 
 def prf(kept: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, float]:
@@ -147,7 +145,7 @@ def main() -> None:
 
     settings = Settings()
     embedder = load_embedder(settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size)
-    profile = embedder.encode(file_profile(REPO_ROOT / "knowledge" / "reading_list.jsonl"))
+    profile = embedder.encode(file_profile(READING_LIST))
     started = time.perf_counter()
     vectors = embedder.encode([texts[i] for i in ids])
     print(f"embedded {len(ids)} papers in {time.perf_counter() - started:.0f} s")
