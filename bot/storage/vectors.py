@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import chromadb
 import httpx
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
+
+if TYPE_CHECKING:  # chromadb takes about a second to import: only commands that use vectors pay for it
+    import chromadb
 
 
 class VectorStoreUnavailable(RuntimeError):
@@ -40,6 +42,9 @@ class VectorStore:
 
     @classmethod
     def open(cls, *, path: Path, host: str | None, port: int, collection: str, embedding_name: str) -> VectorStore:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if not host:
             path.mkdir(parents=True, exist_ok=True)
