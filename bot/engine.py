@@ -7,6 +7,7 @@ them in worker threads so event loops never block.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -75,18 +76,33 @@ def deciding_signals(candidate: Candidate) -> dict[str, float]:
     return {name: round(value, 3) for name, value in candidate.signals.items() if value > 0}
 
 
+class _LazyMerger:
+    """A RecordMerger made on first use: it loads every key, a cost an unchanged reading list (checked on
+    every start) should not pay."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._merger: RecordMerger | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._merger is None:
+            self._merger = RecordMerger(self._db)
+        return getattr(self._merger, name)
+
+
 class Engine:
     def __init__(
         self,
         settings: Settings,
         db: Database,
-        vectors: VectorStore,
+        vectors: VectorStore | None,
         embedder: Embedder,
         answerer: LLMAnswerer | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
-        self.vectors = vectors
+        self._vectors = vectors  # None: opened (and repaired) on first use, so cite or queue never import chromadb
+        self._vectors_lock = threading.RLock()
         self.embedder = embedder
         self.answerer = answerer
         # Writers take the ingest lock; index (re)builds take the index lock, so questions keep being
@@ -101,29 +117,44 @@ class Engine:
     def open(
         cls, settings: Settings | None = None, *, embedder: Embedder | None = None, progress: Progress | None = None
     ) -> Engine:
-        """Open the stores, repair any disagreement left by a crash, and load the bundled reading list."""
+        """Open the database and load the bundled reading list.
+
+        The model and the vector store open on first use (the vector store then repairs any disagreement
+        left by a crash), so commands that only read the database start without them.
+        """
         settings = settings or Settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         embedder = embedder or load_embedder(
             settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size
         )
         db = Database(settings.sqlalchemy_url)
-        vectors = VectorStore.open(
-            path=settings.chroma_path,
-            host=settings.chroma_host,
-            port=settings.chroma_port,
-            collection=settings.chroma_collection,
-            embedding_name=embedder.name,
-        )
         answerer = LLMAnswerer(settings) if settings.llm_provider else None
-        engine = cls(settings, db, vectors, embedder, answerer)
-        engine.repair()
+        engine = cls(settings, db, None, embedder, answerer)
         if settings.load_bundled_knowledge:
             engine.load_bundled_knowledge(progress=progress)
         return engine
 
     def close(self) -> None:
         self.db.close()
+
+    @property
+    def vectors(self) -> VectorStore:
+        with self._vectors_lock:
+            if self._vectors is None:
+                settings = self.settings
+                self._vectors = VectorStore.open(
+                    path=settings.chroma_path,
+                    host=settings.chroma_host,
+                    port=settings.chroma_port,
+                    collection=settings.chroma_collection,
+                    embedding_name=self.embedder.name,
+                )
+                try:
+                    self.repair()
+                except BaseException:
+                    self._vectors = None  # unrepaired: try again, repair included, on the next use
+                    raise
+            return self._vectors
 
     # --- consistency ---------------------------------------------------------------------------
 
@@ -211,9 +242,10 @@ class Engine:
         report = IngestReport()
         with self._ingest_lock:
             try:
-                store(RecordMerger(self.db), report)
+                store(_LazyMerger(self.db), report)  # type: ignore[arg-type]
                 self._invalidate()  # lexical search sees the new works while they are being embedded
-                if embed:
+                # Counted first: with nothing to embed, the vector store and the model are not even opened.
+                if embed and self.db.count_needing_vectors(curated_only):
                     embed_pending(self.db, self.vectors, self.embedder, report, progress, curated_only)
             except VectorStoreUnavailable as exc:
                 # The records are stored; their vectors follow with the next write or `alignbot ingest`.
@@ -234,10 +266,16 @@ class Engine:
             self._resolver = None
 
     @property
+    def lexical_index_path(self) -> Path:
+        """Beside the database: in the data directory, one file per database (several may share a directory)."""
+        database = hashlib.sha256(self.db.url.encode()).hexdigest()[:12]
+        return self.settings.data_dir / f"lexical-index-{database}.pickle"
+
+    @property
     def corpus(self) -> CorpusIndex:
         with self._index_lock:
             if self._corpus is None:
-                self._corpus = CorpusIndex.build(self.db)
+                self._corpus = CorpusIndex.load_or_build(self.db, self.lexical_index_path)
             return self._corpus
 
     @property
@@ -261,8 +299,9 @@ class Engine:
             return self._resolver
 
     def warm_up(self) -> None:
-        """Build the indexes now rather than on the first question."""
+        """Build the indexes and load the model now rather than on the first question."""
         _ = self.searcher, self.resolver
+        self.embedder.encode(["warm-up"])
 
     # --- questions -----------------------------------------------------------------------------
 

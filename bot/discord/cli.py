@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from bot.extras import require_for_command
+
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 
 
@@ -30,6 +32,7 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Run the Discord bot (token from DISCORD_TOKEN); see bot/discord/README.md for setup."""
+        require_for_command("discord")
         from bot.discord.app import invite_url, run
         from bot.discord.config import DiscordSettings
         from bot.engine import Engine

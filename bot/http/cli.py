@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.extras import require_for_command
 from bot.settings import Settings
 
 out = Console(soft_wrap=True)
@@ -56,6 +57,7 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Run the HTTP API (/v1, OpenAPI at /openapi.json) and the moderator page (/queue)."""
+        require_for_command("http")
         import uvicorn
 
         from bot.engine import Engine

@@ -26,8 +26,6 @@ from functools import lru_cache
 
 import numpy as np
 import xxhash
-from datasketch import MinHash
-from datasketch.minhash import _fmix
 
 from bot.moderation.normalize import NORMALIZATION, comparison_words
 
@@ -111,6 +109,8 @@ def shingle(text: str, k: int = SketchParams.shingle_size) -> Shingled:
 
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from datasketch import MinHash  # imports scipy (a second): only when a text is first shingled
+
     a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
     return a.astype(np.uint32), b.astype(np.uint32)
 
@@ -128,6 +128,8 @@ def minhash(hashes: np.ndarray, params: SketchParams) -> np.ndarray:
     permutations, uint32 arithmetic that wraps on purpose.
     """
     a, b = _permutations(params.num_perm, params.seed)
+    from datasketch.minhash import _fmix
+
     hv = _fmix(np.asarray(hashes, dtype=np.uint32), 32)
     sig = np.full(params.num_perm, _AFFINE32_MAX, dtype=np.uint32)
     for start in range(0, hv.size, 4096):  # bounded memory for very long texts

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bot.extras import require_for_command
+
 err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
@@ -36,6 +38,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Answer u/<bot> mentions and !commands in comment threads; report new submissions to moderators."""
         # Imported here so other commands do not pay for praw.
+        require_for_command("reddit")
         import prawcore
 
         from bot.engine import Engine

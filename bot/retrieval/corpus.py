@@ -1,20 +1,30 @@
 """An in-memory view of every work: the arrays and lookup tables that fast retrieval needs.
 
-Built from the database at start and after each ingest. Exact lookups (keys, aliases, surnames) are
-dictionary hits; the two BM25 indexes cover free text (`full`) and titles with aliases (`titles`).
+Built from the database after each ingest and saved beside it (`load_or_build`), keyed by the knowledge
+base's fingerprint: a command that finds the saved index current loads it in milliseconds instead of reading
+every work. Exact lookups (keys, aliases, surnames) are dictionary hits; the two BM25 indexes cover free text
+(`full`) and titles with aliases (`titles`).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
 import re
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.identifiers import normalize_text, surname
 from bot.retrieval.lexical import LexicalIndex
 from bot.storage import Database, Work
 
 _ET_AL = re.compile(r"[\s,]+et\.?\s*al\b\.?", re.IGNORECASE)
+log = logging.getLogger(__name__)
+# Bumped when the saved layout changes, so an index written by another version is rebuilt, never misread.
+_FORMAT = 1
 
 
 @dataclass
@@ -68,6 +78,32 @@ class CorpusIndex:
         index.keys = db.key_map()
         index.full = LexicalIndex(full_texts)
         index.title_index = LexicalIndex(title_texts)
+        return index
+
+    @classmethod
+    def load_or_build(cls, db: Database, path: Path) -> CorpusIndex:
+        """The index saved at `path` if it was built from the knowledge base as it is now, else a new one
+        (then saved). The fingerprint is read before building, so a write during the build leaves the saved
+        index keyed to the older state: the next load rebuilds it rather than serving stale results."""
+        fingerprint = (_FORMAT, db.kb_fingerprint())  # the path names the database (no password in the file)
+        try:
+            with path.open("rb") as file:
+                saved_fingerprint, index = pickle.load(file)
+            if saved_fingerprint == fingerprint:
+                return index
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # a truncated or foreign file is only a cache: rebuild it
+            log.warning("%s: unreadable saved index (%s), rebuilding", path, exc)
+        index = cls.build(db)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Written whole, then renamed: a reader in another process sees the old file or the new, never half.
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as file:
+                pickle.dump((fingerprint, index), file, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(file.name, path)
+        except OSError as exc:  # a read-only data directory still answers, from the index in memory
+            log.warning("%s: cannot save the lexical index (%s)", path, exc)
         return index
 
     def doc_for_key(self, key: str) -> int | None:

@@ -10,10 +10,17 @@ from bm25s.tokenization import Tokenizer
 _STEMMER = Stemmer.Stemmer("english")
 
 
+_VOCABULARY = ("word_to_stem", "stem_to_sid", "word_to_id")
+
+
+def _tokenizer() -> Tokenizer:
+    return Tokenizer(stemmer=_STEMMER, stopwords="en", lower=True)
+
+
 class LexicalIndex:
     def __init__(self, texts: list[str]) -> None:
         self.size = len(texts)
-        self.tokenizer = Tokenizer(stemmer=_STEMMER, stopwords="en", lower=True)
+        self.tokenizer = _tokenizer()
         self.retriever = bm25s.BM25()
         self.document_frequency: np.ndarray = np.zeros(0, dtype=np.int32)
         if texts:
@@ -22,6 +29,19 @@ class LexicalIndex:
             unique_per_doc = np.concatenate([np.unique(np.asarray(doc, dtype=np.int64)) for doc in token_ids])
             self.document_frequency = np.bincount(unique_per_doc, minlength=len(self.tokenizer.get_vocab_dict()))
         self._empty_token = self.tokenizer.get_vocab_dict().get("")
+
+    def __getstate__(self) -> dict[str, object]:
+        # The tokenizer holds the stemmer, a C object pickle cannot save: keep its vocabulary only.
+        state = dict(self.__dict__)
+        state["tokenizer"] = {name: getattr(self.tokenizer, name) for name in _VOCABULARY}
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        vocabulary = state.pop("tokenizer")
+        self.__dict__.update(state)
+        self.tokenizer = _tokenizer()
+        for name, value in vocabulary.items():  # type: ignore[attr-defined]
+            setattr(self.tokenizer, name, value)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Up to `k` (document index, BM25 score) pairs with a positive score, best first."""

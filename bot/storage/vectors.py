@@ -10,14 +10,15 @@ import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import chromadb
 import httpx
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import ChromaError
 
 from bot.storage.errors import StoreCorrupt
+
+if TYPE_CHECKING:  # chromadb takes about a second to import: only commands that use vectors pay for it
+    import chromadb
 
 
 class VectorStoreUnavailable(RuntimeError):
@@ -44,6 +45,10 @@ class VectorStore:
 
     @classmethod
     def open(cls, *, path: Path, host: str | None, port: int, collection: str, embedding_name: str) -> VectorStore:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from chromadb.errors import ChromaError
+
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if not host:
             path.mkdir(parents=True, exist_ok=True)

@@ -111,7 +111,15 @@ def test_a_lost_vector_volume_is_rebuilt_from_the_database(
         reopened.close()
 
 
-def test_an_unreachable_server_at_start_is_a_clear_error(tmp_path: Path, embedder: Embedder) -> None:
+def test_an_unreachable_server_at_start_is_a_clear_error_when_vectors_are_needed(
+    tmp_path: Path, embedder: Embedder
+) -> None:
     server = ChromaServer(tmp_path / "never-started")
-    with pytest.raises(RuntimeError, match=rf"Chroma server at 127\.0\.0\.1:{server.port} is unreachable"):
-        open_engine(tmp_path / "kb", server, embedder)
+    engine = open_engine(tmp_path / "kb", server, embedder)  # the vector store opens on first use
+    try:
+        engine.ingest([FIXTURES / "papers.jsonl"], embed=False)
+        assert engine.cite("Turpin et al. 2023").confident  # no vectors needed: answered
+        with pytest.raises(RuntimeError, match=rf"Chroma server at 127\.0\.0\.1:{server.port} is unreachable"):
+            engine.status()
+    finally:
+        engine.close()

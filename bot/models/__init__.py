@@ -1,0 +1,1 @@
+"""Model files shipped with the package (package data): see README.md, "The embedding model"."""

@@ -1,0 +1,89 @@
+"""The lexical index saved beside the database: loaded when the knowledge base is unchanged, rebuilt when a
+work is added or merged, and never served stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+from bot.retrieval.corpus import CorpusIndex
+from tests.conftest import FIXTURES, OpenEngine
+
+RECORD = {"id": "bib:persisted", "title": "Persisted Lexical Indexes for Quokka Retrieval", "authors": ["A. Writer"]}
+
+
+@pytest.fixture
+def engine(open_engine: OpenEngine) -> Engine:
+    engine = open_engine()
+    engine.ingest([FIXTURES / "papers.jsonl"], embed=False)
+    return engine
+
+
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts CorpusIndex.build calls from here on."""
+    calls: list[int] = []
+    build = CorpusIndex.build.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[CorpusIndex], db):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return build(cls, db)
+
+    monkeypatch.setattr(CorpusIndex, "build", classmethod(counted))
+    return calls
+
+
+def test_an_unchanged_knowledge_base_loads_the_saved_index(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = engine.lexical_index_path
+    first = CorpusIndex.load_or_build(engine.db, path)
+    assert path.is_file()
+    calls = builds(monkeypatch)
+    loaded = CorpusIndex.load_or_build(engine.db, path)
+    assert calls == []
+    assert loaded.ids == first.ids and loaded.keys == first.keys and loaded.aliases == first.aliases
+    query = "chain of thought faithfulness"
+    assert loaded.full.search(query, 5) == first.full.search(query, 5)
+    assert loaded.title_index.idf(loaded.title_index.stems(query)) == first.title_index.idf(
+        first.title_index.stems(query)
+    )
+
+
+def test_an_added_work_rebuilds_it_and_the_result_is_saved(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = engine.lexical_index_path
+    CorpusIndex.load_or_build(engine.db, path)
+    engine.ingest_records([RECORD], embed=False)
+    calls = builds(monkeypatch)
+    index = CorpusIndex.load_or_build(engine.db, path)
+    assert calls == [1] and "bib:persisted" in index.ids
+    assert index.ids[index.full.search("quokka", 1)[0][0]] == "bib:persisted"
+    CorpusIndex.load_or_build(engine.db, path)
+    assert calls == [1]  # saved again: the next process loads it
+
+
+def test_a_merge_into_an_existing_work_is_seen(engine: Engine) -> None:
+    path = engine.lexical_index_path
+    engine.ingest_records([RECORD], embed=False)
+    CorpusIndex.load_or_build(engine.db, path)
+    # Same id, a longer abstract: merged, not added, so only `updated_at` tells the index it changed.
+    engine.ingest_records([{**RECORD, "abstract": "Marsupial wombats and quokkas in search engines."}], embed=False)
+    index = CorpusIndex.load_or_build(engine.db, path)
+    assert [index.ids[d] for d, _ in index.full.search("wombats", 3)] == ["bib:persisted"]
+
+
+def test_the_engine_serves_new_works_at_once(engine: Engine) -> None:
+    title = RECORD["title"]
+    before = engine.cite(title).match
+    assert before is None or before.id != "bib:persisted"
+    engine.ingest_records([RECORD], embed=False)
+    after = engine.cite(title).match
+    assert after is not None and after.id == "bib:persisted"
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle", b"\x80\x05K\x01."])
+def test_an_unreadable_file_is_rebuilt(engine: Engine, content: bytes) -> None:
+    path: Path = engine.lexical_index_path
+    path.write_bytes(content)
+    index = CorpusIndex.load_or_build(engine.db, path)
+    assert len(index) == engine.db.count_works()
+    assert CorpusIndex.load_or_build(engine.db, path).ids == index.ids  # and saved whole this time
