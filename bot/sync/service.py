@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.domain import IngestReport, WorkRecord
+from bot.domain import IngestReport, Origin, WorkRecord
 from bot.engine import Engine
 from bot.identifiers import normalize_arxiv_id
 from bot.ingest.pipeline import Progress
@@ -90,10 +90,13 @@ def _open_window(cursor: SyncCursor, since: str | None, until: str | None, repor
     cursor.high_water = None
 
 
-def _store(engine: Engine, records: list[WorkRecord], report: SyncReport, reports: list[SyncReport]) -> None:
+def _store(
+    engine: Engine, records: list[WorkRecord], origin: Origin, report: SyncReport, reports: list[SyncReport]
+) -> None:
     if not records:
         return
-    result = engine.ingest_records(records, embed=False)
+    # A public bibliographic source: it completes works but never overrides what the curated list says.
+    result = engine.ingest_records(records, embed=False, origin=origin)
     if result.interrupted:
         raise Interrupted(reports)
     report.count(result)
@@ -158,7 +161,7 @@ def _harvest_set(
         if cursor.high_water is None:
             cursor.high_water = (page.response_date or "")[:10] or None
         kept = relevance.keep(page.records) if relevance is not None else list(page.records)
-        _store(engine, kept, report, reports)
+        _store(engine, kept, Origin(kind="fetch", name="arxiv"), report, reports)
         report.seen += len(page.records)
         report.kept += len(kept)
         report.deleted += page.deleted
@@ -248,7 +251,7 @@ def _read_forum(
         posts = forum_posts_page(client, since=cursor.window_from, offset=offset, limit=page_size)
         published = [p for p in posts if not p.get("draft") and not p.get("isEvent")]
         records = [post_record(p, site) for p in published]
-        _store(engine, records, report, [report])
+        _store(engine, records, Origin(kind="fetch", name=site), report, [report])
         store.save_posts(
             [
                 SyncedPost(
