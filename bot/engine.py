@@ -244,7 +244,11 @@ class Engine:
             try:
                 store(_LazyMerger(self.db), report)  # type: ignore[arg-type]
                 self._invalidate()  # lexical search sees the new works while they are being embedded
-                # Counted first: with nothing to embed, the vector store and the model are not even opened.
+                if embed and not curated_only:
+                    # Opening the store repairs it first, so vectors lost with it (a Chroma directory moved
+                    # aside, a server back empty) count as pending. The reading-list check on every start
+                    # skips this: with nothing to embed, neither the store nor the model is opened.
+                    _ = self.vectors
                 if embed and self.db.count_needing_vectors(curated_only):
                     embed_pending(self.db, self.vectors, self.embedder, report, progress, curated_only)
             except VectorStoreUnavailable as exc:
