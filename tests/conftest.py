@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +77,23 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {**BACKENDS.settings_values(data_dir), "llm_provider": None}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def engines_built(
+    directory: Path, embedder: Embedder, settings_for: Callable[..., dict[str, Any]]
+) -> Iterator[Callable[..., Engine]]:
+    """For factory fixtures (`yield from`): `build(name, **overrides)` opens an engine with nothing ingested in
+    `directory / name`, its settings from `settings_for(**overrides)`; every engine built is closed at the end."""
+    engines: list[Engine] = []
+
+    def build(name: str = "kb", **overrides: Any) -> Engine:
+        values = {"load_bundled_knowledge": False, **settings_for(**overrides)}
+        engines.append(Engine.open(make_settings(directory / name, **values), embedder=embedder))
+        return engines[-1]
+
+    yield build
+    for engine in engines:
+        engine.close()
 
 
 OpenEngine = Callable[[], Engine]

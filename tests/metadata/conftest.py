@@ -12,7 +12,7 @@ import pytest
 from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.settings import REPO_ROOT, Settings
-from tests.conftest import make_settings
+from tests.conftest import engines_built, make_settings
 
 from .fakes import FakeApis
 
@@ -32,17 +32,7 @@ def metadata_settings(tmp_path: Path, apis: FakeApis) -> Callable[..., Settings]
 @pytest.fixture
 def make_engine(tmp_path: Path, embedder: Embedder, apis: FakeApis) -> Iterator[Callable[..., Engine]]:
     """Real engines (SQLite, Chroma, MiniLM) whose settings point at the fake APIs; closed after the test."""
-    engines: list[Engine] = []
-
-    def build(name: str = "kb", **overrides: Any) -> Engine:
-        values = {"load_bundled_knowledge": False, **apis.settings(**overrides)}
-        engine = Engine.open(make_settings(tmp_path / name, **values), embedder=embedder)
-        engines.append(engine)
-        return engine
-
-    yield build
-    for engine in engines:
-        engine.close()
+    yield from engines_built(tmp_path, embedder, apis.settings)
 
 
 @pytest.fixture

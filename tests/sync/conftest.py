@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from bot.embedding import Embedder
 from bot.engine import Engine
-from tests.conftest import make_settings
+from tests.conftest import engines_built
 
 from .fakes import FakeForumMagnum, FakeOAI, Paper
 
@@ -130,14 +131,4 @@ def sync_settings(oai: FakeOAI, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def make_engine(tmp_path: Path, embedder: Embedder, oai: FakeOAI) -> Iterator[Callable[..., Engine]]:
     """Real engines (SQLite or PostgreSQL, Chroma, MiniLM) whose settings point at the fakes."""
-    engines: list[Engine] = []
-
-    def build(name: str = "kb", **overrides: Any) -> Engine:
-        values = {"load_bundled_knowledge": False, **sync_settings(oai, **overrides)}
-        engine = Engine.open(make_settings(tmp_path / name, **values), embedder=embedder)
-        engines.append(engine)
-        return engine
-
-    yield build
-    for engine in engines:
-        engine.close()
+    yield from engines_built(tmp_path, embedder, functools.partial(sync_settings, oai))
