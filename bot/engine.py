@@ -76,20 +76,6 @@ def deciding_signals(candidate: Candidate) -> dict[str, float]:
     return {name: round(value, 3) for name, value in candidate.signals.items() if value > 0}
 
 
-class _LazyMerger:
-    """A RecordMerger made on first use: it loads every key, a cost an unchanged reading list (checked on
-    every start) should not pay."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._merger: RecordMerger | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._merger is None:
-            self._merger = RecordMerger(self._db)
-        return getattr(self._merger, name)
-
-
 class Engine:
     def __init__(
         self,
@@ -242,7 +228,7 @@ class Engine:
         report = IngestReport()
         with self._ingest_lock:
             try:
-                store(_LazyMerger(self.db), report)  # type: ignore[arg-type]
+                store(RecordMerger(self.db), report)
                 self._invalidate()  # lexical search sees the new works while they are being embedded
                 if embed and not curated_only:
                     # Opening the store repairs it first, so vectors lost with it (a Chroma directory moved

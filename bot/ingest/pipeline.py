@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from bot.domain import PUBLIC_ORIGINS, Conflict, IngestReport, Origin, WorkRecord
@@ -295,8 +296,15 @@ class RecordMerger:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.keys = db.key_map()
-        self.curated_names = db.curated_names()
+
+    # Loaded on first use: an unchanged reading list (checked on every start) never needs them.
+    @cached_property
+    def keys(self) -> dict[str, str]:
+        return self.db.key_map()
+
+    @cached_property
+    def curated_names(self) -> dict[str, str]:
+        return self.db.curated_names()
 
     def _claims(self, record: WorkRecord, origin: Origin, work_id: str | None) -> tuple[WorkRecord, list[Conflict]]:
         """The record without aliases that name a different curated work (they would make its citations
