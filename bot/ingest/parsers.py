@@ -104,6 +104,23 @@ def _doi(value: Any) -> str | None:
     return doi
 
 
+_EMBEDDED_LINK = re.compile(r"https?://\S+", re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+_BARE_HOST_PATH = re.compile(r"^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:/\S*)?$", re.IGNORECASE)
+
+
+def web_link(value: str | None) -> str | None:
+    """A link as exported data often spells it, made an http(s) link where that is unambiguous: a bare
+    `deepmind.com/blog/…` gains `https://`, and LaTeX residue such as `\\urlhttps://…` keeps only its link.
+    Anything else is returned as is, for WorkRecord to refuse with a clear error."""
+    if not value or _SCHEME.match(value):  # http(s) as it should be, or a scheme WorkRecord refuses
+        return value
+    if _BARE_HOST_PATH.match(value):
+        return f"https://{value}"
+    embedded = _EMBEDDED_LINK.search(value)
+    return embedded.group(0) if embedded else value
+
+
 def build_record(**fields: Any) -> WorkRecord:
     """A WorkRecord, or a ValueError naming each field that breaks the rules (size caps, http(s) links)."""
     try:
@@ -135,7 +152,7 @@ def record_from_kb(obj: dict[str, Any]) -> WorkRecord:
         authors=_authors(obj.get("authors")),
         year=_year(obj.get("year")),
         abstract=_clean(obj.get("abstract")),
-        url=_clean(obj.get("url")) or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
+        url=web_link(_clean(obj.get("url"))) or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
         venue=_clean(obj.get("venue")),
         kind=_clean(obj.get("kind")) or "paper",
         summary=_clean(obj.get("summary")),
@@ -291,7 +308,7 @@ def record_from_bibtex(fields: dict[str, Any], key: str, entry_type: str) -> Wor
         raise ValueError(f"entry {key!r} has no title")
     eprint = str(fields.get("eprint") or fields.get("arxivid") or fields.get("arxiv") or "")
     arxiv_id = normalize_arxiv_id(eprint) if eprint else None
-    url = _clean(fields.get("url"))
+    url = web_link(_clean(fields.get("url")))
     if not arxiv_id and url:
         arxiv_id = normalize_arxiv_id(url)
     journal = str(fields.get("journal", ""))

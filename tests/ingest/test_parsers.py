@@ -1,4 +1,5 @@
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -65,3 +66,23 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("hello")
     with pytest.raises(ValueError, match=r"notes.txt: unknown format"):
         list(parse_path(path))
+
+
+def test_links_exports_spell_without_a_scheme_are_repaired_and_others_refused(tmp_path: Path) -> None:
+    lines = [
+        {"title": "Bare host", "url": "deepmind.com/blog/article/specification-gaming"},
+        {"title": "LaTeX residue", "url": "\\urlhttps://pytorch.org/blog/a-better-transformer"},
+        {"title": "Relative path", "url": "/blog/article/cooling"},
+        {"title": "Script", "url": "javascript:alert(1)"},
+    ]
+    path = tmp_path / "links.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    records, errors = parsed(path)
+    assert [(r.title, r.url) for r in records] == [
+        ("Bare host", "https://deepmind.com/blog/article/specification-gaming"),
+        ("LaTeX residue", "https://pytorch.org/blog/a-better-transformer"),
+    ]
+    assert {e.line: e.reason for e in errors} == {
+        3: "url: '/blog/article/cooling' is not an http(s) link",
+        4: "url: 'javascript:alert(1)' is not an http(s) link",
+    }
