@@ -40,10 +40,12 @@ _POSSESSIVE = re.compile(
     rf"\b({_NAME})['’]s?\s+(?:[\w\-’']+\s+){{0,9}}?(?:paper|post|report|preprint)\b"
     r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?"
 )
-# Up to five words before "(Zou et al.)", back to punctuation or a word that starts a clause.
+# Up to five words before "(Zou et al.)", back to punctuation or a word that starts a clause; a gloss in
+# parentheses counts as a word: "ROME (model editing) (Meng et al.)".
 _CLAUSE = r"(?:in|see|as|cf|by|of|from|with|like|per|and|or|is|are|was|were|that|which|also|e\.g\.|i\.e\.)"
 _DESCRIBED_BEFORE = re.compile(
-    rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)[\w\-’']+\s+){{1,5}})$", re.IGNORECASE
+    rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)(?:[\w\-’']+|\([^()\n]{{1,40}}\))\s+){{1,5}})$",
+    re.IGNORECASE,
 )
 # "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
 _NAME_YEAR = re.compile(rf"\b({_NAME})\s+\(?({_YEAR})\b")

@@ -38,6 +38,10 @@ _FILLER = frozenset(
     "a an the of on in for to and or with by from about at as is are was its their this that these those new "
     "latest recent paper post report preprint study work article essay s".split()
 )
+# An alias that is itself an author citation ("chen et al 2024", "drexler 2019") names a work only when our
+# curated list says so: imported records carry such aliases for one of several works that fit them.
+_CITATION_ALIAS = re.compile(r"\bet al\b|^[a-z][a-z' -]* (?:19|20)\d\d$")
+CITATION_ALIAS_WEIGHT = 0.9
 CONFIDENCE_THRESHOLD = 0.72  # calibrated on the dev part of bench/mentions_labelled.jsonl (README)
 CONFIDENCE_MARGIN = 0.05  # a smaller lead over a different work is a near tie: unconfident, alternatives shown
 
@@ -201,7 +205,8 @@ class ReferenceResolver:
         names = {parsed.title_text, parsed.text, parsed.description} - {""}
         for name in names:
             for doc in self.aliases.get(name, []):
-                add(doc).signals["alias"] = 1.0
+                trusted = not _CITATION_ALIAS.search(name)
+                add(doc).signals["alias"] = 1.0 if trusted else CITATION_ALIAS_WEIGHT
             for doc in self.short_titles.get(name, []):
                 add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), 0.92)
             if parsed.surnames or parsed.year or len(name) < 4:
@@ -288,7 +293,8 @@ class ReferenceResolver:
             if authors and parsed.surnames[0] == authors[0]:
                 author_score = min(1.0, author_score + 0.15)
             elif author_score:
-                author_score *= 0.8  # the authors people name are normally the first ones
+                # The authors people name are normally the first ones; "X et al." names the first one outright.
+                author_score *= 0.5 if parsed.et_al else 0.8
             if not parsed.et_al and len(parsed.surnames) >= 2 and len(authors) == len(parsed.surnames):
                 author_score = min(1.0, author_score + 0.1)  # "A & B" names every author
             signals["authors"] = author_score
