@@ -66,10 +66,7 @@ def model_metadata() -> MetaData:
     """The metadata of every table model in the package: what the newest migration must produce."""
     from sqlmodel import SQLModel
 
-    import bot.http.tokens
-    import bot.moderation.models
-    import bot.reddit.handled
     import bot.storage.database
-    import bot.sync.state  # noqa: F401 - imported for their table models
+    import bot.storage.tables  # noqa: F401 - imported for their table models
 
     return SQLModel.metadata

@@ -15,9 +15,9 @@ from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.http.tokens import TokenStore
 from bot.ingest.pipeline import RecordMerger
-from bot.moderation.models import Post
 from bot.reddit.handled import HandledStore
 from bot.storage import Database, IngestCheckpoint, RateLimitSlot, Work, WorkKey, schema
+from bot.storage.tables.moderation import Post
 from tests.conftest import FIXTURES, make_settings
 
 FIRST_RELEASE = "0001"
