@@ -17,6 +17,7 @@ from bot.http.tokens import TokenStore
 from bot.ingest.pipeline import RecordMerger
 from bot.reddit.handled import HandledStore
 from bot.storage import Database, IngestCheckpoint, RateLimitSlot, Work, WorkKey, schema
+from bot.storage.tables import model_metadata
 from bot.storage.tables.moderation import Post
 from tests.conftest import FIXTURES, make_settings
 
@@ -28,7 +29,7 @@ def drift(url: str) -> list[object]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return compare_metadata(MigrationContext.configure(connection), schema.model_metadata())
+            return compare_metadata(MigrationContext.configure(connection), model_metadata())
     finally:
         engine.dispose()
 
