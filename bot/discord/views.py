@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord import render
-from bot.discord.app import NO_MENTIONS, describe_error
 from bot.discord.checks import is_moderator
+from bot.discord.interactions import NO_MENTIONS, answer, describe_error
 from bot.discord.render import Page
 from bot.discord.submissions import jump_url, thread_id_of
 from bot.domain import RankedWork
@@ -141,8 +141,6 @@ async def send_pages(
     interaction: discord.Interaction, pages: list[Page], *, timeout: float, bibtex_all: bool = False
 ) -> discord.WebhookMessage:
     """The first page as the follow-up of a deferred interaction, with buttons when they are useful."""
-    from bot.discord.app import answer
-
     view = PagesView(pages, owner_id=interaction.user.id, timeout=timeout, bibtex_all=bibtex_all)
     if view.useful:
         message = await answer(interaction, embed=pages[0].embed, view=view)

@@ -17,8 +17,8 @@ from rapidfuzz import fuzz, process
 
 from bot.citations import Style
 from bot.discord import render, triggers
-from bot.discord.app import NO_MENTIONS, answer, defer
 from bot.discord.checks import UserError, rate_limit_check, rate_limited
+from bot.discord.interactions import NO_MENTIONS, answer, defer
 from bot.discord.ratelimit import RateLimiter
 from bot.discord.views import PagesView, send_pages
 from bot.domain import Message
@@ -347,3 +347,8 @@ class Research(commands.Cog):
             view.stop()
         sent = await message.reply(**kwargs)
         view.message = sent
+
+
+async def setup(bot: AlignBot) -> None:
+    """The extension's entry point (`bot.load_extension("bot.discord.cogs.research")`)."""
+    await bot.add_cog(Research(bot))
