@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord import render
+from bot.discord import embeds, render
 from bot.discord.checks import is_moderator
+from bot.discord.embeds import Page
 from bot.discord.interactions import NO_MENTIONS, answer, describe_error
-from bot.discord.render import Page
 from bot.discord.submissions import jump_url, thread_id_of
 from bot.domain import RankedWork
 from bot.exports import FILE_NAMES, ExportFormat, export
@@ -193,7 +193,7 @@ class ReasonModal(discord.ui.Modal):
 
     def __init__(self, report_id: int, status: str) -> None:
         label = render.STATUS_LABEL.get(status, status)
-        super().__init__(title=render.truncate(f"{label}: report {report_id}", 45))
+        super().__init__(title=embeds.truncate(f"{label}: report {report_id}", 45))
         self.report_id = report_id
         self.status = status
         self.reason: discord.ui.TextInput[ReasonModal] = discord.ui.TextInput(

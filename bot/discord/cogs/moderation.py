@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord import render
+from bot.discord import embeds, render
 from bot.discord.checks import UserError, moderator_check
 from bot.discord.interactions import NO_MENTIONS, answer, defer
 from bot.discord.submissions import (
@@ -106,7 +106,7 @@ class Moderation(commands.Cog):
         first_line = (message.content.strip().splitlines() or ["(untitled)"])[0]
         post = ForumPost(
             thread_id=thread.id if thread is not None and starts_thread else message.id,
-            title=thread.name if thread is not None and starts_thread else render.truncate(first_line, 100),
+            title=thread.name if thread is not None and starts_thread else embeds.truncate(first_line, 100),
             author=message.author.name,
             content=message.content,
             attachments=await self._attachments(message),
