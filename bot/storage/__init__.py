@@ -2,8 +2,8 @@
 (derived from the database; `VectorStore` is the interface, `open_vector_store` opens the configured one)."""
 
 from bot.storage.database import Database, IngestCheckpoint, RateLimitSlot, Work, WorkConflict, WorkKey
-from bot.storage.errors import StoreCorrupt
-from bot.storage.vectors import VectorStore, VectorStoreUnavailable, open_vector_store
+from bot.storage.errors import StoreCorrupt, VectorStoreUnavailable
+from bot.storage.vectors import VectorStore, open_vector_store
 
 __all__ = [
     "Database",

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 import numpy as np
 
-from bot.storage.errors import StoreCorrupt
-from bot.storage.vectors import VectorStoreUnavailable
+from bot.storage.errors import StoreCorrupt, VectorStoreUnavailable
 
 if TYPE_CHECKING:  # chromadb takes about a second to import: only commands that use vectors pay for it
     import chromadb

@@ -3,7 +3,8 @@
 The engine, ingestion and retrieval use only `VectorStore`; which store backs it is decided in one place,
 `open_vector_store`, from the settings (Chroma, embedded or a server: `bot.storage.chroma`). Vectors are always
 computed by our own embedder and passed in, and every id is a work id. A store that cannot be reached raises
-`VectorStoreUnavailable`; callers degrade (lexical search, vectors left pending) instead of failing.
+`VectorStoreUnavailable` (bot.storage.errors); callers degrade (lexical search, vectors left pending) instead of
+failing.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from bot.settings import Settings
-
-
-class VectorStoreUnavailable(RuntimeError):
-    """The vector store's server cannot be reached. Vectors are derived data: callers degrade instead of failing."""
 
 
 @runtime_checkable
