@@ -135,7 +135,7 @@ def cite_embed(result: CiteResult, style: Style | str = Style.apa) -> discord.Em
             f"• {link(alt.title, work_url(alt), 150)} ({md(short_citation(alt))})" for alt in result.alternatives[:3]
         )
         embed.add_field(name="Or did you mean", value=others, inline=False)
-    footer = f"{style.value.upper() if style is not Style.bibtex else 'BibTeX'} · {short_citation(work)}"
+    footer = f"{style.label} · {short_citation(work)}"
     embed.set_footer(text=f"{footer} · {fetched_note(result.fetched)}" if result.fetched else footer)
     return fit(embed)
 
@@ -176,8 +176,7 @@ def bibliography_pages(result: BibliographyResult, style: Style | str = Style.ap
             embed.add_field(
                 name="Not in the knowledge base", value=_unresolved([u.text for u in result.unresolved]), inline=False
             )
-        label = "BibTeX" if style is Style.bibtex else style.value.upper()
-        embed.set_footer(text=f"Page {number}/{len(texts)} · {label} · in order of first mention")
+        embed.set_footer(text=f"Page {number}/{len(texts)} · {style.label} · in order of first mention")
         pages.append(Page(fit(embed), page_works))
     return pages
 

@@ -9,6 +9,7 @@ import discord
 import pytest
 from discord import app_commands
 
+from bot.citations import Style
 from bot.discord import DiscordSettings, create_bot, run
 from bot.discord.app import EXTENSIONS, _attach, intents
 from bot.discord.checks import NotModerator, RateLimited, UserError
@@ -98,6 +99,8 @@ def test_bot_defaults() -> None:
         assert not bot.intents.presences and not bot.intents.members  # no privileged intents we do not use
         assert {type(c).__name__ for c in bot.cogs.values()} == {"Research", "Moderation", "Papers"}
         assert set(bot.extensions) == set(EXTENSIONS)  # each cog came in through its extension's setup()
+        [style] = [p for p in bot.tree.get_command("cite").parameters if p.name == "style"]
+        assert [(c.name, c.value) for c in style.choices] == [(s.label, s.value) for s in Style]  # every style
         assert bot.engine is None  # opened in setup_hook when the bot starts
     finally:
         bot.executor.shutdown()

@@ -30,11 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STYLE_CHOICES = [
-    app_commands.Choice(name="APA", value=Style.apa.value),
-    app_commands.Choice(name="ACL", value=Style.acl.value),
-    app_commands.Choice(name="BibTeX", value=Style.bibtex.value),
-]
+STYLE_CHOICES = [app_commands.Choice(name=style.label, value=style.value) for style in Style]
 QUESTION_MAX = 1000
 SUGGESTIONS_TTL = 300.0  # seconds before titles for autocomplete are re-read (new works from an ingest)
 
