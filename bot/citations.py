@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 import bibtexparser
@@ -17,9 +17,16 @@ from bot.identifiers import surname
 
 
 class Style(StrEnum):
+    """A citation style: the CLI's `--style`, the HTTP API's `style` and Discord's style choices list these."""
+
     apa = "apa"
     acl = "acl"
     bibtex = "bibtex"
+
+    @property
+    def label(self) -> str:
+        """The style's name as people write it (Discord's choices and footers)."""
+        return {"bibtex": "BibTeX"}.get(self.value, self.value.upper())
 
 
 def split_name(author: str) -> tuple[str, str]:
@@ -204,8 +211,10 @@ def bibtex(work: RankedWork) -> str:
 
 
 def format_citation(work: RankedWork, style: Style | str = Style.apa) -> str:
-    style = Style(style)
-    return {Style.apa: apa, Style.acl: acl, Style.bibtex: bibtex}[style](work)
+    return FORMATTERS[Style(style)](work)
+
+
+FORMATTERS: dict[Style, Callable[[RankedWork], str]] = {Style.apa: apa, Style.acl: acl, Style.bibtex: bibtex}
 
 
 def short_citation(work: RankedWork) -> str:

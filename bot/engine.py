@@ -39,7 +39,7 @@ from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
 from bot.retrieval.search import HybridSearcher, best_sentence
 from bot.settings import Settings
-from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, schema
+from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, open_vector_store, schema
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.db = db
-        self._vectors = vectors  # None: opened (and repaired) on first use, so cite or queue never import chromadb
+        self._vectors = vectors  # None: opened (and repaired) on first use, so cite or queue never load the store
         self._vectors_lock = threading.RLock()
         self.embedder = embedder
         self.answerer = answerer
@@ -127,14 +127,7 @@ class Engine:
     def vectors(self) -> VectorStore:
         with self._vectors_lock:
             if self._vectors is None:
-                settings = self.settings
-                self._vectors = VectorStore.open(
-                    path=settings.chroma_path,
-                    host=settings.chroma_host,
-                    port=settings.chroma_port,
-                    collection=settings.chroma_collection,
-                    embedding_name=self.embedder.name,
-                )
+                self._vectors = open_vector_store(self.settings, self.embedder.name)
                 try:
                     self.repair()
                 except BaseException:
@@ -145,7 +138,7 @@ class Engine:
     # --- consistency ---------------------------------------------------------------------------
 
     def repair(self) -> dict[str, int]:
-        """Make Chroma agree with the database (the source of truth) after a crash or a lost server.
+        """Make the vector store agree with the database (the source of truth) after a crash or a lost server.
 
         Vectors of unknown works are deleted; works marked as embedded whose vector is gone are
         unmarked so the next ingest embeds them again.
@@ -231,7 +224,7 @@ class Engine:
                 store(RecordMerger(self.db), report)
                 self._invalidate()  # lexical search sees the new works while they are being embedded
                 if embed and not curated_only:
-                    # Opening the store repairs it first, so vectors lost with it (a Chroma directory moved
+                    # Opening the store repairs it first, so vectors lost with it (a store directory moved
                     # aside, a server back empty) count as pending. The reading-list check on every start
                     # skips this: with nothing to embed, neither the store nor the model is opened.
                     _ = self.vectors
@@ -446,8 +439,6 @@ class Engine:
             "pending_vectors": self.db.count_needing_vectors(),
             "database": self.db.engine.url.render_as_string(hide_password=True),
             "schema": schema.current_revision(self.db.engine),
-            "chroma": f"{self.settings.chroma_host}:{self.settings.chroma_port}"
-            if self.settings.chroma_host
-            else str(self.settings.chroma_path),
+            **self.vectors.describe(),  # which vector store, and where
             "embedding_model": self.embedder.name,
         }

@@ -1,14 +1,14 @@
 """Container health checks: `python -m bot.healthcheck http|stores` exits 0 when healthy, 1 when not.
 
 - `http`: GET /healthz of the HTTP app in this container (`ALIGNBOT_HTTP_PORT`), which answers 200 only when
-  the database and Chroma answer it.
-- `stores`: the database answers `SELECT 1` and, with `CHROMA_HOST` set, the Chroma server's heartbeat answers.
+  the database and the vector store answer it.
+- `stores`: the database answers `SELECT 1` and, when the vector store is a server, its health URL answers 200.
   For the Discord and Reddit bots, which listen on no port: their own connections retry on their own, but
   without the stores they can answer nothing.
 
 A module rather than curl: python:3.11-slim has no curl, and this reads the settings the same way the bot does.
-It prints one line (Docker keeps it in `docker inspect`) and never loads the embedding model or opens Chroma
-itself, so it costs well under a second.
+It prints one line (Docker keeps it in `docker inspect`) and never loads the embedding model or opens the
+vector store itself, so it costs well under a second.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 TIMEOUT_SECONDS = 5.0
-CHROMA_HEARTBEAT = "/api/v2/heartbeat"  # Chroma 1.x; /api/v1 answers 410 Gone
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 
 # Proxy variables in a container's environment must not send a loopback check to a proxy.
@@ -58,11 +57,12 @@ def check_http(timeout: float = TIMEOUT_SECONDS) -> str | None:
 
 
 def check_stores(timeout: float = TIMEOUT_SECONDS) -> str | None:
-    """None when the database and the Chroma server (if one is configured) answer, else what is wrong."""
+    """None when the database and the vector store's server (if one is configured) answer, else what is wrong."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     from bot.settings import Settings
+    from bot.storage.vectors import server_health_url
 
     settings = Settings()
     url = make_url(settings.sqlalchemy_url)
@@ -82,14 +82,14 @@ def check_stores(timeout: float = TIMEOUT_SECONDS) -> str | None:
         return f"{shown}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     finally:
         engine.dispose()
-    if settings.chroma_host:
-        chroma = f"http://{settings.chroma_host}:{settings.chroma_port}{CHROMA_HEARTBEAT}"
+    vectors = server_health_url(settings)
+    if vectors:
         try:
-            status, _body = _get_json(chroma, timeout)
+            status, _body = _get_json(vectors, timeout)
         except (OSError, ValueError) as exc:
-            return f"{chroma}: {exc}"
+            return f"{vectors}: {exc}"
         if status != 200:
-            return f"{chroma}: {status}"
+            return f"{vectors}: {status}"
     return None
 
 

@@ -1,7 +1,7 @@
 import bibtexparser
 import bibtexparser.middlewares as m
 
-from bot.citations import acl, apa, bibtex, short_citation
+from bot.citations import FORMATTERS, Style, acl, apa, bibtex, format_citation, short_citation
 from bot.domain import RankedWork
 
 TURPIN = RankedWork(
@@ -66,3 +66,9 @@ def test_titles_ending_in_a_question_mark_get_no_extra_period() -> None:
     work = TURPIN.model_copy(update={"title": "How Should We Define and Evaluate Faithfulness?", "venue": "ACL 2020"})
     assert "Faithfulness? ACL 2020." in apa(work)
     assert "Faithfulness? In ACL 2020." in acl(work)
+
+
+def test_every_style_has_a_formatter_and_a_name() -> None:
+    assert set(FORMATTERS) == set(Style)
+    assert [style.label for style in Style] == ["APA", "ACL", "BibTeX"]
+    assert format_citation(TURPIN, "acl") == acl(TURPIN) and format_citation(TURPIN) == apa(TURPIN)

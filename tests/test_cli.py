@@ -29,7 +29,7 @@ from typer.testing import CliRunner, Result
 from bot.cli import app
 from bot.embedding import Embedder
 from bot.engine import Engine
-from bot.storage import VectorStore
+from bot.storage.chroma import ChromaVectorStore
 from tests.backends import BACKENDS
 from tests.conftest import make_settings
 
@@ -616,7 +616,7 @@ def test_interrupted_ingest_resumes_without_losing_or_duplicating(
     sources = json.loads(sources) if isinstance(sources, str) else sources  # SQLite keeps JSON as text
     assert sources == [f"mirror-{c}" for c in range(COPIES)]  # every mirror merged into the one work
     settings = make_settings(kb_copy)
-    vectors = VectorStore.open(
+    vectors = ChromaVectorStore.open(
         path=settings.chroma_path,
         host=settings.chroma_host,
         port=settings.chroma_port,

@@ -2,7 +2,8 @@
 
 The bot owns the services (engine, moderator), a bounded thread pool for their CPU-bound calls, the
 per-user rate limiter and the error handler that turns any failure into an ephemeral message and a log
-line. Cogs (`bot.discord.cogs`) hold the commands; they reach the services through the bot.
+line. Cogs (`bot.discord.cogs`, loaded as extensions) hold the commands; they reach the services through the
+bot. Interaction helpers are in `bot.discord.interactions`, rendering in `bot.discord.render`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.checks import NotModerator, RateLimited, UserError
 from bot.discord.config import DiscordSettings
+from bot.discord.interactions import NO_MENTIONS, EngineTimeout, ServiceUnavailable, describe_error, tell
 from bot.discord.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -29,84 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-NO_MENTIONS = discord.AllowedMentions.none()
-
-# Keys in `Interaction.extras` that let the error handler clean up after a public "thinking…" message.
-PUBLIC_DEFER = "alignbot.public_defer"
-ANSWERED = "alignbot.answered"
-
-
-class EngineTimeout(Exception):
-    """An engine call took longer than `engine_timeout_seconds`."""
-
-
-class ServiceUnavailable(Exception):
-    """The engine or moderator is not open (yet)."""
-
-
-# --- interaction helpers ----------------------------------------------------------------------------
-
-
-async def defer(interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
-    """Acknowledge now (Discord allows 3 seconds); the answer follows with `answer`."""
-    if interaction.response.is_done():
-        return
-    interaction.extras[PUBLIC_DEFER] = not ephemeral
-    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-
-
-async def answer(interaction: discord.Interaction, **kwargs: Any) -> discord.WebhookMessage:
-    """Follow up a deferred interaction. Never pings: `allowed_mentions` is always none."""
-    kwargs["allowed_mentions"] = NO_MENTIONS
-    message = await interaction.followup.send(wait=True, **kwargs)
-    interaction.extras[ANSWERED] = True
-    return message
-
-
-async def tell(interaction: discord.Interaction, text: str) -> None:
-    """An ephemeral note to the user, whatever state the interaction is in."""
-    text = text[:2000]
-    if not interaction.response.is_done():
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        return
-    if interaction.extras.get(PUBLIC_DEFER) and not interaction.extras.get(ANSWERED):
-        # The first follow-up after a public defer replaces the public "thinking…" message and would show
-        # the note to everyone; remove that message so the note goes to the user alone.
-        try:
-            await interaction.delete_original_response()
-        except discord.HTTPException:
-            log.debug("could not delete the deferred response", exc_info=True)
-        interaction.extras[PUBLIC_DEFER] = False
-    await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
-
-def describe_error(error: BaseException) -> tuple[str, bool]:
-    """(what the user is told, whether it is our fault and worth a logged traceback)."""
-    if isinstance(error, app_commands.CommandInvokeError):
-        error = error.original
-    if isinstance(error, NotModerator):
-        return (
-            "Sorry, this is a moderator command: it needs the Manage Messages permission or a moderator role.",
-            False,
-        )
-    if isinstance(error, RateLimited):
-        return (f"You're going a bit fast. Please try again in {max(1, round(error.retry_after))} s.", False)
-    if isinstance(error, UserError):
-        return error.message, False
-    if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command works in a server, not in direct messages.", False
-    if isinstance(error, app_commands.BotMissingPermissions):
-        missing = ", ".join(p.replace("_", " ") for p in error.missing_permissions)
-        return f"I'm missing permissions here: {missing}.", False
-    if isinstance(error, app_commands.CheckFailure):
-        return "Sorry, you can't use this command here.", False
-    if isinstance(error, EngineTimeout):
-        return "That took too long, so I gave up. Please try again in a moment, or with a shorter question.", True
-    if isinstance(error, ServiceUnavailable):
-        return "I'm still starting up. Please try again in a minute.", False
-    if isinstance(error, discord.Forbidden):
-        return "Discord didn't let me do that here (missing permissions?).", True
-    return "Something went wrong on my side. It has been logged; please try again later.", True
+# The cogs, each a discord.py extension with `async def setup(bot)`; the bot loads them by name, so this
+# module imports none of them (they import it, for the bot's type).
+EXTENSIONS = ("bot.discord.cogs.research", "bot.discord.cogs.moderation", "bot.discord.cogs.papers")
 
 
 class AlignTree(app_commands.CommandTree):
@@ -256,10 +182,10 @@ def intents() -> discord.Intents:
 
 
 def _attach(bot: commands.Bot, coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run `bot.add_cog(...)` to completion without an event loop.
+    """Run `bot.load_extension(...)` to completion without an event loop.
 
-    `add_cog` is a coroutine only because a cog's `cog_load` may be one; ours are plain functions, so it
-    never suspends. Finishing it here lets `create_bot` return a bot whose tree already holds every
+    Loading is a coroutine only because an extension's `setup` and a cog's `cog_load` may wait; ours never
+    do, so it never suspends. Finishing it here lets `create_bot` return a bot whose tree already holds every
     command, whether or not it ever connects (embedding, tests, command export).
     """
     try:
@@ -281,11 +207,6 @@ def create_bot(
     Pass `engine` (and `moderator`) to share open services; otherwise they are opened in `setup_hook`
     when the bot starts.
     """
-    from bot.discord.cogs.moderation import Moderation
-    from bot.discord.cogs.papers import Papers
-    from bot.discord.cogs.research import Research
-    from bot.discord.views import ReviewButton
-
     settings = settings or DiscordSettings()
     options: dict[str, Any] = {
         "command_prefix": commands.when_mentioned,  # required by commands.Bot; no prefix commands exist
@@ -298,10 +219,8 @@ def create_bot(
         ShardedAlignBot(shard_count=settings.shard_count, **options) if settings.sharded else AlignBot(**options)
     )
     bot._init_services(settings, engine, moderator)
-    _attach(bot, bot.add_cog(Research(bot)))
-    _attach(bot, bot.add_cog(Moderation(bot)))
-    _attach(bot, bot.add_cog(Papers(bot)))
-    bot.add_dynamic_items(ReviewButton)  # review buttons keep working after a restart
+    for extension in EXTENSIONS:
+        _attach(bot, bot.load_extension(extension))
     return bot
 
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord import render
-from bot.discord.app import NO_MENTIONS, describe_error
+from bot.discord import embeds, render
 from bot.discord.checks import is_moderator
-from bot.discord.render import Page
+from bot.discord.embeds import Page
+from bot.discord.interactions import NO_MENTIONS, answer, describe_error
 from bot.discord.submissions import jump_url, thread_id_of
 from bot.domain import RankedWork
 from bot.exports import FILE_NAMES, ExportFormat, export
@@ -141,8 +141,6 @@ async def send_pages(
     interaction: discord.Interaction, pages: list[Page], *, timeout: float, bibtex_all: bool = False
 ) -> discord.WebhookMessage:
     """The first page as the follow-up of a deferred interaction, with buttons when they are useful."""
-    from bot.discord.app import answer
-
     view = PagesView(pages, owner_id=interaction.user.id, timeout=timeout, bibtex_all=bibtex_all)
     if view.useful:
         message = await answer(interaction, embed=pages[0].embed, view=view)
@@ -195,7 +193,7 @@ class ReasonModal(discord.ui.Modal):
 
     def __init__(self, report_id: int, status: str) -> None:
         label = render.STATUS_LABEL.get(status, status)
-        super().__init__(title=render.truncate(f"{label}: report {report_id}", 45))
+        super().__init__(title=embeds.truncate(f"{label}: report {report_id}", 45))
         self.report_id = report_id
         self.status = status
         self.reason: discord.ui.TextInput[ReasonModal] = discord.ui.TextInput(

@@ -168,7 +168,7 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
 
     @app.get("/healthz", response_model=Health, tags=["ops"], responses={503: {"model": Health}})
     def healthz(request: Request) -> Response:
-        """Whether the database and Chroma answer."""
+        """Whether the database and the vector store answer (its field keeps the documented name `chroma`)."""
         eng = context(request).engine
         works: int | None = None
         try:
@@ -180,11 +180,11 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
             database = f"error: {type(exc).__name__}"
         try:
             eng.vectors.count()
-            chroma = "ok"
+            vectors = "ok"
         except Exception as exc:
-            chroma = f"error: {type(exc).__name__}"
-        ok = database == "ok" and chroma == "ok"
-        health = Health(status="ok" if ok else "unavailable", database=database, chroma=chroma, works=works)
+            vectors = f"error: {type(exc).__name__}"
+        ok = database == "ok" and vectors == "ok"
+        health = Health(status="ok" if ok else "unavailable", database=database, chroma=vectors, works=works)
         return JSONResponse(health.model_dump(), status_code=200 if ok else 503)
 
     metrics_access = [] if settings.metrics_open else [Depends(require("metrics"))]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot.moderation.models import Decision, Post, Report
 from bot.moderation.schemas import DecisionRecord
 from bot.moderation.service import Moderator
+from bot.storage.tables.moderation import Decision, Post, Report
 
 
 @dataclass

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 
 from bot.storage import Database
+from bot.storage.tables.tokens import ApiToken
 
 SCOPES: tuple[str, ...] = ("read", "write", "moderate", "metrics")
 SCOPE_HELP = {
@@ -31,19 +31,6 @@ PREFIX = "abt_"  # recognisable in logs and by secret scanners
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class ApiToken(SQLModel, table=True):
-    __tablename__ = "api_token"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(index=True)
-    token_hash: str = Field(unique=True, index=True, description="sha256 hex of the secret")
-    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    rate_per_minute: float | None = Field(default=None, description="Overrides the server's default rate.")
-    created_at: datetime = Field(default_factory=_now)
-    revoked: bool = Field(default=False, index=True)
-    revoked_at: datetime | None = None
 
 
 class TokenInfo(BaseModel):

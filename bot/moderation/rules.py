@@ -18,11 +18,11 @@ from unidecode import unidecode
 
 from bot.identifiers import canonical_url
 from bot.moderation.config import ModerationConfig, RuleConfig, render
-from bot.moderation.models import Member
 from bot.moderation.normalize import strip_invisible
 from bot.moderation.schemas import Finding, RelatedWorkAudit, Submission
 from bot.moderation.shingles import Overlap
 from bot.moderation.text import ParsedBody
+from bot.storage.tables.moderation import Member
 
 
 @dataclass

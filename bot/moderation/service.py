@@ -24,7 +24,6 @@ from bot.engine import Engine
 from bot.ingest.pipeline import text_hash
 from bot.mentions import Mention, find_mentions
 from bot.moderation.config import RULE_IDS, ModerationConfig, load_config
-from bot.moderation.models import Decision, Member, Post, PostLink, Report, TextSketch, now
 from bot.moderation.rules import CheckContext, SourceMatch, is_author, related_work_finding, run_rules
 from bot.moderation.schemas import (
     REPORT_STATUSES,
@@ -48,6 +47,7 @@ from bot.moderation.schemas import (
 from bot.moderation.shingles import BandIndex, Shingled, overlap, query_windows, shingle, sketch, stored_windows
 from bot.moderation.text import ParsedBody, link_key, parse_body
 from bot.storage import Work, WorkKey
+from bot.storage.tables.moderation import Decision, Member, Post, PostLink, Report, TextSketch, now
 
 log = logging.getLogger(__name__)
 

@@ -17,26 +17,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Text
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
+
+from bot.storage.tables.reddit import RedditHandled
 
 PENDING = "pending"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class RedditHandled(SQLModel, table=True):
-    __tablename__ = "reddit_handled"
-
-    item_id: str = Field(primary_key=True, description="Reddit fullname: t1_… (comment) or t3_… (submission).")
-    kind: str = Field(description="comment | submission")
-    action: str = Field(index=True, description="pending, replied, modnote, modmail, report, dry-run, clean, failed…")
-    detail: str | None = Field(default=None, sa_column=Column(Text), description="Reply id, report id or error.")
-    handled_at: datetime = Field(default_factory=_now)
 
 
 class HandledStore:

@@ -1,8 +1,9 @@
-"""Storage: the relational database (source of truth) and the vector store (derived from it)."""
+"""Storage: the relational database (source of truth), every table (`bot.storage.tables`) and the vector store
+(derived from the database; `VectorStore` is the interface, `open_vector_store` opens the configured one)."""
 
 from bot.storage.database import Database, IngestCheckpoint, RateLimitSlot, Work, WorkConflict, WorkKey
-from bot.storage.errors import StoreCorrupt
-from bot.storage.vectors import VectorStore, VectorStoreUnavailable
+from bot.storage.errors import StoreCorrupt, VectorStoreUnavailable
+from bot.storage.vectors import VectorStore, open_vector_store
 
 __all__ = [
     "Database",
@@ -14,4 +15,5 @@ __all__ = [
     "Work",
     "WorkConflict",
     "WorkKey",
+    "open_vector_store",
 ]

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 
@@ -61,15 +61,3 @@ def downgrade(engine: SAEngine, revision: str) -> None:
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), revision)
 
-
-def model_metadata() -> MetaData:
-    """The metadata of every table model in the package: what the newest migration must produce."""
-    from sqlmodel import SQLModel
-
-    import bot.http.tokens
-    import bot.moderation.models
-    import bot.reddit.handled
-    import bot.storage.database
-    import bot.sync.state  # noqa: F401 - imported for their table models
-
-    return SQLModel.metadata

@@ -24,9 +24,10 @@ from bot.identifiers import normalize_arxiv_id
 from bot.ingest.pipeline import Progress
 from bot.metadata.base import clean_text, year_of
 from bot.moderation.forummagnum import ForumMagnumClient
+from bot.storage.tables.sync import SyncCursor, SyncedPost
 from bot.sync.client import ArxivOAIClient, OAIError, forum_posts_page, set_spec
 from bot.sync.filter import RelevanceFilter
-from bot.sync.state import SyncCursor, SyncedPost, SyncStore
+from bot.sync.state import SyncStore
 
 log = logging.getLogger(__name__)
 

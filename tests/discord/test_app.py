@@ -9,9 +9,11 @@ import discord
 import pytest
 from discord import app_commands
 
+from bot.citations import Style
 from bot.discord import DiscordSettings, create_bot, run
-from bot.discord.app import EngineTimeout, ServiceUnavailable, _attach, describe_error, intents
+from bot.discord.app import EXTENSIONS, _attach, intents
 from bot.discord.checks import NotModerator, RateLimited, UserError
+from bot.discord.interactions import EngineTimeout, ServiceUnavailable, describe_error
 from bot.discord.ratelimit import RateLimiter
 from tests.discord.helpers import run as run_async
 
@@ -96,6 +98,9 @@ def test_bot_defaults() -> None:
         assert bot.intents.message_content and bot.intents.guilds and bot.intents.guild_messages
         assert not bot.intents.presences and not bot.intents.members  # no privileged intents we do not use
         assert {type(c).__name__ for c in bot.cogs.values()} == {"Research", "Moderation", "Papers"}
+        assert set(bot.extensions) == set(EXTENSIONS)  # each cog came in through its extension's setup()
+        [style] = [p for p in bot.tree.get_command("cite").parameters if p.name == "style"]
+        assert [(c.name, c.value) for c in style.choices] == [(s.label, s.value) for s in Style]  # every style
         assert bot.engine is None  # opened in setup_hook when the bot starts
     finally:
         bot.executor.shutdown()

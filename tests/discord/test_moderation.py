@@ -8,7 +8,6 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.discord.cogs import moderation as moderation_cog
 from bot.discord.submissions import ForumPost, parse_ref, submission_id, to_submission
 from bot.discord.views import REVIEW_TEMPLATE, ReasonModal, ReviewButton
 from bot.moderation.schemas import PostRecord
@@ -288,7 +287,8 @@ def test_review_buttons_survive_a_restart(mod_bot: Any) -> None:
 
 
 def test_new_forum_posts_are_checked_automatically(mod_bot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(moderation_cog, "STARTER_RETRIES", (0.01, 0.01))
+    # Each bot loads the cog module afresh (discord.py's extensions): patch the one this bot runs.
+    monkeypatch.setattr(mod_bot.extensions["bot.discord.cogs.moderation"], "STARTER_RETRIES", (0.01, 0.01))
     thread = make_thread("Fresh post", parent=make_forum("submissions", channel_id=FORUM))
     mod_channel = setup_channels(mod_bot, monkeypatch, thread)
     calls = {"n": 0}

@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import discord
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
+from bot.answer import composed_answer
 from bot.citations import Style, format_citation
-from bot.discord import render
+from bot.discord import embeds, render
 from bot.domain import AskResult, BibliographyEntry, BibliographyResult, CiteResult, RankedWork, UnresolvedMention
 from bot.exports import ExportFormat
 from bot.moderation.schemas import (
@@ -47,7 +46,7 @@ def ask_result(count: int, *, long: bool = False, confident: bool = True, answer
 
 
 def assert_fits(embed: discord.Embed) -> None:
-    assert render.problems(embed) == [], render.problems(embed)
+    assert embeds.problems(embed) == [], embeds.problems(embed)
 
 
 def test_related_pages_are_numbered_linked_and_within_limits() -> None:
@@ -70,7 +69,7 @@ def test_related_pages_are_numbered_linked_and_within_limits() -> None:
 
 
 def test_work_without_url_links_to_its_arxiv_page() -> None:
-    entry = render.work_entry(2, work(2))
+    entry = embeds.work_entry(2, work(2))
     assert "(https://example.org" not in entry
     assert "[Work 2: \\*Not\\* what it\\_seems \\[a\\] (b)](https://arxiv.org/abs/2401.00002)" in entry
 
@@ -80,7 +79,7 @@ def test_huge_results_still_fit() -> None:
     assert sum(len(p.works) for p in pages) == 50
     for page in pages:
         assert_fits(page.embed)
-        assert len(page.embed.description or "") <= render.PAGE_BUDGET + 1100
+        assert len(page.embed.description or "") <= embeds.PAGE_BUDGET + 1100
 
 
 def test_nothing_matches_is_said_plainly() -> None:
@@ -100,7 +99,7 @@ def test_unsure_results_are_labelled_and_not_exported() -> None:
 
 def test_an_llm_answer_is_shown_but_the_composed_one_is_not_repeated() -> None:
     plain = ask_result(3)
-    plain.answer = render.composed_answer(plain.query, plain.results, True)
+    plain.answer = composed_answer(plain.query, plain.results, True)
     assert "Closest related work" not in (render.related_pages(plain)[0].embed.description or "")
     llm = ask_result(3, answer="Work 1 [1] shows that CoT is often unfaithful.")
     pages = render.related_pages(llm)
@@ -183,38 +182,10 @@ def test_export_messages_are_fenced_and_short(export_format: str, fence: str) ->
     messages = render.export_messages([work(n, long=True) for n in range(1, 8)], ExportFormat(export_format))
     assert len(messages) > 1
     for message in messages:
-        assert len(message) <= render.MESSAGE_LIMIT
+        assert len(message) <= embeds.MESSAGE_LIMIT
         assert message.startswith(fence) and message.endswith("\n```")
     [message] = render.export_messages([work(1)])
     assert message.startswith("```bibtex\n@inproceedings{surname0Work2024,")
-
-
-def test_fit_trims_an_oversized_embed() -> None:
-    embed = discord.Embed(title="t" * 300, description="d" * 5000)
-    for _ in range(30):
-        embed.add_field(name="n" * 300, value="v" * 2000)
-    assert render.problems(embed)
-    render.fit(embed)
-    assert_fits(embed)
-    assert embed.description is not None and embed.description.endswith("…")
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.text(min_size=0, max_size=6000), st.integers(min_value=20, max_value=2000))
-def test_split_text_keeps_everything_within_the_limit(text: str, limit: int) -> None:
-    pieces = render.split_text(text, limit)
-    assert all(len(p) <= limit for p in pieces)
-    assert "".join("".join(pieces).split()) == "".join(text.split())  # nothing lost but whitespace
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.text(min_size=1, max_size=1500), max_size=40), st.integers(min_value=1, max_value=10))
-def test_pack_respects_count_and_budget(entries: list[str], most: int) -> None:
-    groups = render.pack(entries, budget=3000, most=most)
-    assert sum(len(g) for g in groups) == len(entries)
-    for group in groups:
-        assert 1 <= len(group) <= most
-        assert len("\n\n".join(group)) <= 3000
 
 
 def finding(n: int, rule: str = "duplicate-post", long: bool = False) -> Finding:
@@ -351,8 +322,8 @@ def test_citedby_pages() -> None:
 
 def test_mentions_in_user_text_are_escaped() -> None:
     ping = "@everyone @here <@123456789012345678> <@&123456789012345678>"
-    assert "@everyone" not in render.md(ping) and "<@1" not in render.md(ping) and "<@&1" not in render.md(ping)
-    assert render.md(ping).replace("\u200b", "") == ping  # shown the same, minus the zero-width space
+    assert "@everyone" not in embeds.md(ping) and "<@1" not in embeds.md(ping) and "<@&1" not in embeds.md(ping)
+    assert embeds.md(ping).replace("\u200b", "") == ping  # shown the same, minus the zero-width space
     assert render.notice(f"Unknown paper: {ping}").count("@\u200b") == 4
     pages = render.related_pages(AskResult(query=ping, confident=False, results=[work(1)], answer=""))
     assert "@everyone" not in (pages[0].embed.description or "")

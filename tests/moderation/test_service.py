@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.moderation.models import Member, Post, PostLink
 from bot.moderation.schemas import RelatedWorkAudit
 from bot.moderation.service import ModerationError, Moderator, load_submission
+from bot.storage.tables.moderation import Member, Post, PostLink
 
 from .conftest import FIXTURES, lightly_edit, submission, text
 
@@ -228,7 +228,7 @@ def test_resketching_rereads_stored_bodies(fresh: Moderator) -> None:
     # are rebuilt (any change of sketch settings or normalisation makes them stale).
     from sqlmodel import delete
 
-    from bot.moderation.models import Post, TextSketch
+    from bot.storage.tables.moderation import Post, TextSketch
 
     with fresh.session() as session:
         post = session.get(Post, "Dv1LesswrongHtml1")

@@ -19,7 +19,8 @@ import pytest
 from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.settings import Settings
-from bot.storage import Database, StoreCorrupt, VectorStore
+from bot.storage import Database, StoreCorrupt
+from bot.storage.chroma import ChromaVectorStore
 from tests.test_cli import _FOREIGN_ENV, alignbot_command
 
 RECORDS = [
@@ -91,12 +92,12 @@ def test_other_database_errors_are_not_called_corruption(tmp_path: Path) -> None
 
 def test_a_corrupt_chroma_directory_is_named_with_its_recovery_command(tmp_path: Path) -> None:
     healthy = tmp_path / "healthy"
-    store = VectorStore.open(path=healthy, host=None, port=0, collection="c", embedding_name="m")
+    store = ChromaVectorStore.open(path=healthy, host=None, port=0, collection="c", embedding_name="m")
     store.upsert(["a", "b"], np.random.default_rng(0).random((2, 8), dtype=np.float32))
     path = Path(shutil.copytree(healthy, tmp_path / "kb" / "chroma"))
     damage(path / "chroma.sqlite3")
     with pytest.raises(StoreCorrupt) as caught:
-        VectorStore.open(path=path, host=None, port=0, collection="c", embedding_name="m")
+        ChromaVectorStore.open(path=path, host=None, port=0, collection="c", embedding_name="m")
     message = str(caught.value)
     assert "\n" not in message and message.startswith(f"{path}: the Chroma directory cannot be read (")
     assert message.endswith(f"mv {path} {path}.corrupt && alignbot ingest --data-dir {path.parent}")

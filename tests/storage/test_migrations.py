@@ -15,9 +15,10 @@ from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.http.tokens import TokenStore
 from bot.ingest.pipeline import RecordMerger
-from bot.moderation.models import Post
 from bot.reddit.handled import HandledStore
 from bot.storage import Database, IngestCheckpoint, RateLimitSlot, Work, WorkKey, schema
+from bot.storage.tables import model_metadata
+from bot.storage.tables.moderation import Post
 from tests.conftest import FIXTURES, make_settings
 
 FIRST_RELEASE = "0001"
@@ -28,7 +29,7 @@ def drift(url: str) -> list[object]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return compare_metadata(MigrationContext.configure(connection), schema.model_metadata())
+            return compare_metadata(MigrationContext.configure(connection), model_metadata())
     finally:
         engine.dispose()
 

@@ -11,9 +11,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord import render
-from bot.discord.app import NO_MENTIONS, answer, defer
+from bot.discord import embeds, render
 from bot.discord.checks import UserError, moderator_check
+from bot.discord.interactions import NO_MENTIONS, answer, defer
 from bot.discord.submissions import (
     ATTACHMENT_MAX_BYTES,
     ATTACHMENT_SUFFIXES,
@@ -21,7 +21,7 @@ from bot.discord.submissions import (
     parse_ref,
     to_submission,
 )
-from bot.discord.views import report_link, review_view, send_pages
+from bot.discord.views import ReviewButton, report_link, review_view, send_pages
 from bot.moderation.schemas import Submission, guess_format
 from bot.moderation.service import ModerationError
 
@@ -106,7 +106,7 @@ class Moderation(commands.Cog):
         first_line = (message.content.strip().splitlines() or ["(untitled)"])[0]
         post = ForumPost(
             thread_id=thread.id if thread is not None and starts_thread else message.id,
-            title=thread.name if thread is not None and starts_thread else render.truncate(first_line, 100),
+            title=thread.name if thread is not None and starts_thread else embeds.truncate(first_line, 100),
             author=message.author.name,
             content=message.content,
             attachments=await self._attachments(message),
@@ -248,3 +248,9 @@ class Moderation(commands.Cog):
                     return None
                 await asyncio.sleep(wait)
         return None
+
+
+async def setup(bot: AlignBot) -> None:
+    """The extension's entry point (`bot.load_extension("bot.discord.cogs.moderation")`)."""
+    await bot.add_cog(Moderation(bot))
+    bot.add_dynamic_items(ReviewButton)  # review buttons keep working after a restart

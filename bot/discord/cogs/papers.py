@@ -12,8 +12,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import render
-from bot.discord.app import EngineTimeout, answer, defer
 from bot.discord.checks import UserError, moderator_check, rate_limited
+from bot.discord.interactions import EngineTimeout, answer, defer
 from bot.metadata.errors import MetadataError
 from bot.metadata.fetch import CLIENTS, default_source, fetch_papers, parse_request
 
@@ -86,3 +86,8 @@ class Papers(commands.Cog):
             ", ".join(f"{item.status} {item.work.id}" for item in result.works) or "nothing found",
         )
         await answer(interaction, embed=render.fetch_embed(result, api))
+
+
+async def setup(bot: AlignBot) -> None:
+    """The extension's entry point (`bot.load_extension("bot.discord.cogs.papers")`)."""
+    await bot.add_cog(Papers(bot))

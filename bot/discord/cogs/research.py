@@ -16,9 +16,9 @@ from discord.ext import commands
 from rapidfuzz import fuzz, process
 
 from bot.citations import Style
-from bot.discord import render, triggers
-from bot.discord.app import NO_MENTIONS, answer, defer
+from bot.discord import embeds, render, triggers
 from bot.discord.checks import UserError, rate_limit_check, rate_limited
+from bot.discord.interactions import NO_MENTIONS, answer, defer
 from bot.discord.ratelimit import RateLimiter
 from bot.discord.views import PagesView, send_pages
 from bot.domain import Message
@@ -30,11 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STYLE_CHOICES = [
-    app_commands.Choice(name="APA", value=Style.apa.value),
-    app_commands.Choice(name="ACL", value=Style.acl.value),
-    app_commands.Choice(name="BibTeX", value=Style.bibtex.value),
-]
+STYLE_CHOICES = [app_commands.Choice(name=style.label, value=style.value) for style in Style]
 QUESTION_MAX = 1000
 SUGGESTIONS_TTL = 300.0  # seconds before titles for autocomplete are re-read (new works from an ingest)
 
@@ -57,7 +53,7 @@ def cite_value(title: str, arxiv_id: str | None, doi: str | None, url: str | Non
         return f"doi:{doi}"
     if url and len(url) <= 100:
         return url
-    return render.truncate(title, 100).rstrip("…")
+    return embeds.truncate(title, 100).rstrip("…")
 
 
 def build_suggestions(engine: Engine) -> list[Suggestion]:
@@ -66,9 +62,9 @@ def build_suggestions(engine: Engine) -> list[Suggestion]:
     for work in engine.db.iter_works():
         value = cite_value(work.title, work.arxiv_id, work.doi, work.url)
         year = f" ({work.year})" if work.year else ""
-        suggestions.append(Suggestion(normalize_text(work.title), render.truncate(work.title + year, 100), value))
+        suggestions.append(Suggestion(normalize_text(work.title), embeds.truncate(work.title + year, 100), value))
         for alias in work.aliases:
-            label = render.truncate(f"{alias} — {work.title}", 100)
+            label = embeds.truncate(f"{alias} — {work.title}", 100)
             suggestions.append(Suggestion(normalize_text(alias), label, value))
     return suggestions
 
@@ -156,7 +152,7 @@ class Research(commands.Cog):
             return None
         return Message(author=message.author.display_name, text=message.content)
 
-    async def _ask(self, question: str, context: Sequence[Message] = ()) -> list[render.Page]:
+    async def _ask(self, question: str, context: Sequence[Message] = ()) -> list[embeds.Page]:
         engine = self.bot.require_engine()
         result = await self.bot.run_engine(engine.ask, question, k=self.settings.max_results, context=list(context))
         return render.related_pages(result, self.settings.results_per_page)
@@ -347,3 +343,8 @@ class Research(commands.Cog):
             view.stop()
         sent = await message.reply(**kwargs)
         view.message = sent
+
+
+async def setup(bot: AlignBot) -> None:
+    """The extension's entry point (`bot.load_extension("bot.discord.cogs.research")`)."""
+    await bot.add_cog(Research(bot))

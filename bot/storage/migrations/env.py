@@ -9,10 +9,10 @@ config = context.config
 
 def run(connection) -> None:  # type: ignore[no-untyped-def]
     # The models are only needed to compare them with the database (autogenerate, the drift test); plain
-    # upgrades do without importing every front end's tables.
+    # upgrades do without importing every table module.
     metadata = None
     if config.attributes.get("compare_models") or getattr(config.cmd_opts, "autogenerate", False):
-        from bot.storage.schema import model_metadata
+        from bot.storage.tables import model_metadata
 
         metadata = model_metadata()
     # Batch mode lets later migrations alter columns on SQLite, which has almost no ALTER TABLE.

@@ -1,0 +1,66 @@
+"""The `VectorStore` interface, on the store the run uses (embedded Chroma, or the Chroma server of the production
+pass): what the engine, ingestion and retrieval rely on, checked through `open_vector_store` alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from bot.storage import VectorStore, VectorStoreUnavailable, open_vector_store
+from bot.storage.vectors import server_health_url
+from tests.backends import BACKENDS, free_port
+from tests.conftest import make_settings
+
+
+def unit_vectors(count: int, dimensions: int = 8, seed: int = 7) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(count, dimensions)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_the_configured_store_keeps_finds_and_forgets_vectors(tmp_path: Path) -> None:
+    store = open_vector_store(make_settings(tmp_path / "kb"), "test-model")
+    assert isinstance(store, VectorStore)
+    ids = [f"arxiv:2401.{n:05d}" for n in range(20)]
+    vectors = unit_vectors(len(ids))
+    store.upsert(ids, vectors)
+    store.upsert(ids[:5], vectors[:5])  # writing a vector again replaces it
+    assert store.count() == 20 and store.all_ids() == set(ids)
+
+    got = store.get([ids[3], "arxiv:unknown"])
+    assert list(got) == [ids[3]] and np.allclose(got[ids[3]], vectors[3], atol=1e-6)
+
+    nearest = store.query(vectors[3], 4)
+    assert len(nearest) == 4 and nearest[0][0] == ids[3] and nearest[0][1] == pytest.approx(1.0, abs=1e-4)
+    assert [score for _id, score in nearest] == sorted((score for _id, score in nearest), reverse=True)
+    assert len(store.query(vectors[0], 500)) == 20  # never more than it holds
+
+    store.delete(ids[:15])
+    store.delete([])
+    assert store.count() == 5 and store.all_ids() == set(ids[15:])
+    [(which, where)] = store.describe().items()
+    assert which == "chroma" and where  # `alignbot status` shows it
+
+
+def test_each_embedding_model_has_a_collection_of_its_own(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "kb")
+    first, second = open_vector_store(settings, "model-a"), open_vector_store(settings, "model-b")
+    first.upsert(["w1", "w2"], unit_vectors(2))
+    assert second.count() == 0 and second.query(unit_vectors(1)[0], 3) == []
+
+
+def test_an_unreachable_server_is_reported_as_unavailable(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "kb", chroma_host="127.0.0.1", chroma_port=free_port())
+    url = server_health_url(settings)
+    assert url is not None and url.startswith(f"http://127.0.0.1:{settings.chroma_port}/")
+    with pytest.raises(VectorStoreUnavailable, match=f"127.0.0.1:{settings.chroma_port}"):
+        open_vector_store(settings, "test-model")
+
+
+def test_an_embedded_store_has_no_server_to_ask(tmp_path: Path) -> None:
+    assert server_health_url(make_settings(tmp_path / "kb", chroma_host=None)) is None
+    if BACKENDS.chroma is not None:  # the production pass: the run's server answers its health URL
+        url = server_health_url(make_settings(tmp_path / "kb"))
+        assert url is not None and httpx.get(url, timeout=5).status_code == 200
