@@ -11,7 +11,7 @@ def test_defaults_are_embedded_sqlite_and_chroma(monkeypatch: pytest.MonkeyPatch
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.data_dir == DEFAULT_DATA_DIR
     assert settings.sqlalchemy_url == f"sqlite:///{DEFAULT_DATA_DIR / 'alignbot.sqlite3'}"
-    assert settings.chroma_host is None and settings.llm_provider is None
+    assert settings.chroma_host is None and settings.llm.provider is None
 
 
 def test_environment_selects_services(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
 
         def work(engine: Engine, progress: Callable) -> list[SyncReport]:
             profile = file_profile(match) if match is not None else curated_profile(engine.db)
-            relevance = RelevanceFilter(engine.embedder, profile, engine.settings.sync_relevance_threshold)
+            relevance = RelevanceFilter(engine.embedder, profile, engine.settings.metadata.sync_relevance_threshold)
             return sync_arxiv(
                 engine, category, since=since_day, until=until_day, relevance=relevance, progress=progress
             )
