@@ -9,10 +9,11 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import BaseSettings
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -29,6 +30,8 @@ ConfigPath = Annotated[
     Path | None,
     typer.Option("--config", help="Moderation rule file [env: ALIGNBOT_MODERATION_CONFIG; knowledge/moderation.yaml]"),
 ]
+
+SectionT = TypeVar("SectionT", bound=BaseSettings)
 
 EXIT_USAGE = 2
 EXIT_FAILED = 3
@@ -84,8 +87,7 @@ def sigterm_as_interrupt() -> None:
 def load_settings(data_dir: Path | None, config: Path | None = None) -> Settings:
     """The settings, with `--data-dir` and `--config` (when given) over the environment's."""
     settings = Settings.load(data_dir)
-    if config is not None:
-        settings.moderation.config = config
+    settings.moderation = with_options(settings.moderation, config=config)
     rules = settings.moderation.config
     # The default rule file may be absent (the built-in rules apply); one named by --config or env must exist.
     if rules is not None and rules != settings.knowledge_dir / "moderation.yaml" and not rules.is_file():
@@ -100,6 +102,18 @@ def close_services() -> None:
     """Close what `open_services` opened; the main app calls this when a command ends, however it ends."""
     while _opened:
         _opened.pop().close()
+
+
+def with_options(section: SectionT, **options: Any) -> SectionT:
+    """A settings section with the command-line options that were given (not None) over it, validated as the
+    environment's values are."""
+    given = {name: value for name, value in options.items() if value is not None}
+    if not given:
+        return section
+    try:
+        return type(section).model_validate({**section.model_dump(), **given})
+    except ValidationError as exc:
+        fail(str(exc))
 
 
 def open_services(

@@ -113,10 +113,8 @@ class Settings(BaseSettings):
         for key in [k for k in data if k in FLAT_NAMES]:
             section, field = FLAT_NAMES[key]
             current = data.get(section)
-            if isinstance(current, BaseSettings):
-                data[section] = current.model_copy(update={field: data.pop(key)})
-            else:
-                data[section] = {**(current or {}), field: data.pop(key)}
+            values = current.model_dump() if isinstance(current, BaseSettings) else current or {}
+            data[section] = {**values, field: data.pop(key)}
         for name, section_class in SECTIONS.items():
             if isinstance(data.get(name), dict):
                 data[name] = section_class(**data[name])

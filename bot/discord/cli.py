@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import DataDir, load_settings, open_services
+from bot.cli_common import DataDir, load_settings, open_services, with_options
 from bot.extras import require_for_command
 
 
@@ -37,10 +37,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(invite_url(invite))
             return
         settings = load_settings(data_dir)
-        if dev_guild:
-            settings.discord.dev_guilds = list(dev_guild)
-        if sync is not None:
-            settings.discord.sync_commands = sync
+        settings.discord = with_options(settings.discord, dev_guilds=dev_guild or None, sync_commands=sync)
         if not settings.discord.token_value():
             typer.echo('error: no bot token: set DISCORD_TOKEN (see README.md, "Discord bot")', err=True)
             raise typer.Exit(2)

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli_common import ConfigPath, DataDir, err, fail, load_settings, open_services
+from bot.cli_common import ConfigPath, DataDir, err, fail, load_settings, open_services, with_options
 from bot.extras import require_for_command
 from bot.settings import Settings
 
@@ -56,10 +56,7 @@ def register(app: typer.Typer) -> None:
         from bot.http.app import create_app
 
         settings = load_settings(data_dir, config)
-        overrides = {"host": host, "port": port, "open_reads": open_reads}
-        given = {k: v for k, v in overrides.items() if v is not None}
-        settings.http = type(settings.http).model_validate({**settings.http.model_dump(), **given})  # checked
-        server = settings.http
+        server = settings.http = with_options(settings.http, host=host, port=port, open_reads=open_reads)
         err.print("opening the knowledge base…", highlight=False)
         services = open_services(settings=settings, progress=False, moderation=True)
         services.engine.warm_up()  # build the indexes now, not on the first request

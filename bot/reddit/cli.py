@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import ConfigPath, DataDir, fail, load_settings, open_services
+from bot.cli_common import ConfigPath, DataDir, fail, load_settings, open_services, with_options
 from bot.extras import require_for_command
 
 
@@ -32,8 +32,7 @@ def register(app: typer.Typer) -> None:
         from bot.reddit import RedditBot, create_reddit, stop_on_signals
 
         settings = load_settings(data_dir, config)
-        if dry_run is not None:
-            settings.reddit.dry_run = dry_run
+        settings.reddit = with_options(settings.reddit, dry_run=dry_run)
         missing = settings.reddit.missing()
         if missing:
             fail(f'set {", ".join(missing)} (see README.md, "Reddit bot")')
