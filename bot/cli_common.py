@@ -24,11 +24,13 @@ from bot.settings import Settings
 
 err = Console(stderr=True, soft_wrap=True)  # `FILE:LINE: reason` lines must stay whole for tools
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory \\[env: ALIGNBOT_DATA_DIR]")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the documented JSON schema instead of text.")]
 ConfigPath = Annotated[
     Path | None,
-    typer.Option("--config", help="Moderation rule file [env: ALIGNBOT_MODERATION_CONFIG; knowledge/moderation.yaml]"),
+    typer.Option(
+        "--config", help="Moderation rule file \\[env: ALIGNBOT_MODERATION_CONFIG; default knowledge/moderation.yaml]"
+    ),
 ]
 
 SectionT = TypeVar("SectionT", bound=BaseSettings)

@@ -17,12 +17,12 @@ def register(app: typer.Typer) -> None:
         dev_guild: Annotated[
             list[int] | None,
             typer.Option(
-                "--dev-guild", help="Sync commands to this guild only (repeatable) [env: ALIGNBOT_DISCORD_DEV_GUILDS]"
+                "--dev-guild", help="Sync commands to this guild only (repeatable) \\[env: ALIGNBOT_DISCORD_DEV_GUILDS]"
             ),
         ] = None,
         sync: Annotated[
             bool | None,
-            typer.Option("--sync/--no-sync", help="Sync commands on start [env: ALIGNBOT_DISCORD_SYNC_COMMANDS]"),
+            typer.Option("--sync/--no-sync", help="Sync commands on start \\[env: ALIGNBOT_DISCORD_SYNC_COMMANDS]"),
         ] = None,
         invite: Annotated[
             int | None, typer.Option("--invite", metavar="APPLICATION_ID", help="Print the invite link and exit.")

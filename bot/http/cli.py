@@ -40,8 +40,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        host: Annotated[str | None, typer.Option("--host", help="Listen address [env: ALIGNBOT_HTTP_HOST].")] = None,
-        port: Annotated[int | None, typer.Option("--port", help="Port [env: ALIGNBOT_HTTP_PORT; 8080].")] = None,
+        host: Annotated[str | None, typer.Option("--host", help="Listen address \\[env: ALIGNBOT_HTTP_HOST].")] = None,
+        port: Annotated[int | None, typer.Option("--port", help="Port \\[env: ALIGNBOT_HTTP_PORT; 8080].")] = None,
         open_reads: Annotated[
             bool | None,
             typer.Option("--open-reads/--token-reads", help="Serve related/cite/bibliography/citedby without a token."),
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         rate: Annotated[
             float | None,
-            typer.Option("--rate", min=0.1, help="Requests a minute [default: ALIGNBOT_HTTP_RATE_PER_MINUTE]."),
+            typer.Option("--rate", min=0.1, help="Requests a minute \\[default: ALIGNBOT_HTTP_RATE_PER_MINUTE]."),
         ] = None,
         data_dir: DataDir = None,
     ) -> None:

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[
             bool | None,
             typer.Option(
-                "--dry-run/--live", help="Log moderation reports instead of sending them [env: ALIGNBOT_REDDIT_DRY_RUN]"
+                "--dry-run/--live",
+                help="Log moderation reports instead of sending them \\[env: ALIGNBOT_REDDIT_DRY_RUN]",
             ),
         ] = None,
     ) -> None:
