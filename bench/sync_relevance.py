@@ -167,8 +167,8 @@ def main() -> None:
         "category only (keep all)": np.ones(len(ids), dtype=bool),
         "keywords": keyword,
         f"embedding, K={nearest}, t={threshold:.2f}": scores >= threshold,
-        f"embedding, K={nearest}, t={settings.sync_relevance_threshold:.2f} (setting)": scores
-        >= settings.sync_relevance_threshold,
+        f"embedding, K={nearest}, t={settings.metadata.sync_relevance_threshold:.2f} (setting)": scores
+        >= settings.metadata.sync_relevance_threshold,
     }
     print(f"{'held-out half':44} precision  recall    F1   FP rate  precision@{PREVALENCE:.0%}")
     for name, kept in results.items():

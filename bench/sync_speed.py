@@ -116,7 +116,7 @@ def main() -> None:
         for label, filtered in (("sync, category only (no filter)", False), ("sync with the relevance filter", True)):
             kb = engine(label.split()[-1])
             relevance = (
-                RelevanceFilter(embedder, file_profile(READING_LIST), defaults.sync_relevance_threshold)
+                RelevanceFilter(embedder, file_profile(READING_LIST), defaults.metadata.sync_relevance_threshold)
                 if filtered
                 else None
             )

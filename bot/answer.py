@@ -80,12 +80,12 @@ class LLMAnswerer:
     def _make_model(settings: Settings) -> Any:
         from langchain.chat_models import init_chat_model
 
-        kwargs: dict[str, Any] = {"timeout": settings.llm_timeout_seconds, "max_retries": 0, "temperature": 0}
-        if settings.llm_base_url:
-            kwargs["base_url"] = settings.llm_base_url
+        kwargs: dict[str, Any] = {"timeout": settings.llm.timeout_seconds, "max_retries": 0, "temperature": 0}
+        if settings.llm.base_url:
+            kwargs["base_url"] = settings.llm.base_url
         default_models = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest", "ollama": "llama3.1"}
-        model = settings.llm_model or default_models.get(settings.llm_provider or "", "")
-        return init_chat_model(model, model_provider=settings.llm_provider, **kwargs)
+        model = settings.llm.model or default_models.get(settings.llm.provider or "", "")
+        return init_chat_model(model, model_provider=settings.llm.provider, **kwargs)
 
     def answer(
         self,
@@ -104,10 +104,10 @@ class LLMAnswerer:
         )
         future = self._pool.submit(self.model.invoke, prompt)
         try:
-            message = future.result(timeout=self.settings.llm_timeout_seconds)
+            message = future.result(timeout=self.settings.llm.timeout_seconds)
         except FutureTimeout:
             future.cancel()
-            log.warning("LLM answer timed out after %ss; using the composed answer", self.settings.llm_timeout_seconds)
+            log.warning("LLM answer timed out after %ss; using the composed answer", self.settings.llm.timeout_seconds)
             return None
         except Exception as exc:  # any provider error falls back; the user still gets an answer
             log.warning("LLM answer failed (%s); using the composed answer", exc)

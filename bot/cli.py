@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.citations import Style
+from bot.cli_common import (
+    DataDir,
+    JsonFlag,
+    close_services,
+    err,
+    fail,
+    open_services,
+    print_json,
+    progress_bar,
+    sigterm_as_interrupt,
+)
 from bot.discord.cli import register as register_discord
 from bot.domain import AskResult, BibliographyResult, CiteResult, fetched_note
-from bot.engine import Engine
 from bot.exports import ExportFormat
 from bot.http.cli import register as register_http
 from bot.ingest.cli import register as register_knowledge
@@ -52,7 +59,6 @@ app = AlignbotApp(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True, soft_wrap=True)  # `FILE:LINE: reason` lines must stay whole for tools
 
 ExportOption = Annotated[
     ExportFormat | None,
@@ -60,69 +66,16 @@ ExportOption = Annotated[
         "--format", help="Print the works as a bibtex, csl-json or ris document (with --json: in its 'export' field)."
     ),
 ]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 BatchFile = Annotated[
     Path | None, typer.Option("--batch", help='JSON Lines of {"query": …} (- for stdin); one JSON result per line.')
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the documented JSON schema instead of text.")]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-class RichProgress:
-    """Adapts the engine's progress callback to a rich progress bar with rate and ETA."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, TaskID] = {}
-
-    def __call__(self, phase: str, advance: int, total: int | None) -> None:
-        if phase not in self.tasks:
-            self.tasks[phase] = self.progress.add_task(phase, total=total, rate="")
-        elif total is not None:
-            self.progress.update(self.tasks[phase], total=total)
-        task_id = self.tasks[phase]
-        self.progress.advance(task_id, advance)
-        speed = self.progress.tasks[task_id].speed
-        self.progress.update(task_id, rate=f"{speed:,.0f}/s" if speed else "")
-
-
-@contextmanager
-def _progress() -> Iterator[RichProgress]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[cyan]{task.fields[rate]}"),
-        TimeRemainingColumn(),
-        console=err,
-    ) as bar:
-        yield RichProgress(bar)
-
-
-def _open_engine(data_dir: Path | None, with_progress: bool = True) -> Engine:
-    """Open the engine; on a first run this ingests the bundled reading list, shown with a progress bar."""
-    settings = Settings.load(data_dir)
-    if not with_progress:
-        return Engine.open(settings)
-    with _progress() as progress:
-        return Engine.open(settings, progress=progress)
-
-
-def _sigterm_as_interrupt() -> None:
-    """`kill` should stop an ingest as cleanly as Ctrl-C: after the last stored batch."""
-
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+def main(
+    ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False
+) -> None:
+    ctx.call_on_close(close_services)  # the command's Services, once it has ended
     # bm25s sets its own logger to DEBUG on import; keep it as quiet as ours.
     logging.getLogger("bm25s").setLevel(logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(
@@ -143,14 +96,14 @@ def ingest(
     """Load papers and posts. With no paths, finish embedding what an interrupted run left."""
     for path in paths or []:
         if not path.is_file():
-            _fail(f"{path}: no such file")
+            fail(f"{path}: no such file")
         try:
             parser_for(path)
         except ValueError as exc:
-            _fail(str(exc))
-    _sigterm_as_interrupt()
-    engine = _open_engine(data_dir)
-    with _progress() as progress:
+            fail(str(exc))
+    sigterm_as_interrupt()
+    engine = open_services(data_dir).engine
+    with progress_bar() as progress:
 
         def on_error(error: Any) -> None:
             progress.progress.console.print(f"[yellow]{error}[/yellow]", highlight=False)
@@ -203,15 +156,9 @@ def _run_batch(batch: Path, answer: Callable[[str], Any]) -> None:
     for _line, query, error in _read_batch(batch):
         if query is None:
             err.print(error, highlight=False)
-            _print_json({"query": None, "error": error})
+            print_json({"query": None, "error": error})
         else:
-            _print_json(answer(query))
-
-
-def _print_json(result: Any) -> None:
-    sys.stdout.write(
-        json.dumps(result.model_dump() if hasattr(result, "model_dump") else result, ensure_ascii=False) + "\n"
-    )
+            print_json(answer(query))
 
 
 def _render_ask(result: AskResult) -> None:
@@ -245,16 +192,16 @@ def ask(
 ) -> None:
     """Related work for a question: ranked papers with a one-line reason each."""
     if (question is None) == (batch is None):
-        _fail("give a QUESTION or --batch FILE (one of them)")
+        fail("give a QUESTION or --batch FILE (one of them)")
     messages = []
     if context is not None:
         if not context.is_file():
-            _fail(f"{context}: no such file")
+            fail(f"{context}: no such file")
         try:
             messages = parse_thread(context.read_text(encoding="utf-8"))
         except ValueError as exc:
-            _fail(f"{context}: {exc}")
-    engine = _open_engine(data_dir, with_progress=not (as_json or batch))
+            fail(f"{context}: {exc}")
+    engine = open_services(data_dir, progress=not (as_json or batch)).engine
     if batch is not None:
         _run_batch(batch, lambda query: engine.ask(query, k=k, context=messages))
         return
@@ -262,8 +209,8 @@ def ask(
     try:
         result = engine.ask(question, k=k, context=messages)
     except ValueError as exc:
-        _fail(str(exc))
-    _print_json(result) if as_json else _render_ask(result)
+        fail(str(exc))
+    print_json(result) if as_json else _render_ask(result)
 
 
 def _render_cite(result: CiteResult) -> None:
@@ -297,8 +244,8 @@ def cite(
 ) -> None:
     """Resolve a reference as people write it in threads to one work and a formatted citation."""
     if (reference is None) == (batch is None):
-        _fail("give a REFERENCE or --batch FILE (one of them)")
-    engine = _open_engine(data_dir, with_progress=not (as_json or batch or export_format))
+        fail("give a REFERENCE or --batch FILE (one of them)")
+    engine = open_services(data_dir, progress=not (as_json or batch or export_format)).engine
     if batch is not None:
         _run_batch(batch, lambda query: engine.cite(query, style=style, export_format=export_format))
         return
@@ -306,12 +253,12 @@ def cite(
     try:
         result = engine.cite(reference, style=style, export_format=export_format)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
-        _print_json(result)
+        print_json(result)
     elif export_format:
         if result.match is None:
-            _fail(f"no work in the knowledge base matches {reference!r}", code=1)
+            fail(f"no work in the knowledge base matches {reference!r}", code=1)
         if not result.confident:
             err.print(f"best guess (not confident): {result.match.title}", highlight=False)
         sys.stdout.write(result.export or "")
@@ -346,17 +293,17 @@ def bibliography(
     else:
         path = Path(thread)
         if not path.is_file():
-            _fail(f"{thread}: no such file")
+            fail(f"{thread}: no such file")
         raw = path.read_text(encoding="utf-8")
     try:
         messages = parse_thread(raw)
     except ValueError as exc:
-        _fail(f"{thread}: {exc}")
+        fail(f"{thread}: {exc}")
     style = Style.bibtex if bibtex else style
-    engine = _open_engine(data_dir, with_progress=not (as_json or export_format))
+    engine = open_services(data_dir, progress=not (as_json or export_format)).engine
     result = engine.bibliography(messages, style=style, export_format=export_format)
     if as_json:
-        _print_json(result)
+        print_json(result)
     elif export_format:
         sys.stdout.write(result.export or "")
         if result.unresolved:
@@ -368,10 +315,10 @@ def bibliography(
 @app.command()
 def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Where the knowledge base lives and how much it holds."""
-    engine = _open_engine(data_dir, with_progress=False)
+    engine = open_services(data_dir, progress=False).engine
     info = engine.status()
     if as_json:
-        _print_json(info)
+        print_json(info)
     else:
         for key, value in info.items():
             out.print(f"{key:16} {value}", highlight=False)
@@ -398,7 +345,7 @@ def db_upgrade(data_dir: DataDir = None) -> None:
         before = schema.current_revision(engine)
         schema.upgrade(engine)
     except SQLAlchemyError as exc:
-        _fail(f"{make_url(url).render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc.orig or exc}")
+        fail(f"{make_url(url).render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc.orig or exc}")
     finally:
         engine.dispose()
     head = schema.head_revision()
@@ -412,7 +359,7 @@ def db_current(data_dir: DataDir = None) -> None:
     try:
         current = schema.current_revision(engine)
     except SQLAlchemyError as exc:
-        _fail(f"{exc.__class__.__name__}: {exc.orig or exc}")
+        fail(f"{exc.__class__.__name__}: {exc.orig or exc}")
     finally:
         engine.dispose()
     out.print(f"current {current or 'empty'}\nhead    {schema.head_revision()}", highlight=False)

@@ -114,7 +114,7 @@ class Engine:
             settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size
         )
         db = Database(settings.sqlalchemy_url)
-        answerer = LLMAnswerer(settings) if settings.llm_provider else None
+        answerer = LLMAnswerer(settings) if settings.llm.provider else None
         engine = cls(settings, db, None, embedder, answerer)
         if settings.load_bundled_knowledge:
             engine.load_bundled_knowledge(progress=progress)
@@ -341,7 +341,7 @@ class Engine:
         match = ranked[0] if ranked else None
         signals = deciding_signals(candidates[0]) if candidates else {}
         fetched = None
-        if not confident and self.settings.live_lookup:
+        if not confident and self.settings.metadata.live_lookup:
             kind = "author" if parse_reference(reference, resolver.corpus).surnames else "quote"
             if found := self._fetch_missing(reference, kind):
                 match, fetched = found
@@ -359,7 +359,7 @@ class Engine:
 
     def _may_fetch(self, mention: Mention) -> bool:
         """Live lookup is on, and the mention is a quoted title or an author citation with a year."""
-        if not self.settings.live_lookup or not mention.strong:
+        if not self.settings.metadata.live_lookup or not mention.strong:
             return False
         return mention.kind == "quote" or (mention.kind == "author" and bool(re.search(r"\d{4}", mention.text)))
 

@@ -1,20 +1,63 @@
-"""One settings object for the whole bot, read from the environment and `.env`."""
+"""One settings object for the whole bot, read from the environment and `.env`.
+
+The knowledge base and retrieval settings are top-level fields (`ALIGNBOT_<FIELD>`); the rest is in sections:
+`llm`, `metadata`, `moderation` (bot.sections) and `http`, `discord`, `reddit` (bot.frontend_sections). Every
+section reads its documented flat environment names (`ALIGNBOT_LLM_PROVIDER`, `ALIGNBOT_ARXIV_API_URL`,
+`DISCORD_TOKEN`, `REDDIT_CLIENT_ID` …); the nested form `ALIGNBOT_<SECTION>__<FIELD>` is read too and wins.
+Keywords take either form: `Settings(llm={"provider": "ollama"})` or the flat env name without its
+`ALIGNBOT_` prefix, `Settings(llm_provider="ollama")`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.sources import ENV_FILE_SENTINEL
+
+from bot.frontend_sections import DiscordSettings, RedditSettings, ServerSettings
+from bot.sections import SECTION_ENV_FILE, LlmSettings, MetadataSettings, ModerationSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "alignbot"
 
 
+SECTIONS: dict[str, type[BaseSettings]] = {
+    "llm": LlmSettings,
+    "metadata": MetadataSettings,
+    "moderation": ModerationSettings,
+    "http": ServerSettings,
+    "discord": DiscordSettings,
+    "reddit": RedditSettings,
+}
+
+
+def _flat_names() -> dict[str, tuple[str, str]]:
+    """`arxiv_api_url` -> ("metadata", "arxiv_api_url"): each section field's ALIGNBOT_ env names, lowercased
+    and without the prefix, as keyword arguments of `Settings`."""
+    names: dict[str, tuple[str, str]] = {}
+    for section, section_class in SECTIONS.items():
+        prefix = section_class.model_config.get("env_prefix", "")
+        for field, info in section_class.model_fields.items():
+            alias = info.validation_alias
+            env = alias.choices if isinstance(alias, AliasChoices) else [alias or f"{prefix}{field}"]
+            for name in env:
+                if isinstance(name, str) and name.upper().startswith("ALIGNBOT_"):
+                    names[name[len("ALIGNBOT_") :].lower()] = (section, field)
+    return names
+
+
+FLAT_NAMES = _flat_names()
+
+
 class Settings(BaseSettings):
     """Every knob in one place. Env names are `ALIGNBOT_<FIELD>` unless a field says otherwise."""
 
-    model_config = SettingsConfigDict(env_prefix="ALIGNBOT_", env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ALIGNBOT_", env_file=".env", env_nested_delimiter="__", extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the SQLite file and Chroma live.")
     database_url: str | None = Field(
@@ -43,59 +86,45 @@ class Settings(BaseSettings):
     ask_confidence_threshold: float = 0.42
     cite_confidence_threshold: float = 0.72  # calibrated: bench/mentions.py (README)
 
-    # Optional LLM answers
-    llm_provider: str | None = Field(default=None, description="openai, anthropic or ollama; unset = no LLM.")
-    llm_model: str | None = None
-    llm_base_url: str | None = None
-    llm_timeout_seconds: float = 20.0
+    # Sections, each built from its own environment names (see the module docstring).
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    metadata: MetadataSettings = Field(default_factory=MetadataSettings)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    http: ServerSettings = Field(default_factory=ServerSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    reddit: RedditSettings = Field(default_factory=RedditSettings)
 
-    # Live metadata (`alignbot fetch`, `/paper add`, POST /v1/papers/fetch): arXiv, Semantic Scholar, OpenAlex.
-    # The minimum intervals are each API's published limit, enforced across every process sharing the database.
-    live_lookup: bool = Field(
-        default=False,
-        description="cite and bibliography look unresolved quoted titles and author-year citations up live.",
-    )
-    live_lookup_deadline_seconds: float = Field(default=8.0, gt=0, description="Most time one live lookup may take.")
-    metadata_contact_email: str | None = Field(
-        default=None,
-        description="Sent in the User-Agent (and as OpenAlex's `mailto`) so the APIs can reach us, not block us.",
-    )
-    metadata_connect_timeout_seconds: float = Field(default=5.0, gt=0)
-    metadata_read_timeout_seconds: float = Field(default=20.0, gt=0, description="Longest silence within a response.")
-    metadata_deadline_seconds: float = Field(
-        default=45.0, gt=0, description="Most time one lookup or search may take, waits and retries included."
-    )
-    metadata_retries: int = Field(default=3, ge=0, le=10, description="Retries after a 429, 5xx or lost connection.")
-    metadata_backoff_seconds: float = Field(default=1.0, ge=0, description="First retry wait; doubles each retry.")
-    metadata_max_backoff_seconds: float = Field(
-        default=30.0, ge=0, description="Longest wait between retries; a longer Retry-After makes us give up."
-    )
-    arxiv_api_url: str = "https://export.arxiv.org/api/query"
-    arxiv_min_interval_seconds: float = Field(default=3.0, ge=0)  # arXiv API terms: one request every 3 s
-    s2_api_url: str = "https://api.semanticscholar.org/graph/v1"
-    s2_api_key: SecretStr | None = Field(default=None, description="Semantic Scholar API key (x-api-key header).")
-    s2_min_interval_seconds: float = Field(default=1.0, ge=0)  # S2: 1 request/s with a key; shared pool without
-    openalex_api_url: str = "https://api.openalex.org"
-    openalex_api_key: SecretStr | None = Field(default=None, description="OpenAlex API key (`api_key` parameter).")
-    openalex_min_interval_seconds: float = Field(default=0.1, ge=0)  # OpenAlex: 10/s (older terms; now 100/s)
+    def __init__(self, **values: Any) -> None:
+        # The sections read `.env` as this object does: `Settings(_env_file=None)` reads none anywhere.
+        token = SECTION_ENV_FILE.set(values.get("_env_file", ENV_FILE_SENTINEL))
+        try:
+            super().__init__(**values)
+        finally:
+            SECTION_ENV_FILE.reset(token)
 
-    # `alignbot sync`: arXiv's OAI-PMH interface and the ForumMagnum forums' GraphQL endpoints. OAI-PMH shares
-    # the arXiv API's pacing slot (arXiv's terms: one request every 3 s across all its APIs).
-    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
-    arxiv_oai_metadata_prefix: str = Field(default="arXiv", pattern="^(arXiv|arXivRaw)$")
-    lesswrong_graphql_url: str = "https://www.lesswrong.com/graphql"
-    alignmentforum_graphql_url: str = "https://www.alignmentforum.org/graphql"
-    eaforum_graphql_url: str = "https://forum.effectivealtruism.org/graphql"
-    sync_deadline_seconds: float = Field(
-        default=600.0, gt=0, description="Most time one harvest page may take, a 503 Retry-After wait included."
-    )
-    sync_read_timeout_seconds: float = Field(default=60.0, gt=0, description="OAI-PMH pages take a while to build.")
-    sync_relevance_threshold: float = Field(
-        default=0.54,
-        ge=-1,
-        le=1,
-        description="Relevance score (see `alignbot sync`) a harvested paper needs to be kept.",
-    )
+    @model_validator(mode="before")
+    @classmethod
+    def _into_sections(cls, data: Any) -> Any:
+        """Flat keywords (`llm_provider=`) go to their section; a section given as a dict (keywords or the
+        nested env form) is built with its own environment names filling the fields the dict leaves out."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in [k for k in data if k in FLAT_NAMES]:
+            section, field = FLAT_NAMES[key]
+            current = data.get(section)
+            values = current.model_dump() if isinstance(current, BaseSettings) else current or {}
+            data[section] = {**values, field: data.pop(key)}
+        for name, section_class in SECTIONS.items():
+            if isinstance(data.get(name), dict):
+                data[name] = section_class(**data[name])
+        return data
+
+    @model_validator(mode="after")
+    def _default_rule_file(self) -> Settings:
+        if self.moderation.config is None:
+            self.moderation.config = self.knowledge_dir / "moderation.yaml"
+        return self
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> Settings:

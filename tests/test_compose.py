@@ -29,14 +29,12 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from bot.cli import app as cli_app
-from bot.discord.config import DiscordSettings
 from bot.engine import Engine
+from bot.frontend_sections import DiscordSettings, RedditSettings, ServerSettings
 from bot.healthcheck import CHECKS
 from bot.http.app import create_app
-from bot.http.config import ServerSettings
 from bot.moderation.service import Moderator
-from bot.reddit.config import RedditSettings
-from bot.settings import REPO_ROOT, Settings
+from bot.settings import REPO_ROOT, SECTIONS, Settings
 from tests.backends import ChromaServer, free_port
 from tests.live_server import serve
 from tests.test_dockerfile import env_values
@@ -46,7 +44,8 @@ COMPOSE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 README = REPO_ROOT / "README.md"
 RULES = REPO_ROOT / "knowledge" / "moderation.yaml"
-SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (Settings, ServerSettings, DiscordSettings, RedditSettings)
+# The settings object and each of its sections, which read their own environment names.
+SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (Settings, *SECTIONS.values())
 CHROMA_IMAGE_PORT = 8000  # the chromadb/chroma image's server port (its EXPOSE and default config)
 PASSWORD = "s3cretPassw0rd"  # stands in for POSTGRES_PASSWORD from .env
 
@@ -139,6 +138,8 @@ def env_names(cls: type[BaseSettings]) -> dict[str, list[str]]:
     prefix = cls.model_config.get("env_prefix", "")
     names: dict[str, list[str]] = {}
     for field, info in cls.model_fields.items():
+        if field in SECTIONS and cls is Settings:
+            continue  # a section: its fields are listed with its class
         alias = info.validation_alias
         if isinstance(alias, AliasChoices):
             names[field] = [str(choice) for choice in alias.choices]

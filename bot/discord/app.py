@@ -103,16 +103,18 @@ class _AlignBotMixin:
     async def setup_hook(self) -> None:
         """Open the services (if not given) and sync the command tree, before connecting to the gateway."""
         if self.engine is None:
-            from bot.engine import Engine
-            from bot.settings import Settings
+            from bot.services import Services
             from bot.storage import StoreCorrupt
 
             log.info("opening the engine (the first run ingests the bundled reading list)")
             try:
-                self.engine = await asyncio.to_thread(Engine.open, Settings())
+                services = await asyncio.to_thread(Services.open)
             except StoreCorrupt as exc:  # one line naming the file and the recovery command, not a traceback
                 log.error("%s", exc)
                 raise SystemExit(2) from None
+            self.engine = services.engine
+            if self.moderator is None:
+                self.moderator = await asyncio.to_thread(lambda: services.moderation)
         if self.moderator is None:
             from bot.moderation.service import Moderator
 
@@ -224,10 +226,16 @@ def create_bot(
     return bot
 
 
-def run(settings: DiscordSettings, *, engine: Engine | None = None, log_handler: logging.Handler | None = None) -> None:
+def run(
+    settings: DiscordSettings,
+    *,
+    engine: Engine | None = None,
+    moderator: Moderator | None = None,
+    log_handler: logging.Handler | None = None,
+) -> None:
     """Start the bot and block until it stops (Ctrl-C)."""
     token = settings.token_value()
     if not token:
         raise ValueError("no bot token: set DISCORD_TOKEN")
-    bot = create_bot(settings, engine=engine)
+    bot = create_bot(settings, engine=engine, moderator=moderator)
     bot.run(token, log_handler=log_handler, root_logger=log_handler is not None)

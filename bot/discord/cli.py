@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bot.cli_common import DataDir, load_settings, open_services, with_options
 from bot.extras import require_for_command
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 
 
 def register(app: typer.Typer) -> None:
@@ -19,42 +17,33 @@ def register(app: typer.Typer) -> None:
         dev_guild: Annotated[
             list[int] | None,
             typer.Option(
-                "--dev-guild", help="Sync commands to this guild only (repeatable) [env: ALIGNBOT_DISCORD_DEV_GUILDS]"
+                "--dev-guild", help="Sync commands to this guild only (repeatable) \\[env: ALIGNBOT_DISCORD_DEV_GUILDS]"
             ),
         ] = None,
         sync: Annotated[
             bool | None,
-            typer.Option("--sync/--no-sync", help="Sync commands on start [env: ALIGNBOT_DISCORD_SYNC_COMMANDS]"),
+            typer.Option("--sync/--no-sync", help="Sync commands on start \\[env: ALIGNBOT_DISCORD_SYNC_COMMANDS]"),
         ] = None,
         invite: Annotated[
             int | None, typer.Option("--invite", metavar="APPLICATION_ID", help="Print the invite link and exit.")
         ] = None,
         data_dir: DataDir = None,
     ) -> None:
-        """Run the Discord bot (token from DISCORD_TOKEN); see bot/discord/README.md for setup."""
+        """Run the Discord bot (token from DISCORD_TOKEN); see README.md, "Discord bot", for setup."""
         require_for_command("discord")
         from bot.discord.app import invite_url, run
-        from bot.discord.config import DiscordSettings
-        from bot.engine import Engine
-        from bot.settings import Settings
 
         if invite is not None:
             typer.echo(invite_url(invite))
             return
-        settings = DiscordSettings()
-        if dev_guild:
-            settings.dev_guilds = list(dev_guild)
-        if sync is not None:
-            settings.sync_commands = sync
-        if not settings.token_value():
-            typer.echo("error: no bot token: set DISCORD_TOKEN (see bot/discord/README.md)", err=True)
+        settings = load_settings(data_dir)
+        settings.discord = with_options(settings.discord, dev_guilds=dev_guild or None, sync_commands=sync)
+        if not settings.discord.token_value():
+            typer.echo('error: no bot token: set DISCORD_TOKEN (see README.md, "Discord bot")', err=True)
             raise typer.Exit(2)
         if logging.getLogger().level > logging.INFO:  # a long-running service should say what it does
             for name in ("bot", "discord"):
                 logging.getLogger(name).setLevel(logging.INFO)
         typer.echo("opening the knowledge base…", err=True)
-        engine = Engine.open(Settings.load(data_dir))
-        try:
-            run(settings, engine=engine)
-        finally:
-            engine.close()
+        services = open_services(settings=settings, progress=False, moderation=True)
+        run(settings.discord, engine=services.engine, moderator=services.moderation)

@@ -109,7 +109,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
     if not (HERE / "templates" / "base.html").is_file():
-        # A wheel built without package data (see bot/http/README.md) would fail on the first page instead.
+        # A wheel built without package data (templates, static files) would fail on the first page instead.
         raise RuntimeError(f"{HERE / 'templates'} is missing: install alignbot with its package data")
     app = FastAPI(
         # FastAPI's docs pages load swagger-ui/redoc from a CDN into our origin: off unless configured.

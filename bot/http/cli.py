@@ -17,18 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli_common import ConfigPath, DataDir, err, fail, load_settings, open_services, with_options
 from bot.extras import require_for_command
 from bot.settings import Settings
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
 
 
 def _store(data_dir: Path | None):  # type: ignore[no-untyped-def]
@@ -47,40 +40,28 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        host: Annotated[str | None, typer.Option("--host", help="Listen address [env: ALIGNBOT_HTTP_HOST].")] = None,
-        port: Annotated[int | None, typer.Option("--port", help="Port [env: ALIGNBOT_HTTP_PORT; 8080].")] = None,
+        host: Annotated[str | None, typer.Option("--host", help="Listen address \\[env: ALIGNBOT_HTTP_HOST].")] = None,
+        port: Annotated[int | None, typer.Option("--port", help="Port \\[env: ALIGNBOT_HTTP_PORT; 8080].")] = None,
         open_reads: Annotated[
             bool | None,
             typer.Option("--open-reads/--token-reads", help="Serve related/cite/bibliography/citedby without a token."),
         ] = None,
-        config: Annotated[Path | None, typer.Option("--config", help="Moderation rule file.")] = None,
+        config: ConfigPath = None,
         data_dir: DataDir = None,
     ) -> None:
         """Run the HTTP API (/v1, OpenAPI at /openapi.json) and the moderator page (/queue)."""
         require_for_command("http")
         import uvicorn
 
-        from bot.engine import Engine
         from bot.http.app import create_app
-        from bot.http.config import ServerSettings
-        from bot.moderation.config import ConfigError
-        from bot.moderation.service import Moderator
 
-        if config is not None and not config.is_file():
-            _fail(f"{config}: no such file")
-        overrides = {k: v for k, v in {"host": host, "port": port, "open_reads": open_reads}.items() if v is not None}
-        server = ServerSettings(**overrides)  # type: ignore[arg-type]
-        settings = Settings.load(data_dir)
+        settings = load_settings(data_dir, config)
+        server = settings.http = with_options(settings.http, host=host, port=port, open_reads=open_reads)
         err.print("opening the knowledge base…", highlight=False)
-        engine = Engine.open(settings)
-        try:
-            moderator = Moderator(engine, config_path=config)
-        except ConfigError as exc:
-            _fail(f"invalid moderation config:\n{exc}")
-            raise
-        engine.warm_up()  # build the indexes now, not on the first request
-        moderator.index()
-        app_ = create_app(engine, moderator, server)
+        services = open_services(settings=settings, progress=False, moderation=True)
+        services.engine.warm_up()  # build the indexes now, not on the first request
+        services.moderation.index()
+        app_ = create_app(services.engine, services.moderation, server)
         if not _store(data_dir).list(include_revoked=False):
             err.print(
                 "[yellow]no API tokens yet: create one with `alignbot token create NAME --scope moderate`[/yellow]"
@@ -90,7 +71,6 @@ def register(app: typer.Typer) -> None:
         # One process: the engine, rate limits and page sessions live in it. Forwarding headers are read by
         # the app from ALIGNBOT_HTTP_TRUSTED_PROXIES only, not by uvicorn (FORWARDED_ALLOW_IPS).
         uvicorn.run(app_, host=server.host, port=server.port, proxy_headers=False, log_level="info")
-        engine.close()
 
     @token_app.command("create")
     def token_create(
@@ -100,7 +80,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         rate: Annotated[
             float | None,
-            typer.Option("--rate", min=0.1, help="Requests a minute [default: ALIGNBOT_HTTP_RATE_PER_MINUTE]."),
+            typer.Option("--rate", min=0.1, help="Requests a minute \\[default: ALIGNBOT_HTTP_RATE_PER_MINUTE]."),
         ] = None,
         data_dir: DataDir = None,
     ) -> None:
@@ -110,7 +90,7 @@ def register(app: typer.Typer) -> None:
         try:
             info, secret = _store(data_dir).create(name, scope or ["read"], rate)
         except TokenError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             raise
         err.print(f"token {info.id} '{info.name}' with scopes {', '.join(info.scopes)}; it is shown only now:")
         sys.stdout.write(secret + "\n")
@@ -148,6 +128,6 @@ def register(app: typer.Typer) -> None:
         """Revoke a token: requests and page sessions using it stop at once."""
         revoked = _store(data_dir).revoke(token)
         if not revoked:
-            _fail(f"no live token {token!r}", code=1)
+            fail(f"no live token {token!r}", code=1)
         for t in revoked:
             err.print(f"revoked token {t.id} '{t.name}'", highlight=False)

@@ -3,8 +3,6 @@ abstracts, author lists, venues and DOIs from the live APIs)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,16 +10,21 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bot.engine import Engine
-from bot.ingest.provenance import SHOWN_FIELDS, WorkDetail, find_work, work_detail
-from bot.metadata.cli import EXIT_API_FAILED, EXIT_NOT_FOUND, DataDir
-from bot.metadata.enrich import SOURCES, EnrichReport, enrich
-from bot.settings import Settings
+from bot.cli_common import (
+    EXIT_INTERRUPTED,
+    DataDir,
+    err,
+    fail,
+    finish,
+    open_services,
+    progress_bar,
+    sigterm_as_interrupt,
+)
+from bot.ingest.provenance import SHOWN_FIELDS, WorkDetail
+from bot.metadata.cli import EXIT_API_FAILED, EXIT_NOT_FOUND
+from bot.metadata.enrich import SOURCES, EnrichReport
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-EXIT_INTERRUPTED = 130
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -73,19 +76,11 @@ def show(
     data_dir: DataDir = None,
 ) -> None:
     """A stored work: every field, which source set it (provenance), and changes refused to protect it."""
-    engine = Engine.open(Settings.load(data_dir))
-    try:
-        work = find_work(engine.db, reference)
-        detail = work_detail(engine.db, work) if work is not None else None
-    finally:
-        engine.close()
+    detail = open_services(data_dir, progress=False).papers.detail(reference)
     if detail is None:
         err.print(f"no work {reference!r} in the knowledge base", highlight=False, markup=False)
         raise typer.Exit(EXIT_NOT_FOUND)
-    if as_json:
-        sys.stdout.write(json.dumps(detail.model_dump(mode="json"), ensure_ascii=False) + "\n")
-    else:
-        _render_detail(detail)
+    finish([detail], as_json=as_json, render=lambda: _render_detail(detail))
 
 
 def _render_enrich(report: EnrichReport) -> None:
@@ -121,29 +116,22 @@ def enrich_command(
 ) -> None:
     """Fill missing abstracts, full author lists, venues and DOIs of stored works from arXiv, Semantic Scholar
     and OpenAlex. Resumable: a re-run skips works already done; Ctrl-C stops after the last stored batch."""
-    from bot.cli import _progress, _sigterm_as_interrupt  # the main CLI's progress bar (it imports this module)
-
     sources = source or list(SOURCES)
     unknown = [name for name in sources if name not in SOURCES]
     if unknown:
-        err.print(f"[red]error:[/red] unknown source {unknown[0]!r}: use {', '.join(SOURCES)}", highlight=False)
-        raise typer.Exit(2)
-    _sigterm_as_interrupt()
-    engine = Engine.open(Settings.load(data_dir))
-    try:
-        with _progress() as progress:
-            report = enrich(engine, sources=sources, dry_run=dry_run, again=again, limit=limit, progress=progress)
-    finally:
-        engine.close()
-    if as_json:
-        sys.stdout.write(json.dumps(report.model_dump(mode="json"), ensure_ascii=False) + "\n")
-    else:
-        _render_enrich(report)
-    if report.interrupted:
-        err.print("interrupted: what was stored is kept; run the same command again to continue", style="yellow")
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if report.errors:
-        raise typer.Exit(EXIT_API_FAILED)
+        fail(f"unknown source {unknown[0]!r}: use {', '.join(SOURCES)}")
+    sigterm_as_interrupt()
+    papers = open_services(data_dir, progress=False).papers
+    with progress_bar() as progress:
+        report = papers.enrich(sources=sources, dry_run=dry_run, again=again, limit=limit, progress=progress)
+    interrupted = "interrupted: what was stored is kept; run the same command again to continue"
+    finish(
+        [report],
+        as_json=as_json,
+        render=lambda: _render_enrich(report),
+        code=EXIT_INTERRUPTED if report.interrupted else EXIT_API_FAILED if report.errors else 0,
+        note=interrupted if report.interrupted else None,
+    )
 
 
 def register(app: typer.Typer) -> None:

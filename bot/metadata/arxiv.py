@@ -56,7 +56,7 @@ class ArxivClient(MetadataClient):
 
     @staticmethod
     def min_interval(settings: Settings) -> float:
-        return settings.arxiv_min_interval_seconds
+        return settings.metadata.arxiv_min_interval_seconds
 
     @classmethod
     def parse_identifier(cls, text: str) -> str | None:
@@ -74,7 +74,7 @@ class ArxivClient(MetadataClient):
     def lookup(self, identifier: str) -> WorkRecord | None:
         # The id without version: the knowledge base keeps a work, and its newest version describes it best.
         response = self.http.get(
-            self.settings.arxiv_api_url, {"id_list": identifier, "max_results": "1"}, accept=frozenset({400})
+            self.settings.metadata.arxiv_api_url, {"id_list": identifier, "max_results": "1"}, accept=frozenset({400})
         )
         for record in self._records(response, identifier):
             if record.arxiv_id and record.arxiv_id.lower() == identifier.lower():
@@ -89,7 +89,7 @@ class ArxivClient(MetadataClient):
             "sortBy": "relevance",
             "sortOrder": "descending",
         }
-        response = self.http.get(self.settings.arxiv_api_url, params, accept=frozenset({400}))
+        response = self.http.get(self.settings.metadata.arxiv_api_url, params, accept=frozenset({400}))
         return self._records(response, query)[:limit]
 
     # --- the Atom feed -------------------------------------------------------------------------------

@@ -12,8 +12,6 @@ malformed); 3 the API failed (timeout, error status, an answer that cannot be re
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -22,19 +20,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bot.engine import Engine
+from bot.cli_common import EXIT_FAILED, EXIT_USAGE, DataDir, err, fail, finish, open_services
 from bot.metadata.errors import MetadataError, MetadataRequestError
-from bot.metadata.fetch import CLIENTS, MAX_LIMIT, FetchResult, fetch_papers, parse_request
-from bot.settings import Settings
+from bot.metadata.fetch import CLIENTS, MAX_LIMIT, FetchResult, parse_request
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_API_FAILED = 3
+EXIT_API_FAILED = EXIT_FAILED
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 Query = Annotated[list[str], typer.Argument(help="An id or link to look up, or words to search for.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Works a search adds (best first).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
@@ -43,11 +37,6 @@ Refresh = Annotated[bool, typer.Option("--refresh", help="Ask the API even when 
 
 _STATUS_STYLE = {"added": "green", "updated": "cyan", "present": "dim"}
 _WOULD = {"added": "would add", "updated": "would update", "present": "present"}
-
-
-def _fail(message: str, code: int) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)  # API messages may hold [brackets]
-    raise typer.Exit(code)
 
 
 def _render(result: FetchResult) -> None:
@@ -75,27 +64,25 @@ def _fetch(
     try:  # before opening the engine: checking the request costs nothing, opening the engine takes seconds
         query, identifier = parse_request(source, " ".join(words))
     except ValueError as exc:
-        _fail(str(exc), EXIT_USAGE)
-    settings = Settings.load(data_dir)
-    engine = Engine.open(settings)
+        fail(str(exc), EXIT_USAGE)
+    papers = open_services(data_dir, progress=False).papers
     try:
-        result = fetch_papers(engine, source, query, limit=limit, refresh=refresh, dry_run=dry_run)
+        result = papers.fetch(source, query, limit=limit, refresh=refresh, dry_run=dry_run)
     except MetadataRequestError as exc:  # the API calls the identifier malformed: the user's to fix
-        _fail(str(exc), EXIT_USAGE)
+        fail(str(exc), EXIT_USAGE)
     except MetadataError as exc:
-        _fail(f"{exc}; nothing was stored", EXIT_API_FAILED)
+        fail(f"{exc}; nothing was stored", EXIT_API_FAILED)
     except ValueError as exc:
-        _fail(str(exc), EXIT_USAGE)
-    finally:
-        engine.close()
-    if as_json:
-        sys.stdout.write(json.dumps(result.model_dump(mode="json"), ensure_ascii=False) + "\n")
+        fail(str(exc), EXIT_USAGE)
+    if result.works:
+        missing = None
+    elif identifier:
+        missing = f"{label} has no paper {identifier}"
     else:
-        _render(result)
-    if not result.works:
-        missing = f"{label} has no paper {identifier}" if identifier else f"{label} found nothing for {query!r}"
-        err.print(escape(missing), highlight=False)
-        raise typer.Exit(EXIT_NOT_FOUND)
+        missing = f"{label} found nothing for {query!r}"
+    finish(
+        [result], as_json=as_json, render=lambda: _render(result), code=EXIT_NOT_FOUND if missing else 0, note=missing
+    )
 
 
 def register(app: typer.Typer) -> None:

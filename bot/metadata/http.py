@@ -153,16 +153,16 @@ class MetadataHTTP:
         self.slot = slot
         self.interval = interval
         self.limiter: SlotReserver = limiter if limiter is not None else _LOCAL_SLOTS
-        self.connect_timeout = settings.metadata_connect_timeout_seconds
-        self.read_timeout = settings.metadata_read_timeout_seconds
-        self.deadline = settings.metadata_deadline_seconds
-        self.retries = settings.metadata_retries
-        self.backoff = settings.metadata_backoff_seconds
-        self.max_backoff = settings.metadata_max_backoff_seconds
+        self.connect_timeout = settings.metadata.connect_timeout_seconds
+        self.read_timeout = settings.metadata.read_timeout_seconds
+        self.deadline = settings.metadata.deadline_seconds
+        self.retries = settings.metadata.retries
+        self.backoff = settings.metadata.backoff_seconds
+        self.max_backoff = settings.metadata.max_backoff_seconds
         self.params = dict(params or {})
         self.key_setting = key_setting  # named in the message when the API refuses us (401/403)
         self.client = httpx.Client(
-            headers={"User-Agent": user_agent(settings.metadata_contact_email), **(headers or {})},
+            headers={"User-Agent": user_agent(settings.metadata.contact_email), **(headers or {})},
             follow_redirects=True,  # OpenAlex answers a merged work with a redirect to the surviving one
         )
 

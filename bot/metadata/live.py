@@ -58,7 +58,7 @@ def lookup(settings: Settings, query: str, kind: str, parsed: ParsedReference) -
     if kind != "quote" and (not parsed.surnames or parsed.year is None):
         return None
     search = query if kind == "quote" else " ".join([*parsed.surnames, parsed.description, str(parsed.year)])
-    deadline = time.monotonic() + settings.live_lookup_deadline_seconds
+    deadline = time.monotonic() + settings.metadata.live_lookup_deadline_seconds
     # Each request is bounded by the clients' own timeouts; the pool bounds the whole lookup.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-lookup")
     try:

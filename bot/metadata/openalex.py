@@ -60,14 +60,14 @@ class OpenAlexClient(MetadataClient):
 
     @staticmethod
     def min_interval(settings: Settings) -> float:
-        return settings.openalex_min_interval_seconds
+        return settings.metadata.openalex_min_interval_seconds
 
     def params(self, settings: Settings) -> dict[str, str]:
         params: dict[str, str] = {}
-        if settings.metadata_contact_email:
-            params["mailto"] = settings.metadata_contact_email
-        if settings.openalex_api_key and settings.openalex_api_key.get_secret_value():
-            params["api_key"] = settings.openalex_api_key.get_secret_value()
+        if settings.metadata.contact_email:
+            params["mailto"] = settings.metadata.contact_email
+        if settings.metadata.openalex_api_key and settings.metadata.openalex_api_key.get_secret_value():
+            params["api_key"] = settings.metadata.openalex_api_key.get_secret_value()
         return params
 
     @classmethod
@@ -91,7 +91,7 @@ class OpenAlexClient(MetadataClient):
         return [f"id:openalex:{identifier}"]
 
     def lookup(self, identifier: str) -> WorkRecord | None:
-        url = f"{self.settings.openalex_api_url.rstrip('/')}/works/{quote(identifier, safe=':/')}"
+        url = f"{self.settings.metadata.openalex_api_url.rstrip('/')}/works/{quote(identifier, safe=':/')}"
         response = self.http.get(url, {"select": SELECT}, accept=frozenset({404}))
         if response.status == 404:
             return None
@@ -105,7 +105,7 @@ class OpenAlexClient(MetadataClient):
 
     def search(self, query: str, limit: int = 5) -> list[WorkRecord]:
         params = {"search": query, "per_page": str(limit), "select": SELECT}
-        response = self.http.get(f"{self.settings.openalex_api_url.rstrip('/')}/works", params)
+        response = self.http.get(f"{self.settings.metadata.openalex_api_url.rstrip('/')}/works", params)
         body = json_body(self.label, response)
         if not isinstance(body, dict):
             raise shape_error(self.label, "the search answer is not a JSON object")

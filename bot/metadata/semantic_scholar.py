@@ -50,10 +50,10 @@ class SemanticScholarClient(MetadataClient):
 
     @staticmethod
     def min_interval(settings: Settings) -> float:
-        return settings.s2_min_interval_seconds
+        return settings.metadata.s2_min_interval_seconds
 
     def headers(self, settings: Settings) -> dict[str, str]:
-        key = settings.s2_api_key.get_secret_value() if settings.s2_api_key else ""
+        key = settings.metadata.s2_api_key.get_secret_value() if settings.metadata.s2_api_key else ""
         return {"x-api-key": key} if key else {}
 
     @classmethod
@@ -87,7 +87,7 @@ class SemanticScholarClient(MetadataClient):
         return []
 
     def lookup(self, identifier: str) -> WorkRecord | None:
-        url = f"{self.settings.s2_api_url.rstrip('/')}/paper/{quote(identifier, safe=':/')}"
+        url = f"{self.settings.metadata.s2_api_url.rstrip('/')}/paper/{quote(identifier, safe=':/')}"
         response = self.http.get(url, {"fields": FIELDS}, accept=frozenset({404}))
         if response.status == 404:
             return None
@@ -102,7 +102,7 @@ class SemanticScholarClient(MetadataClient):
     def search(self, query: str, limit: int = 5) -> list[WorkRecord]:
         # The search endpoint matches nothing for hyphenated words; the API docs say to use spaces.
         params = {"query": " ".join(query.replace("-", " ").split()), "limit": str(limit), "fields": FIELDS}
-        response = self.http.get(f"{self.settings.s2_api_url.rstrip('/')}/paper/search", params)
+        response = self.http.get(f"{self.settings.metadata.s2_api_url.rstrip('/')}/paper/search", params)
         body = json_body(self.label, response)
         if not isinstance(body, dict):
             raise shape_error(self.label, "the search answer is not a JSON object")

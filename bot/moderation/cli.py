@@ -13,57 +13,26 @@ alignbot posts fetch ENDPOINT --site lesswrong [--limit N] [--af-only]
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from bot.engine import Engine
-from bot.moderation.config import RULE_IDS, ConfigError
+from bot.cli_common import ConfigPath, DataDir, JsonFlag, err, fail, load_settings, open_services, print_json
+from bot.moderation.config import RULE_IDS
 from bot.moderation.schemas import CheckReport, ImportReport, RelatedWorkAudit, ReportDetail
 from bot.moderation.service import ModerationError, Moderator, load_submission
-from bot.settings import Settings
 
 out = Console(soft_wrap=True)  # long paths and messages stay greppable on one line
-err = Console(stderr=True, soft_wrap=True)
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
-ConfigPath = Annotated[Path | None, typer.Option("--config", help="Rule file [default: knowledge/moderation.yaml]")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the documented JSON schema instead of text.")]
 
 _COLOURS = {"high": "red", "medium": "yellow", "low": "cyan", "info": "blue"}
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
 def _moderator(data_dir: Path | None, config: Path | None = None) -> Moderator:
-    if config is not None and not config.is_file():
-        _fail(f"{config}: no such file")
-    settings = Settings.load(data_dir)
-    engine = Engine.open(settings)
-    try:
-        return Moderator(engine, config_path=config)
-    except ConfigError as exc:
-        _fail(f"invalid moderation config:\n{exc}")
-        raise  # unreachable: _fail exits
-
-
-def _print_json(value: BaseModel | list[Any] | dict[str, Any]) -> None:
-    if isinstance(value, BaseModel):
-        data: Any = value.model_dump(mode="json")
-    elif isinstance(value, list):
-        data = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
-    else:
-        data = value
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    """The moderator of this command's application (closed when the command ends)."""
+    return open_services(settings=load_settings(data_dir, config), progress=False, moderation=True).moderation
 
 
 def _render_import(report: ImportReport, what: str) -> None:
@@ -151,17 +120,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the moderation rules on a submission and record the report in the review queue."""
         if not submission.is_file():
-            _fail(f"{submission}: no such file")
+            fail(f"{submission}: no such file")
         for name in rule or []:
             if name not in RULE_IDS:
-                _fail(f"unknown rule {name!r}; rules are: {', '.join(RULE_IDS)}")
+                fail(f"unknown rule {name!r}; rules are: {', '.join(RULE_IDS)}")
         try:
             parsed = load_submission(submission)
         except ModerationError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         moderator = _moderator(data_dir, config)
         report = moderator.check(parsed, dry_run=dry_run, rules=set(rule) if rule else None)
-        _print_json(report) if as_json else _render_report(report)
+        print_json(report) if as_json else _render_report(report)
 
     @app.command()
     def audit(
@@ -174,18 +143,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The related-work audit alone: what the post cites, where, and the closest works it does not cite."""
         if not post.is_file():
-            _fail(f"{post}: no such file")
+            fail(f"{post}: no such file")
         suffix = post.suffix.lower()
         if suffix in {".md", ".markdown", ".txt"}:
             fmt = "markdown"
         elif suffix in {".html", ".htm"}:
             fmt = "html"
         else:
-            _fail(f"{post}: give a .md or .html file")
+            fail(f"{post}: give a .md or .html file")
         moderator = _moderator(data_dir)
         result = moderator.audit(post.read_text(encoding="utf-8"), fmt, title=title or post.stem)
         if as_json:
-            _print_json(result)
+            print_json(result)
         else:
             _render_audit_tables(result)
 
@@ -201,9 +170,9 @@ def register(app: typer.Typer) -> None:
         try:
             items = moderator.queue(None if show_all else status)
         except ModerationError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if as_json:
-            _print_json(items)
+            print_json(items)
             return
         if not items:
             out.print("The queue is empty.")
@@ -234,9 +203,9 @@ def register(app: typer.Typer) -> None:
         try:
             detail = moderator.review(report_id)
         except ModerationError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if as_json:
-            _print_json(detail)
+            print_json(detail)
             return
         out.print(
             f"[bold]report {detail.report_id}[/bold]: {detail.title} ({detail.submission_id}) by "
@@ -264,9 +233,9 @@ def register(app: typer.Typer) -> None:
         try:
             decision = moderator.decide(report_id, status, by, reason)
         except ModerationError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if as_json:
-            _print_json(decision)
+            print_json(decision)
         else:
             out.print(
                 f"report {report_id}: {decision.previous_status} → {decision.status} (by {decision.moderator})",
@@ -284,9 +253,9 @@ def register(app: typer.Typer) -> None:
         try:
             result = moderator.cited_by(reference)
         except ModerationError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if as_json:
-            _print_json(result)
+            print_json(result)
             return
         label = f"{result.work.title} ({result.work.year or 'n.d.'})" if result.work else ", ".join(result.keys)
         out.print(f"{len(result.posts)} post(s) cite {label}", highlight=False)
@@ -309,7 +278,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import or update community members; bad lines are reported as FILE:LINE and skipped."""
         if not path.is_file():
-            _fail(f"{path}: no such file")
+            fail(f"{path}: no such file")
         report = _moderator(data_dir).import_members(path)
         _render_import(report, "members")
         if report.errors and not (report.added or report.updated):
@@ -322,7 +291,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import existing posts and pages; indexes their links and sketches their text."""
         if not path.is_file():
-            _fail(f"{path}: no such file")
+            fail(f"{path}: no such file")
         report = _moderator(data_dir).ingest_posts(path)
         _render_import(report, "posts")
         if report.errors and not (report.added or report.updated):
@@ -344,7 +313,7 @@ def register(app: typer.Typer) -> None:
         try:
             posts, members, user_ids = fetch(client, site, limit=limit, af=True if af_only else None)
         except ForumMagnumError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         finally:
             client.close()
         _render_import(moderator.store_members(members, user_ids=user_ids), "members")

@@ -1,7 +1,8 @@
 """The Reddit front end: citation answers in comment threads and moderator reports on new submissions.
 
 `RedditBot(engine, moderator, settings, reddit).run(stop_event)` runs it; `alignbot reddit` starts it from
-the command line with settings from the environment (see README.md beside this file).
+the command line with settings from the environment (the `reddit` section of `bot.settings.Settings`; README.md,
+"Reddit bot").
 """
 
 from typing import TYPE_CHECKING, Any

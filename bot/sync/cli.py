@@ -11,36 +11,34 @@ stays, and running the same command again resumes; 130 interrupted (Ctrl-C, kill
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from bot.engine import Engine
+from bot.cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    DataDir,
+    err,
+    fail,
+    finish,
+    open_services,
+    progress_bar,
+    sigterm_as_interrupt,
+)
+from bot.ingest.pipeline import Progress
 from bot.metadata.errors import MetadataError, MetadataRequestError
-from bot.moderation.forummagnum import ForumMagnumClient, ForumMagnumError
+from bot.moderation.forummagnum import ForumMagnumError
+from bot.papers import Papers
+from bot.settings import Settings
 from bot.sync.client import SITES, forum_endpoint, oai_date, set_spec
-from bot.sync.filter import RelevanceFilter, curated_profile, file_profile
-from bot.sync.service import Interrupted, SyncReport, sync_arxiv, sync_forum
+from bot.sync.service import Interrupted, SyncReport
 
-err = Console(stderr=True, soft_wrap=True)
-
-EXIT_USAGE = 2
-EXIT_FAILED = 3
-EXIT_INTERRUPTED = 130
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Knowledge-base directory [env: ALIGNBOT_DATA_DIR]")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object per source instead of a summary.")]
-
-
-def _fail(message: str, code: int) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    raise typer.Exit(code)
 
 
 def _summary(report: SyncReport) -> str:
@@ -52,51 +50,40 @@ def _summary(report: SyncReport) -> str:
     )
 
 
-def _run(data_dir: Path | None, as_json: bool, work: Callable[[Engine, Callable], list[SyncReport]]) -> None:
-    """Open the engine, run one sync with a progress display, embed what it stored, report. Interruptions and
-    failures keep what was stored (the cursor is saved after every stored page) and say how to resume."""
-    # The CLI's progress bar and engine opening live in bot.cli, which registers this module: import late.
-    from bot.cli import _open_engine, _progress, _sigterm_as_interrupt
-
-    _sigterm_as_interrupt()
-    engine = _open_engine(data_dir)
-    code = 0
+def _run(data_dir: Path | None, as_json: bool, work: Callable[[Papers, Progress], list[SyncReport]]) -> None:
+    """Open the application, run one sync with a progress display, embed what it stored, report. Interruptions
+    and failures keep what was stored (the cursor is saved after every stored page) and say how to resume."""
+    sigterm_as_interrupt()
+    services = open_services(data_dir)
+    code, note, embedded = 0, None, None
     reports: list[SyncReport] = []
-    try:
-        with _progress() as progress:
-            try:
-                reports = work(engine, progress)
-            except Interrupted as exc:
-                reports, code = exc.reports, EXIT_INTERRUPTED
-            except ValueError as exc:
-                _fail(str(exc), EXIT_USAGE)
-            except MetadataRequestError as exc:
-                _fail(f"{exc}; nothing more was stored", EXIT_USAGE)
-            except (MetadataError, ForumMagnumError) as exc:
-                err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-                code = EXIT_FAILED
-            embedded = engine.embed_pending(progress) if code == 0 else None
-    finally:
-        engine.close()
-    if as_json:
-        for report in reports:
-            sys.stdout.write(json.dumps(report.model_dump(mode="json")) + "\n")
-    else:
+    with progress_bar() as progress:
+        try:
+            reports = work(services.papers, progress)
+        except Interrupted as exc:
+            reports, code = exc.reports, EXIT_INTERRUPTED
+            note = "interrupted: everything up to the last page is stored; run the same command again to resume"
+        except ValueError as exc:
+            fail(str(exc), EXIT_USAGE)
+        except MetadataRequestError as exc:
+            fail(f"{exc}; nothing more was stored", EXIT_USAGE)
+        except (MetadataError, ForumMagnumError) as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            code, note = EXIT_FAILED, "what was read so far is stored; run the same command again to resume"
+        if code == 0:
+            embedded = services.engine.embed_pending(progress)
+    if embedded is not None and embedded.embedding_error:
+        code = EXIT_FAILED
+        note = (
+            f"{embedded.embedding_error}: the works are stored; run `alignbot ingest` when the vector store is "
+            "back to embed them"
+        )
+
+    def render() -> None:
         for report in reports:
             err.print(escape(_summary(report)), highlight=False)
-    if code == EXIT_INTERRUPTED:
-        err.print("[yellow]interrupted: everything up to the last page is stored; run the same command again to resume")
-    elif code == EXIT_FAILED:
-        err.print("[yellow]what was read so far is stored; run the same command again to resume[/yellow]")
-    elif embedded is not None and embedded.embedding_error:
-        err.print(
-            f"[yellow]{escape(embedded.embedding_error)}: the works are stored; run `alignbot ingest` when the "
-            "vector store is back to embed them[/yellow]",
-            highlight=False,
-        )
-        code = EXIT_FAILED
-    if code:
-        raise typer.Exit(code)
+
+    finish(reports, as_json=as_json, render=render, code=code, note=note)
 
 
 def register(app: typer.Typer) -> None:
@@ -132,22 +119,21 @@ def register(app: typer.Typer) -> None:
             since_day = oai_date(since) if since else None
             until_day = oai_date(until) if until else None
         except ValueError as exc:
-            _fail(str(exc), EXIT_USAGE)
+            fail(str(exc), EXIT_USAGE)
         if since_day and until_day and since_day > until_day:
-            _fail(f"--since {since_day} is after --until {until_day}", EXIT_USAGE)
+            fail(f"--since {since_day} is after --until {until_day}", EXIT_USAGE)
         if match is not None and topics:
-            _fail("give --match FILE or --topics, not both", EXIT_USAGE)
+            fail("give --match FILE or --topics, not both", EXIT_USAGE)
         if match is not None and not match.is_file():
-            _fail(f"{match}: no such file", EXIT_USAGE)
+            fail(f"{match}: no such file", EXIT_USAGE)
 
-        def work(engine: Engine, progress: Callable) -> list[SyncReport]:
-            profile = file_profile(match) if match is not None else curated_profile(engine.db)
-            relevance = RelevanceFilter(engine.embedder, profile, engine.settings.sync_relevance_threshold)
-            return sync_arxiv(
-                engine, category, since=since_day, until=until_day, relevance=relevance, progress=progress
-            )
-
-        _run(data_dir, as_json, work)
+        _run(
+            data_dir,
+            as_json,
+            lambda papers, progress: papers.sync_arxiv(
+                category, since=since_day, until=until_day, match=match, progress=progress
+            ),
+        )
 
     @sync_app.command("forum")
     def forum(
@@ -163,19 +149,14 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Make a forum's posts citable works (kind post, authors, link, karma), incrementally."""
-        from bot.settings import Settings
-
         try:
             endpoint = forum_endpoint(site, url, Settings.load(data_dir))
             since_day = oai_date(since) if since else None
         except ValueError as exc:
-            _fail(str(exc), EXIT_USAGE)
+            fail(str(exc), EXIT_USAGE)
 
-        def work(engine: Engine, progress: Callable) -> list[SyncReport]:
-            client = ForumMagnumClient(endpoint)
-            try:
-                return [sync_forum(engine, site, client, since=since_day, progress=progress)]
-            finally:
-                client.close()
-
-        _run(data_dir, as_json, work)
+        _run(
+            data_dir,
+            as_json,
+            lambda papers, progress: [papers.sync_forum(site, endpoint, since=since_day, progress=progress)],
+        )

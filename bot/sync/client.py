@@ -86,18 +86,27 @@ class ArxivOAIClient:
     """ListRecords pages from arXiv's OAI-PMH interface."""
 
     def __init__(self, settings: Settings, *, limiter: SlotReserver | None = None) -> None:
-        self.url = settings.arxiv_oai_url
-        self.prefix = settings.arxiv_oai_metadata_prefix
+        self.url = settings.metadata.arxiv_oai_url
+        self.prefix = settings.metadata.arxiv_oai_metadata_prefix
         # A harvest may wait out arXiv's 503 flow control: a Retry-After within the page deadline is honoured.
+        sources = settings.metadata
         paced = settings.model_copy(
             update={
-                "metadata_deadline_seconds": settings.sync_deadline_seconds,
-                "metadata_max_backoff_seconds": settings.sync_deadline_seconds,
-                "metadata_read_timeout_seconds": settings.sync_read_timeout_seconds,
+                "metadata": sources.model_copy(
+                    update={
+                        "deadline_seconds": sources.sync_deadline_seconds,
+                        "max_backoff_seconds": sources.sync_deadline_seconds,
+                        "read_timeout_seconds": sources.sync_read_timeout_seconds,
+                    }
+                )
             }
         )
         self.http = MetadataHTTP(
-            api=LABEL, slot="arxiv", interval=settings.arxiv_min_interval_seconds, settings=paced, limiter=limiter
+            api=LABEL,
+            slot="arxiv",
+            interval=settings.metadata.arxiv_min_interval_seconds,
+            settings=paced,
+            limiter=limiter,
         )
 
     def close(self) -> None:
@@ -240,7 +249,7 @@ def forum_endpoint(site: str, url: str | None, settings: Settings) -> str:
     if site not in SITES:
         raise ValueError(f"unknown site {site!r}: use {', '.join(SITES)}")
     if not url:
-        return str(getattr(settings, f"{site}_graphql_url"))
+        return str(getattr(settings.metadata, f"{site}_graphql_url"))
     url = url.rstrip("/")
     return url if url.endswith("/graphql") else f"{url}/graphql"
 

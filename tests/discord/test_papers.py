@@ -131,7 +131,7 @@ def test_a_failing_api_is_a_private_message_and_stores_nothing(bot: Any, paper_e
 
 
 def test_questions_are_answered_while_an_api_hangs(bot: Any, paper_engine: Engine, apis: FakeApis) -> None:
-    paper_engine.settings.metadata_read_timeout_seconds = 2.0
+    paper_engine.settings.metadata.read_timeout_seconds = 2.0
     paper_engine.ingest_records(
         [{"id": "arxiv:2401.05566", "title": "Sleeper Agents: Training Deceptive LLMs", "authors": ["Evan Hubinger"]}]
     )

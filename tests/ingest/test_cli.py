@@ -29,8 +29,8 @@ def cli(apis: FakeApis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
         if _FOREIGN_ENV.match(name) and name not in ("CHROMA_HOST", "CHROMA_PORT"):
             monkeypatch.delenv(name)
     settings = make_settings(tmp_path / "kb", load_bundled_knowledge=False, **apis.settings())
-    values = settings.model_dump(include={"data_dir", "load_bundled_knowledge", "chroma_collection", *apis.settings()})
-    for name, value in values.items():
+    values = settings.model_dump(include={"data_dir", "load_bundled_knowledge", "chroma_collection"})
+    for name, value in {**values, **apis.settings()}.items():  # flat names: ALIGNBOT_ARXIV_API_URL …
         monkeypatch.setenv(f"ALIGNBOT_{name.upper()}", str(value))
     if settings.database_url:
         monkeypatch.setenv("DATABASE_URL", settings.database_url)

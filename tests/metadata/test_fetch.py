@@ -197,8 +197,8 @@ def test_odd_fields_are_dropped_and_duplicates_in_one_answer_merged(apis: FakeAp
 
 def test_questions_are_answered_while_an_api_hangs(apis: FakeApis, reading_list_engine: Engine) -> None:
     engine = reading_list_engine
-    engine.settings.metadata_read_timeout_seconds = 3.0  # the hang lasts 3 s: plenty of time to ask meanwhile
-    engine.settings.metadata_retries = 0
+    engine.settings.metadata.read_timeout_seconds = 3.0  # the hang lasts 3 s: plenty of time to ask meanwhile
+    engine.settings.metadata.retries = 0
     engine.warm_up()
     stored = snapshot(engine)
     apis.script = ["hang"]

@@ -69,7 +69,7 @@ class Papers(commands.Cog):
         engine = self.bot.require_engine()
         # A thread of its own, not the engine's small worker pool: a slow or hanging API must not hold up
         # the questions queued there. The fetch bounds itself (metadata_deadline_seconds); this is a backstop.
-        limit = engine.settings.metadata_deadline_seconds + self.settings.engine_timeout_seconds
+        limit = engine.settings.metadata.deadline_seconds + self.settings.engine_timeout_seconds
         try:
             result = await asyncio.wait_for(asyncio.to_thread(fetch_papers, engine, chosen, reference), limit)
         except TimeoutError as exc:
