@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bench.mentions_kb import REPO, corpus_for
+from bot.identifiers import normalize_text
 from bot.mentions import read_references
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.resolve import ReferenceResolver
@@ -106,6 +108,27 @@ def same_work(corpus: CorpusIndex, doc: int | None, target: str | None) -> bool:
     return corpus.ids[doc] == target or corpus.norm_titles[doc] == corpus.norm_titles[corpus.position[target]]
 
 
+_TITLES: dict[int, dict[str, str]] = {}
+
+
+def _titles(corpus: CorpusIndex) -> dict[str, str]:
+    if id(corpus) not in _TITLES:
+        _TITLES[id(corpus)] = {title: corpus.ids[doc] for doc, title in enumerate(corpus.norm_titles)}
+    return _TITLES[id(corpus)]
+
+
+def target_of(corpus: CorpusIndex, mention: dict, text: str) -> str | None:
+    """The labelled work, or, for a quoted title labelled absent (from the 9k KB), the work of a larger KB that
+    bears exactly that title: quoting it and citing that work is right there, not an invented citation."""
+    if mention["target"]:
+        return corpus.keys.get(mention["target"])
+    if mention["kind"] == "quote":
+        span = re.sub(r"</?[a-zA-Z][^<>]*>", "", text[mention["start"] : mention["end"]])  # <em>…</em>
+        quoted = normalize_text(span.strip("\"'“”‘’`*_«»„‚ "))
+        return _titles(corpus).get(quoted)
+    return None
+
+
 def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool = False) -> dict[str, float]:
     found_total = found_matched = gold_total = gold_found = 0
     top1_total = top1_right = confident_total = confident_right = 0
@@ -121,7 +144,7 @@ def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool 
                 print(f"  invented: {text[f.start : f.end]!r} in {text[:120]!r}")
             if f.confident:
                 confident_total += 1
-                target = corpus.keys.get(hits[0]["target"]) if hits and hits[0]["target"] else None
+                target = target_of(corpus, hits[0], text) if hits else None
                 right = same_work(corpus, f.guess, target)
                 confident_right += right
                 if show and not right:
@@ -135,7 +158,7 @@ def evaluate(records: list[dict], corpus: CorpusIndex, read: Reader, show: bool 
             gold_found += bool(overlapping)
             if show and not overlapping:
                 print(f"  missed: {text[g['start'] : g['end']]!r}")
-            target = corpus.keys.get(g["target"]) if g["target"] else None
+            target = target_of(corpus, g, text)
             if target is None or g.get("ambiguous"):
                 continue
             top1_total += 1
@@ -167,7 +190,7 @@ def calibration(records: list[dict], corpus: CorpusIndex, thresholds: list[float
                 continue
             m = found.mention
             hits = [g for g in record["mentions"] if m.start < g["end"] and g["start"] < m.end]
-            target = corpus.keys.get(hits[0]["target"]) if hits and hits[0]["target"] else None
+            target = target_of(corpus, hits[0], record["text"]) if hits else None
             answers.append((found.best.score, same_work(corpus, found.best.doc, target)))
     rows = []
     for threshold in thresholds:

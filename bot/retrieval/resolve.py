@@ -241,7 +241,8 @@ class ReferenceResolver:
         docs = [d for d in docs if corpus.surnames[d][:1] == [first]] or docs
         if parsed.year is not None:
             near = [d for d in docs if (y := corpus.years[d]) is not None and abs(y - parsed.year) <= 1]
-            docs = near or docs
+            # The cited year first: a common name has more than `limit` works within a year of it.
+            docs = sorted(near, key=lambda d: corpus.years[d] != parsed.year) or docs
         if len(docs) > limit and parsed.description:
             docs.sort(key=lambda d: -description_match(parsed.description, self._stems_of(d)))
         return docs[:limit]
