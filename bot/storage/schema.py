@@ -70,6 +70,7 @@ def model_metadata() -> MetaData:
     import bot.moderation.models
     import bot.reddit.handled
     import bot.storage.database
+    import bot.storage.shared
     import bot.sync.state  # noqa: F401 - imported for their table models
 
     return SQLModel.metadata
