@@ -236,7 +236,9 @@ class Database:
         with self.session() as session:
             for start in range(0, len(work_ids), 500):
                 chunk = list(work_ids[start : start + 500])
-                found.update(session.exec(select(WorkKey.key, WorkKey.work_id).where(col(WorkKey.work_id).in_(chunk))))
+                found.update(
+                    session.exec(select(WorkKey.key, WorkKey.work_id).where(col(WorkKey.work_id).in_(chunk))).all()
+                )
         return found
 
     def work_for_key(self, key: str) -> Work | None:

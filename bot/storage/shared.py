@@ -9,7 +9,7 @@ server behave as one: a token gets its limit once, not N times, and a moderator'
 from __future__ import annotations
 
 import hashlib
-import random
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +74,7 @@ class RateBuckets:
     def __init__(self, engine: SAEngine, clock: Any = time.time) -> None:
         self.engine = engine
         self.clock = clock
+        self._swept = float("-inf")
 
     def take(self, key: str, rate_per_minute: float, burst: int) -> float:
         """Take one request from `key`'s bucket: 0 when allowed, else the seconds until one is."""
@@ -94,7 +95,8 @@ class RateBuckets:
         ).returning(table.c.tokens, table.c.allowed)
         with self.engine.begin() as connection:
             tokens, allowed = connection.execute(statement).one()
-            if random.random() < 0.001:
+            if now - self._swept > self.IDLE_SECONDS:  # many anonymous addresses would grow the table
+                self._swept = now
                 connection.execute(delete(table).where(table.c.updated < now - self.IDLE_SECONDS))
         return 0.0 if allowed else (1 - tokens) / rate
 
@@ -116,18 +118,23 @@ class PageSessions:
         self.idle_seconds = idle_seconds
         self.clock = clock
 
-    def create(self, session_id: str, token_id: int, name: str, csrf: str) -> PageSession:
+    def create(self, token_id: int, name: str) -> PageSession:
+        """A new session for the holder of API token `token_id`, with a random id and CSRF token."""
         now = self.clock()
-        row = PageSession(session_id, token_id, name, csrf, now + self.idle_seconds)
+        session = PageSession(
+            secrets.token_urlsafe(32), token_id, name, secrets.token_urlsafe(32), now + self.idle_seconds
+        )
         table = PageSessionRow.__table__  # type: ignore[attr-defined]
         with self.engine.begin() as connection:
             connection.execute(delete(table).where(table.c.expires < now))
-            values = {"id_hash": _hash(session_id), "token_id": token_id, "name": name, "csrf": csrf}
-            connection.execute(table.insert().values(**values, expires=row.expires))
-        return row
+            values = {"id_hash": _hash(session.id), "token_id": token_id, "name": name, "csrf": session.csrf}
+            connection.execute(table.insert().values(**values, expires=session.expires))
+        return session
 
-    def get(self, session_id: str) -> PageSession | None:
+    def get(self, session_id: str | None) -> PageSession | None:
         """The live session, its idle timeout extended; None when unknown or expired."""
+        if not session_id:
+            return None
         now = self.clock()
         table = PageSessionRow.__table__  # type: ignore[attr-defined]
         live = (table.c.id_hash == _hash(session_id)) & (table.c.expires >= now)
@@ -138,12 +145,12 @@ class PageSessions:
             return None
         return PageSession(session_id, row.token_id, row.name, row.csrf, now + self.idle_seconds)
 
-    def delete(self, session_id: str) -> None:
+    def delete(self, session_id: str | None) -> None:
         table = PageSessionRow.__table__  # type: ignore[attr-defined]
         with self.engine.begin() as connection:
-            connection.execute(delete(table).where(table.c.id_hash == _hash(session_id)))
+            connection.execute(delete(table).where(table.c.id_hash == _hash(session_id or "")))
 
-    def count(self) -> int:
+    def __len__(self) -> int:
         table = PageSessionRow.__table__  # type: ignore[attr-defined]
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).where(table.c.expires >= self.clock())).scalar_one()
@@ -158,6 +165,7 @@ class Deliveries:
     def __init__(self, engine: SAEngine, clock: Any = time.time) -> None:
         self.engine = engine
         self.clock = clock
+        self._swept = float("-inf")
 
     def claim(self, token_id: int, delivery_id: str) -> bool:
         """True when this call is the first for the delivery (the caller answers it, then calls `finish`)."""
@@ -168,7 +176,8 @@ class Deliveries:
                 connection.execute(table.insert().values(token_id=token_id, delivery_id=delivery_id, received=now))
         except IntegrityError:
             return False
-        if random.random() < 0.01:
+        if now - self._swept > 3600:
+            self._swept = now
             with self.engine.begin() as connection:
                 connection.execute(delete(table).where(table.c.received < now - self.KEEP_SECONDS))
         return True
