@@ -208,14 +208,6 @@ class Database:
         with self.session() as session:
             return session.exec(select(func.count()).select_from(Work)).one()
 
-    def kb_fingerprint(self) -> str:
-        """Changes whenever a work or key is added, changed or removed (write_batch stamps `updated_at`):
-        what the persisted lexical index is keyed by. One cheap aggregate query."""
-        with self.session() as session:
-            works, last_update = session.exec(select(func.count(), func.max(Work.updated_at))).one()
-            keys = session.exec(select(func.count()).select_from(WorkKey)).one()
-        return f"{works}:{keys}:{last_update.isoformat() if last_update else '-'}"
-
     def generation(self) -> kb_generation.Generation:
         """The knowledge base's generation (see bot.storage.generation): one primary-key read."""
         with self.engine.connect() as connection:
@@ -347,7 +339,7 @@ class Database:
         new, changed, keys, conflicts = list(new), list(changed), list(keys), list(conflicts)
         if checkpoint is not None:
             checkpoint.updated_at = _now()
-        for work in changed:  # a merge is an update: kb_fingerprint must see it
+        for work in changed:  # a merge is an update
             work.updated_at = _now()
 
         def write(session: Session) -> None:
