@@ -16,6 +16,7 @@ Usage: nice -n 10 python bench/index_update.py --data-dir /tmp/kb [--runs 3]
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -35,6 +36,7 @@ def timed(action: Callable[[], object], runs: int) -> tuple[float, object]:
     """Median wall seconds of `runs` calls, and the last result."""
     times, result = [], None
     for _ in range(runs):
+        gc.collect()  # a collection of the previous run's garbage is not this run's cost
         start = time.perf_counter()
         result = action()
         times.append(time.perf_counter() - start)
