@@ -113,7 +113,9 @@ class CorpusIndex:
         now = now or db.generation()
         if (now.kb_id, now.value) == (self.kb_id, self.generation):
             return self
-        changed = db.changed_since(self.generation, now) if now.kb_id == self.kb_id else None
+        # Another knowledge base, or this one restored from an older backup: nothing to follow from.
+        known = now.kb_id == self.kb_id and now.value > self.generation
+        changed = db.changed_since(self.generation, now) if known else None
         limit = max(COMPACT_AT, int(COMPACT_SHARE * self.full.main_size))
         if changed is None or self.full.delta_size + len(changed) > limit:
             return type(self).build(db)

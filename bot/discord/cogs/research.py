@@ -89,7 +89,8 @@ class SuggestionList:
         seen = self.seen
         if seen is not None and (seen.kb_id, seen.value) == (now.kb_id, now.value):
             return self.items
-        changed = db.changed_since(seen.value, now) if seen is not None and seen.kb_id == now.kb_id else None
+        known = seen is not None and seen.kb_id == now.kb_id and now.value > seen.value
+        changed = db.changed_since(seen.value, now) if seen is not None and known else None
         if changed is None:
             self.by_work = {work.id: work_suggestions(work) for work in db.iter_works()}
         else:
