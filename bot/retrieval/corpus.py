@@ -17,7 +17,6 @@ import os
 import pickle
 import re
 import tempfile
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,9 +98,7 @@ class CorpusIndex:
         # Read first: a write during the build is then applied again by the next `follow` (which is idempotent).
         now = db.generation()
         index = cls(kb_id=now.kb_id, generation=now.value)
-        index.aliases, index.by_surname = defaultdict(list), defaultdict(list)
         full_texts, title_texts = index._append(db.iter_works())
-        index.aliases, index.by_surname = dict(index.aliases), dict(index.by_surname)
         index.keys = db.key_map()
         index.full = LexicalIndex(full_texts)
         index.title_index = LexicalIndex(title_texts)
