@@ -161,6 +161,7 @@ class Deliveries:
     the stored answer. Forums retry on timeouts, possibly to another replica while the first still works."""
 
     KEEP_SECONDS = 7 * 24 * 3600.0
+    ABANDONED_SECONDS = 60.0
 
     def __init__(self, engine: SAEngine, clock: Any = time.time) -> None:
         self.engine = engine
@@ -168,14 +169,18 @@ class Deliveries:
         self._swept = float("-inf")
 
     def claim(self, token_id: int, delivery_id: str) -> bool:
-        """True when this call is the first for the delivery (the caller answers it, then calls `finish`)."""
+        """True when this call is the first for the delivery (the caller answers it, then calls `finish`), or
+        takes over a claim left unanswered for ABANDONED_SECONDS (its replica died while answering)."""
         now = self.clock()
         table = WebhookDelivery.__table__  # type: ignore[attr-defined]
         try:
             with self.engine.begin() as connection:
                 connection.execute(table.insert().values(token_id=token_id, delivery_id=delivery_id, received=now))
         except IntegrityError:
-            return False
+            where = (table.c.token_id == token_id) & (table.c.delivery_id == delivery_id) & table.c.result.is_(None)
+            abandoned = where & (table.c.received < now - self.ABANDONED_SECONDS)
+            with self.engine.begin() as connection:
+                return connection.execute(update(table).where(abandoned).values(received=now)).rowcount == 1
         if now - self._swept > 3600:
             self._swept = now
             with self.engine.begin() as connection:

@@ -65,3 +65,13 @@ def test_a_delivery_is_claimed_once_and_its_answer_shared(database_url: str) -> 
     assert not first.claim(1, "d-1")
     second.release(2, "d-1")
     assert first.claim(2, "d-1")
+
+
+def test_a_claim_its_replica_never_answered_is_taken_over(database_url: str) -> None:
+    now = [0.0]
+    dead, alive = (Deliveries(Database(database_url).engine, clock=lambda: now[0]) for _ in range(2))
+    assert dead.claim(1, "d-2")  # then the replica is killed before `finish`
+    now[0] = Deliveries.ABANDONED_SECONDS / 2
+    assert not alive.claim(1, "d-2")  # maybe still answering
+    now[0] = Deliveries.ABANDONED_SECONDS * 2
+    assert alive.claim(1, "d-2") and not dead.claim(1, "d-2")
