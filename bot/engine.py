@@ -258,6 +258,10 @@ class Engine:
         """The knowledge base's generation this process's indexes show (None before the first read)."""
         return self._corpus.generation_seen
 
+    def follow_generation(self) -> int | None:
+        """Apply other processes' writes to loaded indexes now (for a heartbeat); the generation then seen."""
+        return self._corpus.follow()
+
     @property
     def lexical_index_path(self) -> Path:
         """Beside the database: in the data directory, one file per database (several may share a directory)."""

@@ -40,6 +40,14 @@ class FollowedCorpus:
         """This process wrote: the next read checks the generation without waiting for the poll."""
         self._due = True
 
+    def follow(self) -> int | None:
+        """Bring a loaded index to the database's generation now, whatever the poll (a heartbeat calls this, so
+        an idle process is current before its next read); returns the generation seen."""
+        if self._index is not None:
+            self.stale()
+            self.current()
+        return self.generation_seen
+
     def current(self) -> CorpusIndex:
         with self._lock:
             index = self._index

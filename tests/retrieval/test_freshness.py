@@ -39,6 +39,11 @@ def test_another_process_write_is_seen_within_the_poll(open_engine: OpenEngine) 
     assert match is not None and match.id == "bib:quokka"
     assert reader.generation_seen == writer.db.generation().value > (seen or 0)
     assert reader.corpus.full.delta_size >= 1  # updated, not rebuilt
+    # A heartbeat, not the poll, brings an idle reader up to date.
+    reader._corpus.poll_seconds = 3600
+    writer.ingest_records([{**QUOKKA, "id": "bib:wombat", "title": "Wombat Oversight"}], embed=False)
+    assert reader.follow_generation() == writer.db.generation().value == reader.generation_seen
+    assert "bib:wombat" in reader.corpus.position
     reader.close()
 
 
