@@ -36,6 +36,7 @@ from bot.ingest.parsers import ParseError, record_from_kb
 from bot.ingest.pipeline import Progress, RecordMerger, embed_pending, ingest_file
 from bot.mentions import Mention, read_references
 from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.freshness import FollowedCorpus
 from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
 from bot.retrieval.search import HybridSearcher, best_sentence
 from bot.settings import Settings
@@ -95,7 +96,7 @@ class Engine:
         # answered from the previous index while a long ingest runs.
         self._ingest_lock = threading.Lock()
         self._index_lock = threading.RLock()
-        self._corpus: CorpusIndex | None = None
+        self._corpus = FollowedCorpus(db, self.lexical_index_path)  # follows every process's writes
         self._searcher: HybridSearcher | None = None
         self._resolver: ReferenceResolver | None = None
 
@@ -243,10 +244,16 @@ class Engine:
     # --- indexes -------------------------------------------------------------------------------
 
     def _invalidate(self) -> None:
-        with self._index_lock:
-            self._corpus = None
-            self._searcher = None
-            self._resolver = None
+        self._corpus.stale()
+
+    @property
+    def generation_seen(self) -> int | None:
+        """The knowledge base's generation this process's indexes show (None before the first read)."""
+        return self._corpus.generation_seen
+
+    def follow_generation(self) -> int | None:
+        """Apply other processes' writes to loaded indexes now (for a heartbeat); the generation then seen."""
+        return self._corpus.follow()
 
     @property
     def lexical_index_path(self) -> Path:
@@ -256,17 +263,15 @@ class Engine:
 
     @property
     def corpus(self) -> CorpusIndex:
-        with self._index_lock:
-            if self._corpus is None:
-                self._corpus = CorpusIndex.load_or_build(self.db, self.lexical_index_path)
-            return self._corpus
+        return self._corpus.current()
 
     @property
     def searcher(self) -> HybridSearcher:
+        corpus = self.corpus
         with self._index_lock:
-            if self._searcher is None:
+            if self._searcher is None or self._searcher.corpus is not corpus:
                 self._searcher = HybridSearcher(
-                    self.corpus,
+                    corpus,
                     self.vectors,
                     self.embedder,
                     pool=self.settings.candidate_pool,
@@ -276,9 +281,10 @@ class Engine:
 
     @property
     def resolver(self) -> ReferenceResolver:
+        corpus = self.corpus
         with self._index_lock:
-            if self._resolver is None:
-                self._resolver = ReferenceResolver(self.corpus, threshold=self.settings.cite_confidence_threshold)
+            if self._resolver is None or self._resolver.corpus is not corpus:
+                self._resolver = ReferenceResolver(corpus, threshold=self.settings.cite_confidence_threshold)
             return self._resolver
 
     def warm_up(self) -> None:

@@ -3,13 +3,14 @@ CPU-bound engine calls never block the event loop."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from bot.domain import AskResult, BibliographyResult, CiteResult, IngestReport, Message, Origin
 from bot.http.auth import read_access, require
-from bot.http.context import ApiError, context
+from bot.http.context import ApiError, AppContext, context
 from bot.http.queries import audit_log, report_exists
 from bot.http.schemas import (
     ERROR_RESPONSES,
@@ -161,12 +162,36 @@ def forum_webhook(event: WebhookEvent, request: Request, token: Writer) -> Webho
     `delivery_id` returns the first answer with `queued: false`.
     """
     ctx = context(request)
-    key = (token.id, event.delivery_id) if event.delivery_id else None
-    if key is not None and (seen := ctx.deliveries.get(key)) is not None:
-        return seen.model_copy(update={"queued": False})
+    if event.delivery_id and (seen := _claim_delivery(ctx, token.id, event.delivery_id)) is not None:
+        return seen
+    try:
+        result = _queue_forum_post(ctx, event)
+    except BaseException:
+        if event.delivery_id:  # nothing was answered: the forum's retry is handled afresh
+            ctx.deliveries.release(token.id, event.delivery_id)
+        raise
+    if event.delivery_id:
+        ctx.deliveries.finish(token.id, event.delivery_id, result.model_dump(mode="json"))
+    return result
+
+
+def _claim_delivery(ctx: AppContext, token_id: int, delivery_id: str) -> WebhookResult | None:
+    """None when this replica answers the delivery; else the first answer (`queued: false`), waiting a few
+    seconds for it when another replica is answering right now."""
+    for _ in range(50):
+        if ctx.deliveries.claim(token_id, delivery_id):
+            return None
+        stored = ctx.deliveries.result(token_id, delivery_id)
+        if stored is not None:
+            return WebhookResult.model_validate(stored).model_copy(update={"queued": False})
+        time.sleep(0.1)
+    raise ApiError(409, "delivery in progress", f"delivery {delivery_id} is being answered; retry later")
+
+
+def _queue_forum_post(ctx: AppContext, event: WebhookEvent) -> WebhookResult:
     report = ctx.moderator.check(event.submission)
     fired = [f for f in report.findings if f.rule != "related-work"]
-    result = WebhookResult(
+    return WebhookResult(
         event=event.event,
         delivery_id=event.delivery_id,
         submission_id=report.submission_id,
@@ -175,9 +200,6 @@ def forum_webhook(event: WebhookEvent, request: Request, token: Writer) -> Webho
         rules=list(dict.fromkeys(f.rule for f in fired)),
         severity=min((f.severity for f in fired), key=_SEVERITY_ORDER.__getitem__, default=None),
     )
-    if key is not None:
-        ctx.deliveries.put(key, result)
-    return result
 
 
 # --- moderation ---------------------------------------------------------------------------------------

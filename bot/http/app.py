@@ -19,13 +19,15 @@ from bot.engine import Engine
 from bot.http import api, pages
 from bot.http.auth import require
 from bot.http.config import ServerSettings
-from bot.http.context import ApiError, AppContext, SessionStore, context
+from bot.http.context import ApiError, AppContext, context
 from bot.http.metrics import MetricsMiddleware
 from bot.http.middleware import BodyLimitMiddleware
 from bot.http.queries import report_counts
+from bot.http.ratelimit import RateLimiter
 from bot.http.schemas import ERROR_RESPONSES, Health
 from bot.http.tokens import SCOPE_HELP, TokenStore
 from bot.moderation.service import Moderator
+from bot.storage.shared import Deliveries, PageSessions
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -132,7 +134,9 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
         settings=settings,
         tokens=TokenStore(engine.db),
         templates=templates,
-        sessions=SessionStore(settings.session_hours * 3600),
+        limiter=RateLimiter(engine.db.engine),
+        sessions=PageSessions(engine.db.engine, settings.session_hours * 3600),
+        deliveries=Deliveries(engine.db.engine),
     )
     app.state.ctx = ctx
 

@@ -68,8 +68,8 @@ def register(app: typer.Typer) -> None:
             )
         docs = ", API docs /docs" if server.docs else ""
         err.print(f"serving on http://{server.host}:{server.port} (moderator page /queue{docs})")
-        # One process: the engine, rate limits and page sessions live in it. Forwarding headers are read by
-        # the app from ALIGNBOT_HTTP_TRUSTED_PROXIES only, not by uvicorn (FORWARDED_ALLOW_IPS).
+        # Rate limits, page sessions and webhook de-duplication live in the database, shared by replicas. Forwarding
+        # headers are read by the app from ALIGNBOT_HTTP_TRUSTED_PROXIES only, not by uvicorn (FORWARDED_ALLOW_IPS).
         uvicorn.run(app_, host=server.host, port=server.port, proxy_headers=False, log_level="info")
 
     @token_app.command("create")

@@ -140,7 +140,7 @@ async def login(request: Request) -> Response:
         return _login_page(request, next_path, "That token is not valid (or was revoked).", 401)
     if not token.allows("moderate"):
         return _login_page(request, next_path, "That token lacks the moderate scope.", 403)
-    session = ctx.sessions.create(token)
+    session = ctx.sessions.create(token.id, token.name)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(SESSION_COOKIE, session.id, **_cookie_args(ctx))
     response.delete_cookie(LOGIN_COOKIE, path="/")

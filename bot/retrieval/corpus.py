@@ -1,30 +1,38 @@
 """An in-memory view of every work: the arrays and lookup tables that fast retrieval needs.
 
-Built from the database after each ingest and saved beside it (`load_or_build`), keyed by the knowledge
-base's fingerprint: a command that finds the saved index current loads it in milliseconds instead of reading
-every work. Exact lookups (keys, aliases, surnames) are dictionary hits; the two BM25 indexes cover free text
-(`full`) and titles with aliases (`titles`).
+Built from the database and saved beside it (`load_or_build`) with the knowledge base's generation (see
+bot.storage.generation): a command that finds the saved index current loads it in milliseconds instead of
+reading every work, and one a few writes behind applies just those (`follow`). Exact lookups (keys, aliases,
+surnames) are dictionary hits; the two BM25 indexes cover free text (`full`) and titles with aliases (`titles`).
+
+Document numbers only grow: a changed work gets a new number and its old one is emptied, so numbers a reader
+holds stay valid. `follow` returns a new index and never changes one in use.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import pickle
 import re
 import tempfile
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.identifiers import normalize_text, surname
 from bot.retrieval.lexical import LexicalIndex
 from bot.storage import Database, Work
+from bot.storage.generation import Generation
 
 _ET_AL = re.compile(r"[\s,]+et\.?\s*al\b\.?", re.IGNORECASE)
 log = logging.getLogger(__name__)
 # Bumped when the saved layout changes, so an index written by another version is rebuilt, never misread.
-_FORMAT = 1
+_FORMAT = 2
+# Changed works applied incrementally before the whole index is rebuilt (the BM25 delta is scored per query).
+COMPACT_AT = 500
+COMPACT_SHARE = 0.05
 
 
 @dataclass
@@ -44,67 +52,139 @@ class CorpusIndex:
     position: dict[str, int] = field(default_factory=dict)
     full: LexicalIndex = field(default_factory=lambda: LexicalIndex([]))
     title_index: LexicalIndex = field(default_factory=lambda: LexicalIndex([]))
+    # The knowledge base and generation the index shows (kb_id "" : unknown, the index is rebuilt on follow).
+    kb_id: str = ""
+    generation: int = 0
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    @classmethod
-    def build(cls, db: Database) -> CorpusIndex:
-        index = cls()
-        alias_docs: dict[str, list[int]] = defaultdict(list)
-        surname_docs: dict[str, list[int]] = defaultdict(list)
+    def _append(self, works: Iterable[Work], shared: bool = False) -> tuple[list[str], list[str]]:
+        """Number the works from len(self) on; returns their full texts and title texts for the BM25 indexes.
+        `shared`: the lookup lists may belong to another index too, so a list is copied before it grows."""
+        copied: set[tuple[str, str]] = set()
+
+        def add(lookup: dict[str, list[int]], kind: str, name: str, doc: int) -> None:
+            if shared and (kind, name) not in copied:
+                lookup[name] = list(lookup.get(name, ()))
+                copied.add((kind, name))
+            lookup.setdefault(name, []).append(doc)
+
         full_texts: list[str] = []
         title_texts: list[str] = []
-        for doc, work in enumerate(db.iter_works()):
-            index.ids.append(work.id)
-            index.titles.append(work.title)
-            index.norm_titles.append(normalize_text(work.title))
-            index.years.append(work.year)
+        for work in works:
+            doc = len(self.ids)
+            self.ids.append(work.id)
+            self.position[work.id] = doc
+            self.titles.append(work.title)
+            self.norm_titles.append(normalize_text(work.title))
+            self.years.append(work.year)
             # "Timo Schick et al." (an author list cut short by its source) is Schick, not "al".
             names = [s for s in (surname(_ET_AL.sub("", a)) for a in work.authors) if s]
-            index.surnames.append(names)
-            index.curated.append(work.curated)
-            index.descriptions.append(work.description)
-            index.notes.append(normalize_text(" ".join([*work.aliases, *work.topics, work.summary or ""])))
+            self.surnames.append(names)
+            self.curated.append(work.curated)
+            self.descriptions.append(work.description)
+            self.notes.append(normalize_text(" ".join([*work.aliases, *work.topics, work.summary or ""])))
             for name in set(names):
-                surname_docs[name].append(doc)
+                add(self.by_surname, "surname", name, doc)
             for alias in work.aliases:
-                alias_docs[normalize_text(alias)].append(doc)
+                add(self.aliases, "alias", normalize_text(alias), doc)
             full_texts.append(full_text(work))
             title_texts.append(" ".join([work.title, *work.aliases]))
-        index.aliases = dict(alias_docs)
-        index.by_surname = dict(surname_docs)
-        index.position = {work_id: doc for doc, work_id in enumerate(index.ids)}
+        return full_texts, title_texts
+
+    @classmethod
+    def build(cls, db: Database) -> CorpusIndex:
+        # Read first: a write during the build is then applied again by the next `follow` (which is idempotent).
+        now = db.generation()
+        index = cls(kb_id=now.kb_id, generation=now.value)
+        full_texts, title_texts = index._append(db.iter_works())
         index.keys = db.key_map()
         index.full = LexicalIndex(full_texts)
         index.title_index = LexicalIndex(title_texts)
         return index
 
+    def follow(self, db: Database, now: Generation | None = None) -> CorpusIndex:
+        """This index brought to the database's generation `now`: itself when current, the changed works
+        applied when a few changed, else rebuilt (another knowledge base, a pruned log, a large delta)."""
+        now = now or db.generation()
+        if (now.kb_id, now.value) == (self.kb_id, self.generation):
+            return self
+        # Another knowledge base, or this one restored from an older backup: nothing to follow from.
+        known = now.kb_id == self.kb_id and now.value > self.generation
+        changed = db.changed_since(self.generation, now) if known else None
+        limit = max(COMPACT_AT, int(COMPACT_SHARE * self.full.main_size))
+        if changed is None or self.full.delta_size + len(changed) > limit:
+            return type(self).build(db)
+        return self.updated(db, changed, now)
+
+    def updated(self, db: Database, changed: set[str], now: Generation) -> CorpusIndex:
+        """A new index with the current version of the `changed` works (those gone from the database removed)."""
+        new = copy.copy(self)
+        for name in ("ids", "titles", "norm_titles", "years", "surnames", "curated", "descriptions", "notes"):
+            setattr(new, name, list(getattr(self, name)))
+        new.keys, new.position = dict(self.keys), dict(self.position)
+        old = sorted(self.position[work_id] for work_id in changed if work_id in self.position)
+        gone = set(old)
+        # Lookup lists naming an old document are copied without it; the others are shared with this index.
+        new.by_surname = self._without(self.by_surname, gone, {name for doc in old for name in self.surnames[doc]})
+        new.aliases = self._without(self.aliases, gone, None)
+        for doc in old:
+            del new.position[self.ids[doc]]
+            new.titles[doc] = new.norm_titles[doc] = new.descriptions[doc] = new.notes[doc] = ""
+            new.surnames[doc], new.years[doc], new.curated[doc] = [], None, False
+        works = db.works(sorted(changed))
+        full_texts, title_texts = new._append((works[work_id] for work_id in sorted(works)), shared=True)
+        new.keys.update(db.keys_of(sorted(works)))
+        new.full = self.full.updated(full_texts, old)
+        new.title_index = self.title_index.updated(title_texts, old)
+        new.kb_id, new.generation = now.kb_id, now.value
+        return new
+
+    @staticmethod
+    def _without(lookup: dict[str, list[int]], gone: set[int], names: set[str] | None) -> dict[str, list[int]]:
+        """A copy of a name -> documents lookup whose lists are safe to append to, without the `gone` documents
+        (`names`: the only entries that can hold them, when known)."""
+        copied = dict(lookup)
+        for name in lookup if names is None else names & lookup.keys():
+            docs = lookup[name]
+            if names is not None or gone.intersection(docs):
+                kept = [d for d in docs if d not in gone]
+                if kept:
+                    copied[name] = kept
+                else:
+                    del copied[name]
+        return copied
+
     @classmethod
     def load_or_build(cls, db: Database, path: Path) -> CorpusIndex:
-        """The index saved at `path` if it was built from the knowledge base as it is now, else a new one
-        (then saved). The fingerprint is read before building, so a write during the build leaves the saved
-        index keyed to the older state: the next load rebuilds it rather than serving stale results."""
-        fingerprint = (_FORMAT, db.kb_fingerprint())  # the path names the database (no password in the file)
+        """The index saved at `path` brought to the database's generation: loaded as is when current, the
+        few changes since applied when behind, else built anew. Saved again when it changed."""
+        now = db.generation()
+        saved: CorpusIndex | None = None
         try:
             with path.open("rb") as file:
-                saved_fingerprint, index = pickle.load(file)
-            if saved_fingerprint == fingerprint:
-                return index
+                saved_format, saved = pickle.load(file)
+            if saved_format != _FORMAT:
+                saved = None
         except FileNotFoundError:
             pass
         except Exception as exc:  # a truncated or foreign file is only a cache: rebuild it
             log.warning("%s: unreadable saved index (%s), rebuilding", path, exc)
-        index = cls.build(db)
+        index = saved.follow(db, now) if saved is not None else cls.build(db)
+        if index is not saved:
+            index.save(path)
+        return index
+
+    def save(self, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Written whole, then renamed: a reader in another process sees the old file or the new, never half.
             with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as file:
-                pickle.dump((fingerprint, index), file, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((_FORMAT, self), file, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(file.name, path)
         except OSError as exc:  # a read-only data directory still answers, from the index in memory
             log.warning("%s: cannot save the lexical index (%s)", path, exc)
-        return index
 
     def doc_for_key(self, key: str) -> int | None:
         work_id = self.keys.get(key)

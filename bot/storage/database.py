@@ -25,6 +25,7 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from bot.domain import Conflict, Origin, RankedWork
 from bot.identifiers import normalize_text
+from bot.storage import generation as kb_generation
 from bot.storage import schema
 from bot.storage.errors import StoreCorrupt
 
@@ -207,17 +208,30 @@ class Database:
         with self.session() as session:
             return session.exec(select(func.count()).select_from(Work)).one()
 
-    def kb_fingerprint(self) -> str:
-        """Changes whenever a work or key is added, changed or removed (write_batch stamps `updated_at`):
-        what the persisted lexical index is keyed by. One cheap aggregate query."""
-        with self.session() as session:
-            works, last_update = session.exec(select(func.count(), func.max(Work.updated_at))).one()
-            keys = session.exec(select(func.count()).select_from(WorkKey)).one()
-        return f"{works}:{keys}:{last_update.isoformat() if last_update else '-'}"
+    def generation(self) -> kb_generation.Generation:
+        """The knowledge base's generation (see bot.storage.generation): one primary-key read."""
+        with self.engine.connect() as connection:
+            return kb_generation.current(connection)
+
+    def changed_since(self, after: int, now: kb_generation.Generation) -> set[str] | None:
+        """Works added or changed after generation `after` up to `now`; None when the log no longer goes back."""
+        with self.engine.connect() as connection:
+            return kb_generation.changed_since(connection, after, now)
 
     def key_map(self) -> dict[str, str]:
         with self.session() as session:
             return dict(session.exec(select(WorkKey.key, WorkKey.work_id)).all())
+
+    def keys_of(self, work_ids: Sequence[str]) -> dict[str, str]:
+        """The keys naming these works, key -> work id."""
+        found: dict[str, str] = {}
+        with self.session() as session:
+            for start in range(0, len(work_ids), 500):
+                chunk = list(work_ids[start : start + 500])
+                found.update(
+                    session.exec(select(WorkKey.key, WorkKey.work_id).where(col(WorkKey.work_id).in_(chunk))).all()
+                )
+        return found
 
     def work_for_key(self, key: str) -> Work | None:
         with self.session() as session:
@@ -325,7 +339,7 @@ class Database:
         new, changed, keys, conflicts = list(new), list(changed), list(keys), list(conflicts)
         if checkpoint is not None:
             checkpoint.updated_at = _now()
-        for work in changed:  # a merge is an update: kb_fingerprint must see it
+        for work in changed:  # a merge is an update
             work.updated_at = _now()
 
         def write(session: Session) -> None:
@@ -337,6 +351,8 @@ class Database:
             session.add_all(conflicts)
             if checkpoint is not None:
                 session.merge(checkpoint)
+            # Last, so the counter's row lock is held only until the commit just after.
+            kb_generation.bump(session, {w.id for w in new} | {w.id for w in changed} | {w for _, w in keys})
 
         self._transaction(write)
 

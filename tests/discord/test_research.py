@@ -13,9 +13,11 @@ import pytest
 import rispy
 
 from bot.citations import Style
-from bot.discord.cogs.research import build_suggestions, match_suggestions
+from bot.discord.cogs.research import SuggestionList, build_suggestions, match_suggestions
 from bot.discord.views import PagesView
 from bot.engine import Engine
+from bot.storage import Database
+from tests.conftest import OpenEngine
 from tests.discord.conftest import REPLY_CHANNEL
 from tests.discord.helpers import (
     autocomplete,
@@ -535,3 +537,27 @@ def test_a_failure_while_answering_is_logged_not_posted(
         run(cog.on_message(message))
     message.reply.assert_not_awaited()
     assert any("answering message" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_autocomplete_follows_works_any_process_adds_reading_only_those(
+    open_engine: OpenEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_engine = open_engine()
+    cli = Engine.open(bot_engine.settings, embedder=bot_engine.embedder)  # another process on the same stores
+    suggestions = SuggestionList()
+    assert suggestions.follow(bot_engine.db) == []
+    quokka = {
+        "id": "bib:quokka",
+        "title": "Quokka Alignment",
+        "authors": ["Q. Wallaby"],
+        "aliases": ["the quokka paper"],
+    }
+    cli.ingest_records([quokka], embed=False)
+    monkeypatch.setattr(Database, "iter_works", lambda *_: pytest.fail("re-read every work"))
+    labels = [s.label for s in match_suggestions(suggestions.follow(bot_engine.db), "quokka")]
+    assert labels[0] == "Quokka Alignment" and len(labels) == 1  # title and alias, one per work
+    cli.ingest_records([{**quokka, "year": 2025}], embed=False)  # a changed work: its suggestions replaced
+    assert [s.label for s in match_suggestions(suggestions.follow(bot_engine.db), "quokka")] == [
+        "Quokka Alignment (2025)"
+    ]
+    cli.close()

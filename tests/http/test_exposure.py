@@ -9,12 +9,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from bot.engine import Engine
 from bot.http.app import create_app
 from bot.http.config import ServerSettings
 from bot.moderation.schemas import PostRecord
 from bot.moderation.service import Moderator
+from bot.storage.shared import RateBucket
 from tests.http.conftest import bearer, settings
 from tests.live_server import serve
 
@@ -94,6 +96,8 @@ def test_docs_pages_are_off_unless_configured(mod_app: FastAPI, mod_engine: Engi
 def limited_server(request: pytest.FixtureRequest, mod_engine: Engine, moderator: Moderator) -> Iterator[str]:
     """A live server with open reads and two anonymous requests per address, configured by the test's param."""
     server_settings = settings(open_reads=True, anonymous_rate_per_minute=2, **request.param)
+    with mod_engine.db.engine.begin() as connection:  # limits live in the database: start from full buckets
+        connection.execute(delete(RateBucket.__table__))  # type: ignore[attr-defined]
     with serve(create_app(mod_engine, moderator, server_settings)) as url:
         yield url
 

@@ -68,9 +68,9 @@ def test_token_cli_create_list_revoke(tmp_path: Path) -> None:
     assert json.loads(runner.invoke(app, ["token", "list", "--json", *data]).stdout)[0]["revoked"] is True
 
 
-def test_token_bucket() -> None:
+def test_token_bucket(database_url: str) -> None:
     now = [0.0]
-    limiter = RateLimiter(clock=lambda: now[0])
+    limiter = RateLimiter(Database(database_url).engine, clock=lambda: now[0])
     assert [limiter.take("a", 60, 2) for _ in range(2)] == [0, 0]
     wait = limiter.take("a", 60, 2)
     assert wait == 1.0 and retry_after(wait) == "1"
@@ -83,14 +83,16 @@ def test_token_bucket() -> None:
     assert limiter.take("a", 60, 2) > 0
 
 
-def test_limiter_forgets_idle_keys() -> None:
+def test_limiter_forgets_idle_keys(database_url: str) -> None:
+    db = Database(database_url)
     now = [0.0]
-    limiter = RateLimiter(clock=lambda: now[0], max_keys=3)
+    limiter = RateLimiter(db.engine, clock=lambda: now[0])
     for key in "abc":
         limiter.take(key, 60, 5)
-    now[0] = 100
+    now[0] = 2 * RateLimiter.IDLE_SECONDS
     limiter.take("d", 60, 5)
-    assert len(limiter._buckets) <= 3
+    with db.session() as session:
+        assert [row[0] for row in session.execute(text("SELECT key FROM rate_bucket")).all()] == ["d"]
 
 
 def test_alignbot_serve_builds_the_app_and_runs_uvicorn(

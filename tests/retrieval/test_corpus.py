@@ -1,5 +1,5 @@
-"""The lexical index saved beside the database: loaded when the knowledge base is unchanged, rebuilt when a
-work is added or merged, and never served stale."""
+"""The lexical index saved beside the database with the knowledge base's generation: loaded when unchanged,
+updated with just the changed works when behind (not rebuilt), and never served stale."""
 
 from __future__ import annotations
 
@@ -49,16 +49,18 @@ def test_an_unchanged_knowledge_base_loads_the_saved_index(engine: Engine, monke
     )
 
 
-def test_an_added_work_rebuilds_it_and_the_result_is_saved(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_added_work_is_applied_without_a_rebuild_and_saved(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     path = engine.lexical_index_path
-    CorpusIndex.load_or_build(engine.db, path)
+    before = CorpusIndex.load_or_build(engine.db, path)
     engine.ingest_records([RECORD], embed=False)
     calls = builds(monkeypatch)
     index = CorpusIndex.load_or_build(engine.db, path)
-    assert calls == [1] and "bib:persisted" in index.ids
+    assert calls == [] and "bib:persisted" in index.ids and index.generation == before.generation + 1
     assert index.ids[index.full.search("quokka", 1)[0][0]] == "bib:persisted"
-    CorpusIndex.load_or_build(engine.db, path)
-    assert calls == [1]  # saved again: the next process loads it
+    assert index.full.delta_size == 1
+    saved = path.stat().st_mtime_ns
+    assert CorpusIndex.load_or_build(engine.db, path).ids == index.ids
+    assert path.stat().st_mtime_ns == saved and calls == []  # saved once at the new generation, then loaded
 
 
 def test_a_merge_into_an_existing_work_is_seen(engine: Engine) -> None:

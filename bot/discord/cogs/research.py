@@ -24,6 +24,8 @@ from bot.discord.views import PagesView, send_pages
 from bot.domain import Message
 from bot.engine import Engine, content_words
 from bot.identifiers import normalize_text
+from bot.storage import Database, Work
+from bot.storage.generation import Generation
 
 if TYPE_CHECKING:
     from bot.discord.app import AlignBot
@@ -32,7 +34,9 @@ log = logging.getLogger(__name__)
 
 STYLE_CHOICES = [app_commands.Choice(name=style.label, value=style.value) for style in Style]
 QUESTION_MAX = 1000
-SUGGESTIONS_TTL = 300.0  # seconds before titles for autocomplete are re-read (new works from an ingest)
+# Seconds between checks of the knowledge base's generation: new works reach autocomplete that soon after any
+# process stores them, and only they are read.
+SUGGESTIONS_CHECK = 2.0
 
 
 # --- autocomplete over titles and aliases --------------------------------------------------------------
@@ -56,17 +60,51 @@ def cite_value(title: str, arxiv_id: str | None, doi: str | None, url: str | Non
     return embeds.truncate(title, 100).rstrip("…")
 
 
-def build_suggestions(engine: Engine) -> list[Suggestion]:
-    """Titles and aliases of every work. Runs in a worker thread: it reads the whole works table."""
-    suggestions: list[Suggestion] = []
-    for work in engine.db.iter_works():
-        value = cite_value(work.title, work.arxiv_id, work.doi, work.url)
-        year = f" ({work.year})" if work.year else ""
-        suggestions.append(Suggestion(normalize_text(work.title), embeds.truncate(work.title + year, 100), value))
-        for alias in work.aliases:
-            label = embeds.truncate(f"{alias} — {work.title}", 100)
-            suggestions.append(Suggestion(normalize_text(alias), label, value))
+def work_suggestions(work: Work) -> list[Suggestion]:
+    """A work's title and aliases."""
+    value = cite_value(work.title, work.arxiv_id, work.doi, work.url)
+    year = f" ({work.year})" if work.year else ""
+    suggestions = [Suggestion(normalize_text(work.title), embeds.truncate(work.title + year, 100), value)]
+    for alias in work.aliases:
+        suggestions.append(Suggestion(normalize_text(alias), embeds.truncate(f"{alias} — {work.title}", 100), value))
     return suggestions
+
+
+class SuggestionList:
+    """Titles and aliases of every work, kept at the knowledge base's generation like the engine's indexes:
+    the first `follow` reads every work, later ones only the works changed since (by any process)."""
+
+    def __init__(self) -> None:
+        self.seen: Generation | None = None
+        self.by_work: dict[str, list[Suggestion]] = {}
+        self.items: list[Suggestion] = []
+
+    def follow(self, db: Database) -> list[Suggestion]:
+        """Runs in a worker thread (the first call reads the whole works table)."""
+        now = db.generation()
+        seen = self.seen
+        if seen is not None and (seen.kb_id, seen.value) == (now.kb_id, now.value):
+            return self.items
+        known = seen is not None and seen.kb_id == now.kb_id and now.value > seen.value
+        changed = db.changed_since(seen.value, now) if seen is not None and known else None
+        if changed is None:
+            self.by_work = {work.id: work_suggestions(work) for work in db.iter_works()}
+        else:
+            works = db.works(sorted(changed))
+            for work_id in changed:
+                work = works.get(work_id)
+                if work is None:
+                    self.by_work.pop(work_id, None)
+                else:
+                    self.by_work[work_id] = work_suggestions(work)
+        self.items = [s for group in self.by_work.values() for s in group]
+        self.seen = now
+        return self.items
+
+
+def build_suggestions(engine: Engine) -> list[Suggestion]:
+    """Titles and aliases of every work, read now."""
+    return SuggestionList().follow(engine.db)
 
 
 def match_suggestions(suggestions: Sequence[Suggestion], current: str, limit: int = 25) -> list[Suggestion]:
@@ -99,6 +137,7 @@ class Research(commands.Cog):
         self.bot = bot
         self.settings = bot.settings
         self._suggestions: list[Suggestion] = []
+        self._suggestion_list = SuggestionList()
         self._suggestions_at = float("-inf")
         self._suggestions_task: asyncio.Task[None] | None = None
         # At most one unprompted answer per channel or thread per cooldown: a busy thread full of
@@ -206,7 +245,7 @@ class Research(commands.Cog):
         return [app_commands.Choice(name=s.label, value=s.value) for s in match_suggestions(self._suggestions, current)]
 
     def _refresh_suggestions(self, force: bool = False) -> None:
-        stale = time.monotonic() - self._suggestions_at > SUGGESTIONS_TTL
+        stale = time.monotonic() - self._suggestions_at > SUGGESTIONS_CHECK
         running = self._suggestions_task is not None and not self._suggestions_task.done()
         if (stale or force) and not running and self.bot.engine is not None:
             self._suggestions_task = asyncio.get_running_loop().create_task(self._load_suggestions())
@@ -214,7 +253,7 @@ class Research(commands.Cog):
     async def _load_suggestions(self) -> None:
         try:
             engine = self.bot.require_engine()
-            self._suggestions = await self.bot.run_engine(build_suggestions, engine)
+            self._suggestions = await self.bot.run_engine(self._suggestion_list.follow, engine.db)
             self._suggestions_at = time.monotonic()
         except Exception:
             log.exception("could not load titles for autocomplete")

@@ -9,10 +9,10 @@ that use them.
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
-from bot.storage import database
+from bot.storage import database, generation, shared
 from bot.storage.tables import moderation, reddit, sync, tokens
 
-__all__ = ["database", "model_metadata", "moderation", "reddit", "sync", "tokens"]
+__all__ = ["database", "generation", "model_metadata", "moderation", "reddit", "shared", "sync", "tokens"]
 
 
 def model_metadata() -> MetaData:
