@@ -5,15 +5,20 @@ reported (findings, reports, audits, decisions). `model_dump()` gives the docume
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain import CleanInput
+from bot.moderation.severity import Severity
 
 ReportStatus = Literal["open", "approved", "rejected", "needs-changes"]
-REPORT_STATUSES: tuple[str, ...] = ("open", "approved", "rejected", "needs-changes")
+REPORT_STATUSES: tuple[str, ...] = ("open", "approved", "rejected", "needs-changes")  # what a decision may set
+# A report a later check of the same submission replaced: listed, never decided on.
+SUPERSEDED = "superseded"
+QUEUE_STATUSES: tuple[str, ...] = (*REPORT_STATUSES, SUPERSEDED)
 
 _HTML_START = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|section|article|span|figure|table)[\s>]", re.I)
 
@@ -94,11 +99,27 @@ class PostRecord(_Input):
 
 class Finding(BaseModel):
     rule: str
-    severity: Literal["high", "medium", "low", "info"]
+    severity: Severity
+    advisory: bool = Field(default=False, description="Shown to moderators but never a flag (the related-work audit).")
     summary: str
     evidence: dict[str, Any]
     action: str
     message: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _advisory_of_rule(cls, data: Any) -> Any:
+        # Reports stored before `advisory` existed: the rule's declaration says.
+        if isinstance(data, dict) and "advisory" not in data and isinstance(data.get("rule"), str):
+            from bot.moderation.rules import RULES  # the rules build findings: imported when first needed
+
+            data = {**data, "advisory": RULES.is_advisory(data["rule"])}
+        return data
+
+
+def flags(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that count against a submission: all but the advisory ones."""
+    return [f for f in findings if not f.advisory]
 
 
 class CheckReport(BaseModel):
@@ -197,7 +218,10 @@ class QueueItem(BaseModel):
     status: str
     created_at: datetime
     rules: list[str] = Field(description="Rules that fired, excluding the advisory related-work audit.")
-    severity: str | None = Field(description="Highest severity among those findings.")
+    severity: Severity | None = Field(description="Highest severity among those findings.")
+    superseded_by: int | None = Field(
+        default=None, description="The later report of the same submission that replaced this one."
+    )
 
 
 class ReportDetail(QueueItem):
