@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from bot.domain import CleanInput
 from bot.moderation.severity import Severity
@@ -100,21 +100,27 @@ class PostRecord(_Input):
 class Finding(BaseModel):
     rule: str
     severity: Severity
-    advisory: bool = Field(default=False, description="Shown to moderators but never a flag (the related-work audit).")
     summary: str
     evidence: dict[str, Any]
     action: str
     message: str
+    # Not in the JSON (its shape is a documented contract): the rule that made the finding says.
+    _advisory: bool | None = PrivateAttr(default=None)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _advisory_of_rule(cls, data: Any) -> Any:
-        # Reports stored before `advisory` existed: the rule's declaration says.
-        if isinstance(data, dict) and "advisory" not in data and isinstance(data.get("rule"), str):
+    @property
+    def advisory(self) -> bool:
+        """Shown to moderators but never a flag against the submission (the related-work audit)."""
+        if self._advisory is None:
             from bot.moderation.rules import RULES  # the rules build findings: imported when first needed
 
-            data = {**data, "advisory": RULES.is_advisory(data["rule"])}
-        return data
+            return RULES.is_advisory(self.rule)
+        return self._advisory
+
+    @classmethod
+    def of_rule(cls, advisory: bool, **fields: Any) -> Finding:
+        finding = cls(**fields)
+        finding._advisory = advisory
+        return finding
 
 
 def flags(findings: Iterable[Finding]) -> list[Finding]:

@@ -134,10 +134,10 @@ class Rule:
         return self.Config(**self.defaults())
 
     def finding(self, conf: RuleConfig, values: dict[str, Any], evidence: dict[str, Any]) -> Finding:
-        return Finding(
+        return Finding.of_rule(
+            self.advisory,
             rule=self.id,
             severity=conf.severity,
-            advisory=self.advisory,
             summary=render(conf.summary, values),
             evidence=evidence,
             action=render(conf.action, values),
