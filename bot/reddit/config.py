@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.chat import split_list
 from bot.citations import Style
+from bot.moderation.severity import Severity
 
 try:  # pydantic-settings >= 2.7: let the validators below read "a,b,c" instead of requiring JSON
     from pydantic_settings import NoDecode
@@ -28,8 +29,6 @@ _NO_DECODE: tuple[Any, ...] = (NoDecode,) if NoDecode is not None else ()
 NameList = Annotated[list[str], *_NO_DECODE]
 
 ReportChannel = Literal["modnote", "modmail", "report"]
-Severity = Literal["high", "medium", "low", "info"]
-SEVERITY_RANK: dict[str, int] = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
 _SUBREDDIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 
