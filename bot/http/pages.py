@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from bot.citations import Style
 from bot.http.context import ApiError, AppContext, PageSession, context
 from bot.http.evidence import passage_pairs
+from bot.moderation.rules.related import RelatedWork
 from bot.moderation.schemas import REPORT_STATUSES, RelatedWorkAudit
 from bot.moderation.service import ModerationError
 
@@ -191,7 +192,7 @@ def _report_page(
     findings = []
     for finding in detail.findings:
         audit = None
-        if finding.rule == "related-work":
+        if finding.rule == RelatedWork.id:  # its evidence is the audit
             try:
                 audit = RelatedWorkAudit.model_validate(finding.evidence)
             except ValidationError:
