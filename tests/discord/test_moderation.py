@@ -238,6 +238,27 @@ def test_approve_records_who_and_when_and_updates_the_report(
     assert ephemeral_text(press) == f"Recorded **Approved** on report {report_id}."
 
 
+def test_a_recheck_supersedes_the_report_and_its_buttons_say_so(
+    mod_bot: Any, moderator: Moderator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread, _message = forum_post(body(8))
+    mod_channel = setup_channels(mod_bot, monkeypatch, thread)
+    run(invoke(mod_bot, as_moderator(mod_bot), "check", submission=link(thread)))
+    first_embed, first_view = posted_report(mod_channel)
+    run(invoke(mod_bot, as_moderator(mod_bot), "check", submission=link(thread)))  # the post was edited since
+    second = report_id_of(mod_channel.send.call_args_list[-1].kwargs["embed"])
+    first = report_id_of(first_embed)
+    assert second != first
+    assert (moderator.review(first).status, moderator.review(first).superseded_by) == ("superseded", second)
+
+    press = as_moderator(mod_bot)
+    run(button(first_view, "approve").callback(press))
+    assert ephemeral_text(press) == (
+        f"report {first} was superseded by report {second}, a later check of the same submission: decide on that one."
+    )
+    assert moderator.review(first).decisions == [] and moderator.review(second).status == "open"
+
+
 def test_reject_asks_for_a_reason_and_a_resubmission_is_caught(
     mod_bot: Any, moderator: Moderator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
