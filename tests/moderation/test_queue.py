@@ -55,3 +55,58 @@ def test_other_submissions_and_dry_runs_supersede_nothing(fresh: Moderator) -> N
     fresh.check(submission(id="mine"), dry_run=True)
     assert fresh.review(mine).status == "open"
     assert fresh.report_counts() == {"open": 2}
+
+
+def test_check_records_a_report_and_decisions_are_logged(fresh: Moderator) -> None:
+    sub = submission(id="zoe-copy", body=lightly_edit(text("zoe_blog")))
+    report = fresh.check(sub)
+    assert report.report_id is not None
+    [item] = fresh.queue()
+    assert item.report_id == report.report_id and item.status == "open"
+    assert item.rules == ["not-own-content"] and item.severity == "high"
+
+    first = fresh.decide(report.report_id, "needs-changes", "mod-ann", "Please quote and attribute the text.")
+    assert (first.previous_status, first.status) == ("open", "needs-changes")
+    assert fresh.queue() == []
+    assert [i.report_id for i in fresh.queue("needs-changes")] == [report.report_id]
+    fresh.decide(report.report_id, "rejected", "mod-ben", "Copied from Zoe's blog without attribution.")
+
+    detail = fresh.review(report.report_id)
+    assert detail.status == "rejected"
+    assert [(d.moderator, d.status) for d in detail.decisions] == [
+        ("mod-ann", "needs-changes"),
+        ("mod-ben", "rejected"),
+    ]
+    assert detail.findings[0].rule == "not-own-content"
+    assert detail.submission["id"] == "zoe-copy"
+
+
+def test_a_rejected_submission_is_caught_when_resubmitted(fresh: Moderator) -> None:
+    report = fresh.check(submission(id="first-try"))
+    fresh.decide(report.report_id, "rejected", "mod-ann", "Too speculative for the Alignment Forum.")
+    again = fresh.check(submission(id="second-try", body=lightly_edit(text("erin_original"))))
+    [dup] = [f for f in again.findings if f.rule == "duplicate-post"]
+    assert dup.evidence["source"]["id"] == "first-try"
+    assert dup.evidence["source"]["rejected_reason"] == "Too speculative for the Alignment Forum."
+    assert "Too speculative" in dup.summary
+
+
+def test_dry_run_records_nothing(fresh: Moderator) -> None:
+    report = fresh.check(submission(body=lightly_edit(text("zoe_blog"))), dry_run=True)
+    assert report.report_id is None and report.findings
+    assert fresh.queue(None) == []
+
+
+def test_decisions_are_validated(fresh: Moderator) -> None:
+    report_id = fresh.check(submission()).report_id
+    with pytest.raises(ModerationError, match="status must be one of"):
+        fresh.decide(report_id, "deleted", "mod", "why")
+    with pytest.raises(ModerationError, match="reason"):
+        fresh.decide(report_id, "approved", "mod", "  ")
+    with pytest.raises(ModerationError, match="moderator"):
+        fresh.decide(report_id, "approved", "", "fine")
+    with pytest.raises(ModerationError, match="no report 999"):
+        fresh.decide(999, "approved", "mod", "fine")
+    with pytest.raises(ModerationError, match="unknown rule"):
+        fresh.check(submission(), rules={"spam"})
+    assert fresh.review(report_id).decisions == []
