@@ -34,7 +34,7 @@ DECISIONS = (  # the order of the radio buttons: the commonest outcome first
     ("rejected", "Reject"),
     ("open", "Reopen"),
 )
-QUEUE_TABS = ("open", "needs-changes", "approved", "rejected", "all")
+QUEUE_TABS = ("open", "needs-changes", "approved", "rejected", "superseded", "all")
 MAX_FORM_FIELD = 5_000
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "

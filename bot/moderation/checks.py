@@ -42,7 +42,10 @@ class Checker:
         full, own = shingle(parsed.text, k), shingle(parsed.own_text, k)
         quoted = shingle(parsed.quoted_text, k)
         total = len(own) + len(quoted)
-        wants_audit = audit and config.rules.related_work.enabled and (rules is None or "related-work" in rules)
+        wants_audit = audit and any(  # the audit is costly (a search): only for a rule that reads it
+            rule.needs_audit and config.rules.rule(rule.id).enabled and (rules is None or rule.id in rules)
+            for rule in config.rules.book
+        )
         ctx = CheckContext(
             submission=submission,
             parsed=parsed,

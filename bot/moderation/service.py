@@ -40,7 +40,6 @@ from bot.moderation.schemas import (
     ReportDetail,
     Submission,
 )
-from bot.moderation.severity import Severity
 from bot.moderation.shingles import BandIndex
 
 __all__ = [
@@ -72,6 +71,8 @@ class Moderator:
         self.checker = Checker(store, self.duplicates, self.member_list, self.auditor)
         self.reviews = ReviewQueue(store, self.posts)
         self.intake = SubmissionIntake(self.checker, self.reviews, self.posts)
+        # The intake every front end uses: `receive(submission, origin=…)` (see `bot.moderation.intake`).
+        self.receive = self.intake.receive
 
     def session(self) -> Session:
         return self.store.session()
@@ -107,28 +108,6 @@ class Moderator:
         return self.duplicates.source_text(kind, source_id)
 
     # --- submissions -----------------------------------------------------------------------------
-
-    def receive(
-        self,
-        submission: Submission,
-        *,
-        origin: str,
-        record: bool = True,
-        rules: set[str] | None = None,
-        published: PostRecord | None = None,
-        crosspost_of: PostRecord | None = None,
-        notify_at: Severity | str = Severity.LOW,
-    ) -> Intake:
-        """The intake every front end uses (see `bot.moderation.intake`)."""
-        return self.intake.receive(
-            submission,
-            origin=origin,
-            record=record,
-            rules=rules,
-            published=published,
-            crosspost_of=crosspost_of,
-            notify_at=notify_at,
-        )
 
     def check(self, submission: Submission, dry_run: bool = False, rules: set[str] | None = None) -> CheckReport:
         """Run the enabled rules on a submission and, unless `dry_run`, record the report as open."""

@@ -108,6 +108,7 @@ class Rule:
     id: ClassVar[str]
     severity: ClassVar[Severity]
     advisory: ClassVar[bool] = False  # never a reason to reject: shown, but not counted as a flag
+    needs_audit: ClassVar[bool] = False  # reads `ctx.audit`, the related-work audit (a search: run only if needed)
     summary: ClassVar[str]
     action: ClassVar[str]
     message: ClassVar[str]

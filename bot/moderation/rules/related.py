@@ -15,6 +15,7 @@ class RelatedWork(Rule):
     id = "related-work"
     severity = Severity.INFO
     advisory = True
+    needs_audit = True
     placeholders = frozenset({"cited_count", "uncited_list"})
     summary = "Cites {cited_count} works"
     action = "Advisory only: share the suggestions with the author if useful; never a reason to reject."
