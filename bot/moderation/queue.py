@@ -60,20 +60,26 @@ class ReviewQueue:
                 submission=submission.model_dump(mode="json"),
             )
             session.add(row)
-            session.flush()
-            earlier = session.exec(
-                select(Report).where(
-                    Report.submission_id == submission.id,
-                    col(Report.status).in_(_AWAITING),
-                    col(Report.id) != row.id,
-                )
+            session.commit()
+            report_id = row.id
+        self._supersede(submission.id)
+        with self.store.session() as session:
+            return self._detail(session.get(Report, report_id), [])  # type: ignore[arg-type]
+
+    def _supersede(self, submission_id: str) -> None:
+        """Leave only the newest awaiting report of a submission. Run after the new report is committed, so
+        of two checks recorded at once on PostgreSQL the later to get here sees both and keeps the newest."""
+        with self.store.session() as session:
+            awaiting = session.exec(
+                select(Report)
+                .where(Report.submission_id == submission_id, col(Report.status).in_(_AWAITING))
+                .order_by(col(Report.id).desc())
+                .with_for_update()
             ).all()
-            for old in earlier:
-                old.status, old.superseded_by, old.updated_at = SUPERSEDED, row.id, now()
+            for old in awaiting[1:]:
+                old.status, old.superseded_by, old.updated_at = SUPERSEDED, awaiting[0].id, now()
                 session.add(old)
             session.commit()
-            session.refresh(row)
-            return self._detail(row, [])
 
     def exists(self, report_id: int) -> bool:
         with self.store.session() as session:

@@ -3,6 +3,8 @@ report can no longer be decided on (a stale "no flags" report must not be approv
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlmodel import select
 
@@ -110,3 +112,14 @@ def test_decisions_are_validated(fresh: Moderator) -> None:
     with pytest.raises(ModerationError, match="unknown rule"):
         fresh.check(submission(), rules={"spam"})
     assert fresh.review(report_id).decisions == []
+
+
+def test_checks_recorded_at_once_leave_one_report_awaiting(fresh: Moderator) -> None:
+    sub = submission(id="raced")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = sorted(d.report_id for d in pool.map(lambda _: fresh.reviews.record(sub, []), range(8)))
+    [open_item] = fresh.queue()
+    assert open_item.report_id == ids[-1]
+    superseded = fresh.queue("superseded")
+    assert sorted(i.report_id for i in superseded) == ids[:-1]
+    assert {i.superseded_by for i in superseded} <= set(ids)
