@@ -39,12 +39,14 @@ from bot.discord.embeds import (
 from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork, fetched_note
 from bot.exports import ExportFormat, export
 from bot.metadata.fetch import FetchResult
+from bot.moderation.rules.related import RelatedWork
 from bot.moderation.schemas import (
     CitedByResult,
     DecisionRecord,
     Finding,
     RelatedWorkAudit,
     ReportDetail,
+    flags,
 )
 
 RESEARCH_COLOUR = discord.Colour(0x4F7CAC)
@@ -219,7 +221,7 @@ def _finding_value(finding: Finding) -> str:
     measures = [f"{key} {evidence[key]:.2f}" for key in ("containment", "coverage", "jaccard") if key in evidence]
     if measures:
         lines.append(" · ".join(measures))
-    if finding.rule == "related-work":
+    if finding.rule == RelatedWork.id:  # its evidence is the audit
         audit = RelatedWorkAudit.model_validate(evidence)
         lines.append(f"Cites {audit.cited_count} works ({audit.cited_in_knowledge_base} in the knowledge base).")
         if audit.uncited:
@@ -238,7 +240,7 @@ def decision_line(decision: DecisionRecord) -> str:
 def report_embed(detail: ReportDetail, *, link_url: str | None = None) -> discord.Embed:
     """A moderation report: what fired, with evidence, the suggested action and the decisions so far."""
     status = STATUS_LABEL.get(detail.status, detail.status)
-    fired = [f for f in detail.findings if f.rule != "related-work"]
+    fired = flags(detail.findings)
     embed = discord.Embed(
         title=truncate(f"Report {detail.report_id}: {detail.title}", TITLE_LIMIT),
         url=safe_url(link_url) if link_url else None,

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord import embeds, render
-from bot.discord.checks import is_moderator
+from bot.discord.checks import UserError, is_moderator
 from bot.discord.embeds import Page
 from bot.discord.interactions import NO_MENTIONS, answer, describe_error
 from bot.discord.submissions import jump_url, thread_id_of
 from bot.domain import RankedWork
 from bot.exports import FILE_NAMES, ExportFormat, export
+from bot.moderation.common import ModerationError
 
 if TYPE_CHECKING:
     from bot.discord.app import AlignBot
@@ -177,7 +178,10 @@ async def record_decision(interaction: discord.Interaction, report_id: int, stat
     bot: AlignBot = interaction.client  # type: ignore[assignment]
     moderator = bot.require_moderator()
     who = moderator_name(interaction.user)
-    decision = await bot.run_engine(moderator.decide, report_id, status, who, reason)
+    try:
+        decision = await bot.run_engine(moderator.decide, report_id, status, who, reason)
+    except ModerationError as exc:  # a report a later check superseded: say which one to decide on
+        raise UserError(f"{exc}.") from exc
     detail = await bot.run_engine(moderator.review, report_id)
     log.info("report %s: %s -> %s by %s", report_id, decision.previous_status, decision.status, who)
     embed = render.report_embed(detail, link_url=report_link(detail.submission_id, interaction.guild_id))

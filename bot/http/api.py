@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from bot.domain import AskResult, BibliographyResult, CiteResult, IngestReport, Message, Origin
 from bot.http.auth import read_access, require
 from bot.http.context import ApiError, AppContext, context
-from bot.http.queries import audit_log, report_exists
 from bot.http.schemas import (
     ERROR_RESPONSES,
     AuditRequest,
@@ -31,6 +30,7 @@ from bot.metadata.errors import MetadataError, MetadataRequestError, MetadataTim
 from bot.metadata.fetch import FetchResult, fetch_papers
 from bot.moderation.config import RULE_IDS
 from bot.moderation.schemas import (
+    QUEUE_STATUSES,
     CheckReport,
     CitedByResult,
     DecisionRecord,
@@ -47,7 +47,6 @@ RuleId = Literal[RULE_IDS]  # type: ignore[valid-type]
 ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Report id (from the queue).")]
 Writer = Annotated[TokenInfo, Depends(require("write"))]
 Mod = Annotated[TokenInfo, Depends(require("moderate"))]
-_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
 
 # --- reads (open, or any token: see ServerSettings.open_reads) --------------------------------------
@@ -158,8 +157,8 @@ def papers_fetch(body: FetchRequest, request: Request, _token: Writer) -> FetchR
 def forum_webhook(event: WebhookEvent, request: Request, token: Writer) -> WebhookResult:
     """A new or edited forum post: checked and queued for moderators as an open report.
 
-    An edit queues a new report (the previous ones stay for the record). A retried delivery with the same
-    `delivery_id` returns the first answer with `queued: false`.
+    An edit queues a new report and supersedes the one still awaiting a decision (it stays for the record).
+    A retried delivery with the same `delivery_id` returns the first answer with `queued: false`.
     """
     ctx = context(request)
     if event.delivery_id and (seen := _claim_delivery(ctx, token.id, event.delivery_id)) is not None:
@@ -189,16 +188,15 @@ def _claim_delivery(ctx: AppContext, token_id: int, delivery_id: str) -> Webhook
 
 
 def _queue_forum_post(ctx: AppContext, event: WebhookEvent) -> WebhookResult:
-    report = ctx.moderator.check(event.submission)
-    fired = [f for f in report.findings if f.rule != "related-work"]
+    intake = ctx.moderator.receive(event.submission, origin="http")
     return WebhookResult(
         event=event.event,
         delivery_id=event.delivery_id,
-        submission_id=report.submission_id,
-        report_id=report.report_id or 0,
+        submission_id=intake.report.submission_id,
+        report_id=intake.report.report_id or 0,
         queued=True,
-        rules=list(dict.fromkeys(f.rule for f in fired)),
-        severity=min((f.severity for f in fired), key=_SEVERITY_ORDER.__getitem__, default=None),
+        rules=intake.rules,
+        severity=intake.severity,
     )
 
 
@@ -215,7 +213,10 @@ def check(
 ) -> CheckReport:
     """Run the moderation rules on a submission and record the report in the review queue (`check --json`)."""
     try:
-        return context(request).moderator.check(submission, dry_run=dry_run, rules=set(rule) if rule else None)
+        moderator = context(request).moderator
+        return moderator.receive(
+            submission, origin="http", record=not dry_run, rules=set(rule) if rule else None
+        ).report
     except ModerationError as exc:
         raise ApiError(400, str(exc)) from exc
 
@@ -230,7 +231,7 @@ def audit(body: AuditRequest, request: Request, _token: Mod) -> RelatedWorkAudit
 def queue(
     request: Request,
     _token: Mod,
-    status: Annotated[Literal["open", "approved", "rejected", "needs-changes", "all"], Query()] = "open",
+    status: Annotated[Literal[(*QUEUE_STATUSES, "all")], Query()] = "open",  # type: ignore[valid-type]
 ) -> list[QueueItem]:
     """Reports, oldest first: open ones by default (`queue --json`)."""
     return context(request).moderator.queue(None if status == "all" else status)
@@ -240,7 +241,7 @@ def queue(
 def review(report_id: ReportId, request: Request, _token: Mod) -> ReportDetail:
     """One report with its findings, the submission and every decision taken on it (`review --json`)."""
     moderator = context(request).moderator
-    if not report_exists(moderator, report_id):
+    if not moderator.report_exists(report_id):
         raise ApiError(404, f"no report {report_id}")
     return moderator.review(report_id)
 
@@ -249,7 +250,7 @@ def review(report_id: ReportId, request: Request, _token: Mod) -> ReportDetail:
 def decide(report_id: ReportId, body: DecisionRequest, request: Request, token: Mod) -> DecisionRecord:
     """Record a decision; the audit log keeps every one. The moderator is the token's name."""
     moderator = context(request).moderator
-    if not report_exists(moderator, report_id):
+    if not moderator.report_exists(report_id):
         raise ApiError(404, f"no report {report_id}")
     who = f"{body.moderator.strip()} via {token.name}" if body.moderator and body.moderator.strip() else token.name
     try:
@@ -266,4 +267,4 @@ def decisions(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[DecisionRecord]:
     """The audit log: every decision on every report, newest first."""
-    return [e.decision for e in audit_log(context(request).moderator, limit, offset)]
+    return [e.decision for e in context(request).moderator.audit_log(limit, offset)]

@@ -22,7 +22,6 @@ from bot.http.config import ServerSettings
 from bot.http.context import ApiError, AppContext, context
 from bot.http.metrics import MetricsMiddleware
 from bot.http.middleware import BodyLimitMiddleware
-from bot.http.queries import report_counts
 from bot.http.ratelimit import RateLimiter
 from bot.http.schemas import ERROR_RESPONSES, Health
 from bot.http.tokens import SCOPE_HELP, TokenStore
@@ -207,7 +206,7 @@ def create_app(engine: Engine, moderator: Moderator, settings: ServerSettings | 
             "alignbot_works": ("Works in the knowledge base.", [({}, c.engine.db.count_works())]),
             "alignbot_reports": (
                 "Moderation reports by status.",
-                [({"status": s}, n) for s, n in sorted(report_counts(c.moderator).items())],
+                [({"status": s}, n) for s, n in sorted(c.moderator.report_counts().items())],
             ),
             "alignbot_page_sessions": ("Signed-in moderator page sessions.", [({}, len(c.sessions))]),
         }

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from bot.http.queries import source_text
 from bot.moderation.schemas import Finding, Submission
 from bot.moderation.service import Moderator
 from bot.moderation.shingles import Shingled, shingle
@@ -84,7 +83,7 @@ def passage_pairs(moderator: Moderator, finding: Finding, submission: dict[str, 
         sub_text = shingle(parse_body(sub.body, sub.body_format).text, k)
     except ValueError:
         sub_text = None
-    raw = source_text(moderator, str(source.get("kind")), str(source.get("id")))
+    raw = moderator.source_text(str(source.get("kind")), str(source.get("id")))
     src_text = shingle(raw, k) if raw else None
     pairs = []
     for passage in passages:

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from bot.citations import Style
 from bot.http.context import ApiError, AppContext, PageSession, context
 from bot.http.evidence import passage_pairs
-from bot.http.queries import audit_log, report_counts, report_exists
+from bot.moderation.rules.related import RelatedWork
 from bot.moderation.schemas import REPORT_STATUSES, RelatedWorkAudit
 from bot.moderation.service import ModerationError
 
@@ -34,7 +34,7 @@ DECISIONS = (  # the order of the radio buttons: the commonest outcome first
     ("rejected", "Reject"),
     ("open", "Reopen"),
 )
-QUEUE_TABS = ("open", "needs-changes", "approved", "rejected", "all")
+QUEUE_TABS = ("open", "needs-changes", "approved", "rejected", "superseded", "all")
 MAX_FORM_FIELD = 5_000
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -169,7 +169,7 @@ def queue_page(request: Request, status: str = "open") -> HTMLResponse:
     if status not in QUEUE_TABS:
         status = "open"
     items = ctx.moderator.queue(None if status == "all" else status)
-    counts = report_counts(ctx.moderator)
+    counts = ctx.moderator.report_counts()
     counts["all"] = sum(counts.values())
     return render(request, "queue.html", session=session, items=items, status=status, tabs=QUEUE_TABS, counts=counts)
 
@@ -186,13 +186,13 @@ def _report_page(
     status: int = 200,
 ) -> HTMLResponse:
     ctx = context(request)
-    if not 1 <= report_id <= 2**62 or not report_exists(ctx.moderator, report_id):  # SQLite ints are 64-bit
+    if not 1 <= report_id <= 2**62 or not ctx.moderator.report_exists(report_id):  # SQLite ints are 64-bit
         raise ApiError(404, f"no report {report_id}")
     detail = ctx.moderator.review(report_id)
     findings = []
     for finding in detail.findings:
         audit = None
-        if finding.rule == "related-work":
+        if finding.rule == RelatedWork.id:  # its evidence is the audit
             try:
                 audit = RelatedWorkAudit.model_validate(finding.evidence)
             except ValidationError:
@@ -240,7 +240,7 @@ async def decide(request: Request, report_id: int) -> Response:
     if error:
         return _report_page(request, session, report_id, error=error, chosen=status, reason=reason, status=400)
     ctx = context(request)
-    if not 1 <= report_id <= 2**62 or not report_exists(ctx.moderator, report_id):
+    if not 1 <= report_id <= 2**62 or not ctx.moderator.report_exists(report_id):
         raise ApiError(404, f"no report {report_id}")
     try:
         # Threadpool: deciding stores the post and sketches it for the duplicate index (CPU work).
@@ -255,7 +255,7 @@ def audit_page(request: Request, page: int = 1) -> HTMLResponse:
     session = current_session(request)
     page = max(1, min(page, 100_000))
     per_page = 50
-    entries = audit_log(context(request).moderator, per_page + 1, (page - 1) * per_page)
+    entries = context(request).moderator.audit_log(per_page + 1, (page - 1) * per_page)
     return render(
         request,
         "audit.html",

@@ -22,7 +22,8 @@ from rich.table import Table
 
 from bot.cli_common import ConfigPath, DataDir, JsonFlag, err, fail, load_settings, open_services, print_json
 from bot.moderation.config import RULE_IDS
-from bot.moderation.schemas import CheckReport, ImportReport, RelatedWorkAudit, ReportDetail
+from bot.moderation.rules.related import RelatedWork
+from bot.moderation.schemas import CheckReport, ImportReport, RelatedWorkAudit, ReportDetail, flags
 from bot.moderation.service import ModerationError, Moderator, load_submission
 
 out = Console(soft_wrap=True)  # long paths and messages stay greppable on one line
@@ -50,7 +51,7 @@ def _render_report(report: CheckReport | ReportDetail) -> None:
     if isinstance(report, CheckReport):
         recorded = f"report {report.report_id}" if report.report_id is not None else "dry run: not recorded"
         out.print(f"[bold]{report.submission_id}[/bold] ({recorded})", highlight=False)
-    if not [f for f in report.findings if f.rule != "related-work"]:
+    if not flags(report.findings):
         out.print("[green]No rule fired.[/green]")
     for finding in report.findings:
         colour = _COLOURS.get(finding.severity, "white")
@@ -70,7 +71,7 @@ def _render_report(report: CheckReport | ReportDetail) -> None:
                 out.print(f"  {key}: {evidence[key]:.2f}", highlight=False)
         for passage in evidence.get("passages", [])[:2]:
             out.print(f"  [dim]“{passage}”[/dim]", highlight=False)
-        if finding.rule == "related-work":
+        if finding.rule == RelatedWork.id:  # its evidence is the audit
             _render_audit_tables(RelatedWorkAudit.model_validate(evidence), brief=True)
         out.print(f"  [bold]action:[/bold] {finding.action}", highlight=False)
         out.print(f"  [bold]message:[/bold] {finding.message}", highlight=False, soft_wrap=True)
@@ -129,7 +130,7 @@ def register(app: typer.Typer) -> None:
         except ModerationError as exc:
             fail(str(exc))
         moderator = _moderator(data_dir, config)
-        report = moderator.check(parsed, dry_run=dry_run, rules=set(rule) if rule else None)
+        report = moderator.receive(parsed, origin="cli", record=not dry_run, rules=set(rule) if rule else None).report
         print_json(report) if as_json else _render_report(report)
 
     @app.command()
@@ -160,7 +161,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def queue(
-        status: Annotated[str, typer.Option("--status", help="open, approved, rejected or needs-changes.")] = "open",
+        status: Annotated[
+            str, typer.Option("--status", help="open, approved, rejected, needs-changes or superseded.")
+        ] = "open",
         show_all: Annotated[bool, typer.Option("--all", help="Every report, whatever its status.")] = False,
         as_json: JsonFlag = False,
         data_dir: DataDir = None,

@@ -5,15 +5,20 @@ reported (findings, reports, audits, decisions). `model_dump()` gives the docume
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from bot.domain import CleanInput
+from bot.moderation.severity import Severity
 
 ReportStatus = Literal["open", "approved", "rejected", "needs-changes"]
-REPORT_STATUSES: tuple[str, ...] = ("open", "approved", "rejected", "needs-changes")
+REPORT_STATUSES: tuple[str, ...] = ("open", "approved", "rejected", "needs-changes")  # what a decision may set
+# A report a later check of the same submission replaced: listed, never decided on.
+SUPERSEDED = "superseded"
+QUEUE_STATUSES: tuple[str, ...] = (*REPORT_STATUSES, SUPERSEDED)
 
 _HTML_START = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|section|article|span|figure|table)[\s>]", re.I)
 
@@ -94,11 +99,33 @@ class PostRecord(_Input):
 
 class Finding(BaseModel):
     rule: str
-    severity: Literal["high", "medium", "low", "info"]
+    severity: Severity
     summary: str
     evidence: dict[str, Any]
     action: str
     message: str
+    # Not in the JSON (its shape is a documented contract): the rule that made the finding says.
+    _advisory: bool | None = PrivateAttr(default=None)
+
+    @property
+    def advisory(self) -> bool:
+        """Shown to moderators but never a flag against the submission (the related-work audit)."""
+        if self._advisory is None:
+            from bot.moderation.rules import RULES  # the rules build findings: imported when first needed
+
+            return RULES.is_advisory(self.rule)
+        return self._advisory
+
+    @classmethod
+    def of_rule(cls, advisory: bool, **fields: Any) -> Finding:
+        finding = cls(**fields)
+        finding._advisory = advisory
+        return finding
+
+
+def flags(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that count against a submission: all but the advisory ones."""
+    return [f for f in findings if not f.advisory]
 
 
 class CheckReport(BaseModel):
@@ -197,7 +224,10 @@ class QueueItem(BaseModel):
     status: str
     created_at: datetime
     rules: list[str] = Field(description="Rules that fired, excluding the advisory related-work audit.")
-    severity: str | None = Field(description="Highest severity among those findings.")
+    severity: Severity | None = Field(description="Highest severity among those findings.")
+    superseded_by: int | None = Field(
+        default=None, description="The later report of the same submission that replaced this one."
+    )
 
 
 class ReportDetail(QueueItem):

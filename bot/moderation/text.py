@@ -16,7 +16,11 @@ from typing import Literal
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bot.identifiers import DOI_RE, URL_RE, exact_keys_in, normalize_arxiv_id, normalize_doi
+from bot.identifiers import DOI_RE, URL_RE, exact_keys_in
+from bot.moderation.hidden import remove_hidden
+from bot.moderation.links import link_key
+
+__all__ = ["Link", "ParsedBody", "link_key", "parse_body", "remove_hidden"]
 
 BodyFormat = Literal["markdown", "html"]
 
@@ -157,29 +161,6 @@ class ParsedBody:
         return body + [link for f in self.footnotes.values() for link in f.links]
 
 
-def link_key(url: str) -> str | None:
-    """The exact key a link or id names; arXiv DOIs (10.48550/arXiv.X) count as the arXiv id itself."""
-    keys = exact_keys_in(url if "://" in url else url.strip())
-    if not keys:
-        arxiv = normalize_arxiv_id(url)
-        if arxiv:
-            return f"arxiv:{arxiv}"
-        doi = normalize_doi(url)
-        if doi:
-            keys = [f"doi:{doi}"]
-        elif re.fullmatch(r"[A-Za-z0-9]{17}", url.strip()):
-            return f"post:{url.strip()}"
-        elif re.match(r"^(?:www\.)?[a-z0-9\-]+(?:\.[a-z0-9\-]+)+(?:/\S*)?$", url.strip(), re.IGNORECASE):
-            return link_key(f"https://{url.strip()}")
-        else:
-            return None
-    key = keys[0]
-    arxiv_doi = re.fullmatch(r"doi:10\.48550/arxiv\.(.+)", key)
-    if arxiv_doi and normalize_arxiv_id(arxiv_doi.group(1)):
-        return f"arxiv:{normalize_arxiv_id(arxiv_doi.group(1))}"
-    return key
-
-
 def markdown_to_html(markdown: str) -> str:
     """CommonMark with raw HTML allowed, plus footnotes rendered in the markdown-it-footnote shape."""
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
@@ -256,53 +237,6 @@ def parse_body(body: str, body_format: BodyFormat | str = "markdown") -> ParsedB
         for link in footnotes[fid].links:
             link.section = section.heading if section else ""
     return ParsedBody(sections=walker.sections, footnotes=footnotes)
-
-
-# Inline styles (and <style> rules) that leave an element's text on the page but unseen by a reader.
-_ZERO = r"(?:0+(?:\.0*)?|\.0+)(?:[a-z]+|%)?\s*(?:;|$|!)"
-_HIDING = re.compile(
-    rf"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|opacity\s*:\s*{_ZERO}"
-    rf"|font-size\s*:\s*{_ZERO}|color\s*:\s*transparent|(?:left|top|text-indent)\s*:\s*-\d{{4,}})",
-    re.IGNORECASE,
-)
-_ZERO_BOX = re.compile(rf"(?:^|;)\s*(?:max-)?(?:height|width)\s*:\s*{_ZERO}", re.IGNORECASE)
-_CLIPPED = re.compile(r"(?:^|;)\s*overflow\s*:\s*(?:hidden|clip)", re.IGNORECASE)
-_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
-_HIDDEN_ELEMENTS = "template, [hidden], [aria-hidden=true i]"
-_DOOMED = "data-alignbot-hidden"
-
-
-def _hides(declarations: str) -> bool:
-    style = " ".join(_CSS_COMMENT.sub("", declarations).split())
-    return bool(_HIDING.search(style) or (_ZERO_BOX.search(style) and _CLIPPED.search(style)))
-
-
-def remove_hidden(tree: LexborHTMLParser) -> None:
-    """Drop what a reader never sees, so it can neither pad nor split the visible text.
-
-    Hidden attributes (`hidden`, `aria-hidden`), `<template>`, and elements hidden by their inline style
-    or by a rule in a `<style>` element (display:none, visibility:hidden, zero font size or opacity,
-    transparent text, a zero-size box with its overflow clipped, pushed off-screen); script and style.
-    """
-    doomed = list(tree.css(_HIDDEN_ELEMENTS))
-    doomed += [node for node in tree.css("[style]") if _hides(node.attributes.get("style") or "")]
-    for style in tree.css("style"):
-        for selectors, declarations in _CSS_RULE.findall(_CSS_COMMENT.sub("", style.text(deep=True))):
-            if not _hides(declarations):
-                continue
-            for selector in selectors.split(","):
-                try:
-                    doomed += tree.css(selector.strip())
-                except ValueError:  # a selector lexbor cannot parse selects nothing
-                    continue
-    doomed += tree.css("script, style, noscript")  # the walker skips them as blocks, not inside a paragraph
-    for node in doomed:
-        node.attrs[_DOOMED] = ""
-    # Marked, then selected once: document order, each node once. Removed last to first, so a descendant
-    # goes before its ancestor (removing the ancestor first would free the descendant under our feet).
-    for node in reversed(tree.css(f"[{_DOOMED}]")):
-        node.decompose()
 
 
 # Blocks nested deeper than this are read as one paragraph each: the walk recurses, and a post of a few

@@ -6,8 +6,6 @@ comma-separated (`ALIGNBOT_REDDIT_SUBREDDITS=ControlProblem,AIAlignment`). The r
 `moderation` section's (`ALIGNBOT_MODERATION_CONFIG`, formerly `ALIGNBOT_REDDIT_MODERATION_CONFIG`).
 """
 
-from bot.frontend_sections import RedditSettings, ReportChannel, Severity
+from bot.frontend_sections import RedditSettings, ReportChannel
 
-__all__ = ["SEVERITY_RANK", "RedditSettings", "ReportChannel", "Severity"]
-
-SEVERITY_RANK: dict[str, int] = {"high": 0, "medium": 1, "low": 2, "info": 3}
+__all__ = ["RedditSettings", "ReportChannel"]

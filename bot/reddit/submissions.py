@@ -27,7 +27,7 @@ def forum_name(subreddit: str) -> str:
     return f"r/{subreddit}"
 
 
-def _name(value: Any) -> str | None:
+def author_name(value: Any) -> str | None:
     """An author as praw gives it (a Redditor, None when deleted) or as raw JSON gives it (a string)."""
     if value is None:
         return None
@@ -78,7 +78,7 @@ class RedditPost:
         return cls(
             id=str(data["id"]),
             subreddit=str(getattr(subreddit, "display_name", subreddit) or ""),
-            author=_name(data.get("author")),
+            author=author_name(data.get("author")),
             title=str(data.get("title") or ""),
             selftext=str(data.get("selftext") or ""),
             url=data.get("url"),

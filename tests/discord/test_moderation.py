@@ -8,7 +8,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.discord.submissions import ForumPost, parse_ref, submission_id, to_submission
+from bot.discord.submissions import submission_id
 from bot.discord.views import REVIEW_TEMPLATE, ReasonModal, ReviewButton
 from bot.moderation.schemas import PostRecord
 from bot.moderation.service import Moderator
@@ -237,6 +237,27 @@ def test_approve_records_who_and_when_and_updates_the_report(
     assert ephemeral_text(press) == f"Recorded **Approved** on report {report_id}."
 
 
+def test_a_recheck_supersedes_the_report_and_its_buttons_say_so(
+    mod_bot: Any, moderator: Moderator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread, _message = forum_post(body(8))
+    mod_channel = setup_channels(mod_bot, monkeypatch, thread)
+    run(invoke(mod_bot, as_moderator(mod_bot), "check", submission=link(thread)))
+    first_embed, first_view = posted_report(mod_channel)
+    run(invoke(mod_bot, as_moderator(mod_bot), "check", submission=link(thread)))  # the post was edited since
+    second = report_id_of(mod_channel.send.call_args_list[-1].kwargs["embed"])
+    first = report_id_of(first_embed)
+    assert second != first
+    assert (moderator.review(first).status, moderator.review(first).superseded_by) == ("superseded", second)
+
+    press = as_moderator(mod_bot)
+    run(button(first_view, "approve").callback(press))
+    assert ephemeral_text(press) == (
+        f"report {first} was superseded by report {second}, a later check of the same submission: decide on that one."
+    )
+    assert moderator.review(first).decisions == [] and moderator.review(second).status == "open"
+
+
 def test_reject_asks_for_a_reason_and_a_resubmission_is_caught(
     mod_bot: Any, moderator: Moderator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -368,36 +389,3 @@ def test_citedby(mod_bot: Any, moderator: Moderator) -> None:
     bad = as_moderator(mod_bot)
     run(invoke(mod_bot, bad, "citedby", reference="not a reference"))
     assert "Give an arXiv id, a DOI or a link." in ephemeral_text(bad)
-
-
-# --- submissions from Discord posts -----------------------------------------------------------------
-
-
-def test_parse_ref() -> None:
-    assert parse_ref("https://discord.com/channels/1/22/333") == parse_ref("<https://discord.com/channels/1/22/333>")
-    ref = parse_ref("see https://canary.discord.com/channels/1/22/333")
-    assert ref is not None and (ref.guild_id, ref.channel_id, ref.message_id) == (1, 22, 333)
-    assert parse_ref("https://discord.com/channels/1/22").message_id is None  # type: ignore[union-attr]
-    assert parse_ref("123456789012345678").channel_id == 123456789012345678  # type: ignore[union-attr]
-    assert parse_ref("hello") is None and parse_ref("12") is None
-
-
-def test_to_submission_reads_coauthors_links_and_attachments() -> None:
-    post = ForumPost(
-        thread_id=9,
-        title="  My post ",
-        author="erin",
-        content="Intro text.\n**Co-authors:** <@5> and bob, Erin\nLinkpost: <https://blog.example/post>\n"
-        "Canonical: https://blog.example/original",
-        attachments=[("full.md", "# Full text\n\nMore."), ("image.png", "binary"), ("page.html", "<p>x</p>")],
-        mentions={5: "dana"},
-    )
-    submission = to_submission(post, forum="discord", members_forum=True)
-    assert submission.id == "discord-9" and submission.title == "My post"
-    assert [(a.handle, a.confirmed) for a in submission.authors] == [("erin", True), ("dana", False), ("bob", False)]
-    assert submission.url == "https://blog.example/post"
-    assert submission.canonical_url == "https://blog.example/original"
-    assert submission.body.endswith("# Full text\n\nMore.") and "<p>" not in submission.body
-    assert submission.members_forum is True
-    only_file = to_submission(ForumPost(9, "t", "erin", "", [("p.html", "<p>Body</p>")]), forum="f")
-    assert (only_file.body, only_file.body_format) == ("<p>Body</p>", "html")

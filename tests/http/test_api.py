@@ -12,7 +12,7 @@ from bot.engine import Engine
 from bot.http.app import create_app
 from bot.moderation.service import Moderator
 
-from .conftest import RULES, bearer, pasted_submission, resubmission, settings, submission
+from .conftest import RULES, bearer, lightly_edit, pasted_submission, resubmission, settings, submission, text
 
 # --- reads: the same JSON as `alignbot … --json` ------------------------------------------------------
 
@@ -340,3 +340,33 @@ def test_health_metrics_and_openapi(client: TestClient, secrets: dict[str, str])
         "description": spec["components"]["securitySchemes"]["token"]["description"],
     }
     assert not any(p.startswith(("/queue", "/login", "/reports/")) for p in spec["paths"])  # pages stay out
+
+
+def test_an_edit_supersedes_the_report_and_the_stale_one_cannot_be_approved(
+    client: TestClient, secrets: dict[str, str]
+) -> None:
+    write, moderate = bearer(secrets["write"]), bearer(secrets["moderate"])
+    clean = submission(id="edited-in-place", title="Honest work")
+    created = client.post(
+        "/v1/webhooks/forum", json={"event": "post.created", "submission": clean}, headers=write
+    ).json()
+    assert created["rules"] == [] and created["severity"] is None
+    # The author replaces the text with Zoe's blog post; the forum sends the edit.
+    copied = {**clean, "body": lightly_edit(text("zoe_blog"))}
+    edited = client.post("/v1/webhooks/forum", json={"event": "post.edited", "submission": copied}, headers=write)
+    assert edited.json()["rules"] == ["not-own-content"] and edited.json()["severity"] == "high"
+
+    stale = client.get(f"/v1/reports/{created['report_id']}", headers=moderate).json()
+    assert (stale["status"], stale["superseded_by"]) == ("superseded", edited.json()["report_id"])
+    approve = client.post(
+        f"/v1/reports/{created['report_id']}/decision", json={"status": "approved", "reason": "ok"}, headers=moderate
+    )
+    assert approve.status_code == 400 and "superseded by report" in approve.json()["error"]
+    superseded = client.get("/v1/queue?status=superseded", headers=moderate).json()
+    assert created["report_id"] in [i["report_id"] for i in superseded]
+
+    # A moderator's /v1/check of the same post goes through the same intake: it supersedes the webhook's.
+    checked = client.post("/v1/check", json=copied, headers=moderate).json()
+    assert [f["rule"] for f in checked["findings"] if f["rule"] != "related-work"] == ["not-own-content"]
+    again = client.get(f"/v1/reports/{edited.json()['report_id']}", headers=moderate).json()
+    assert (again["status"], again["superseded_by"]) == ("superseded", checked["report_id"])

@@ -182,3 +182,18 @@ def test_unknown_pages_and_reports_are_html_404s(browser: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert browser.get("/nope").status_code == 404
     assert browser.get(f"/reports/{2**70}").status_code == 404
+
+
+def test_a_superseded_report_points_to_its_successor_and_takes_no_decision(
+    browser: TestClient, moderator: Moderator
+) -> None:
+    stale = moderator.check(Submission.model_validate(pasted_submission() | {"id": "page-edited"})).report_id
+    fresh = moderator.check(Submission.model_validate(pasted_submission() | {"id": "page-edited"})).report_id
+    page = browser.get(f"/reports/{stale}")
+    assert f'decide on <a href="/reports/{fresh}">report {fresh}</a>' in page.text
+    token = csrf(page.text.split('id="decision"')[1])
+    response = browser.post(f"/reports/{stale}/decision", data={"csrf": token, "status": "approved", "reason": "Fine"})
+    assert response.status_code == 400 and f"superseded by report {fresh}" in response.text
+    assert moderator.review(stale).decisions == []
+    tab = browser.get("/queue?status=superseded").text
+    assert f'href="/reports/{stale}"' in tab and f'href="/reports/{fresh}"' not in tab

@@ -85,17 +85,21 @@ def test_moderation_workflow(cli, tmp_path: Path) -> None:
     assert dry["report_id"] is None and [f["rule"] for f in dry["findings"]] == ["not-own-content"]
 
     code, out, _ = cli("queue", "--json")
-    assert [item["report_id"] for item in json.loads(out)] == [1, 2]  # the dry run left no report
-    code, out, _ = cli("decide", "1", "rejected", "--by", "ann", "--reason", "Copied from Zoe's blog.")
+    # The second check superseded the first; the dry run left no report.
+    assert [item["report_id"] for item in json.loads(out)] == [2]
+    code, out, _ = cli("queue", "--status", "superseded", "--json")
+    assert [(item["report_id"], item["superseded_by"]) for item in json.loads(out)] == [(1, 2)]
+    code, _, err = cli("decide", "1", "approved", "--by", "ann", "--reason", "Looks fine.")
+    assert code != 0 and "superseded by report 2" in err
+    code, out, _ = cli("decide", "2", "rejected", "--by", "ann", "--reason", "Copied from Zoe's blog.")
     assert code == 0 and "open → rejected" in out
-    code, out, _ = cli("decide", "2", "approved", "--by", "ann", "--reason", "Duplicate report; see 1.")
     code, out, _ = cli("queue")
     assert "The queue is empty." in out
-    code, out, _ = cli("review", "1", "--json")
+    code, out, _ = cli("review", "2", "--json")
     detail = json.loads(out)
     assert detail["status"] == "rejected"
     assert [(d["moderator"], d["reason"]) for d in detail["decisions"]] == [("ann", "Copied from Zoe's blog.")]
-    code, out, _ = cli("review", "1")
+    code, out, _ = cli("review", "2")
     assert "ann: open → rejected: Copied from Zoe's blog." in out
 
     code, out, _ = cli("citedby", "2304.03279", "--json")

@@ -117,11 +117,10 @@ class Moderation(commands.Cog):
 
     async def run_check(self, submission: Submission, guild_id: int | None) -> tuple[discord.Embed, int]:
         moderator = self.bot.require_moderator()
-        report = await self.bot.run_engine(moderator.check, submission)
-        assert report.report_id is not None  # recorded: not a dry run
-        detail = await self.bot.run_engine(moderator.review, report.report_id)
-        log.info("checked %s: report %s, %d findings", submission.id, report.report_id, len(report.findings))
-        return render.report_embed(detail, link_url=report_link(submission.id, guild_id)), report.report_id
+        intake = await self.bot.run_engine(moderator.receive, submission, origin="discord")
+        detail = intake.detail
+        assert detail is not None  # recorded: not a dry run
+        return render.report_embed(detail, link_url=report_link(submission.id, guild_id)), detail.report_id
 
     async def post_report(
         self, embed: discord.Embed, report_id: int, interaction: discord.Interaction | None = None

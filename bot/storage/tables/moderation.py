@@ -85,11 +85,12 @@ class Report(SQLModel, table=True):
     forum: str
     title: str = Field(sa_column=Column(Text, nullable=False))
     submitter: str
-    status: str = Field(default="open", index=True)  # open | approved | rejected | needs-changes
+    status: str = Field(default="open", index=True)  # open | approved | rejected | needs-changes | superseded
     findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     submission: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
+    superseded_by: int | None = Field(default=None, index=True, description="The later report that replaced it.")
 
 
 class Decision(SQLModel, table=True):

@@ -6,7 +6,7 @@ from bot.moderation.config import ModerationConfig
 from bot.moderation.schemas import CheckReport, Finding
 from bot.moderation.service import Moderator
 
-from .conftest import abstract, lightly_edit, submission, text
+from ..conftest import abstract, lightly_edit, submission, text
 
 
 def fired(report: CheckReport, rule: str) -> list[Finding]:
