@@ -30,7 +30,6 @@ class ServiceUnavailable(Exception):
     """The engine or moderator is not open (yet)."""
 
 
-
 async def defer(interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
     """Acknowledge now (Discord allows 3 seconds); the answer follows with `answer`."""
     if interaction.response.is_done():

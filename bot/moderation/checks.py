@@ -9,11 +9,11 @@ from bot.moderation.audit import Auditor
 from bot.moderation.common import ModerationError, Store, work_text
 from bot.moderation.index import DuplicateIndex
 from bot.moderation.members import Members
-from bot.storage.tables.moderation import Post
 from bot.moderation.rules import CheckContext, SourceMatch, is_author, run_rules
 from bot.moderation.schemas import Finding, Submission
 from bot.moderation.shingles import Shingled, overlap, query_windows, shingle, sketch
 from bot.moderation.text import parse_body
+from bot.storage.tables.moderation import Post
 
 # Candidates below this on every overlap measure are noise from shared boilerplate; no rule uses them.
 _MIN_MATCH = 0.1

@@ -13,9 +13,9 @@ from sqlalchemy import delete
 from sqlmodel import col
 
 from bot.moderation.common import ModerationError, Progress, Store
-from bot.storage.tables.moderation import Post, PostLink, now
 from bot.moderation.schemas import ImportReport, PostRecord, Submission
 from bot.moderation.text import ParsedBody, parse_body
+from bot.storage.tables.moderation import Post, PostLink, now
 
 if TYPE_CHECKING:
     from bot.moderation.index import DuplicateIndex

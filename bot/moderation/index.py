@@ -14,10 +14,10 @@ from sqlmodel import col, select
 
 from bot.ingest.pipeline import text_hash
 from bot.moderation.common import Progress, Store, work_text
-from bot.storage.tables.moderation import Post, TextSketch
 from bot.moderation.shingles import BandIndex, shingle, sketch, stored_windows
 from bot.moderation.text import parse_body
 from bot.storage import Work
+from bot.storage.tables.moderation import Post, TextSketch
 
 log = logging.getLogger(__name__)
 

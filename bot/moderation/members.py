@@ -9,8 +9,8 @@ from sqlmodel import col, select
 
 from bot.moderation.common import Store
 from bot.moderation.imports import import_jsonl
-from bot.storage.tables.moderation import Member, now
 from bot.moderation.schemas import ImportReport, MemberRecord
+from bot.storage.tables.moderation import Member, now
 
 _BATCH = 500
 

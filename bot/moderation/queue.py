@@ -15,7 +15,6 @@ from sqlmodel import SQLModel, col, select
 
 from bot.moderation.common import ModerationError, Store
 from bot.moderation.imports import Posts
-from bot.storage.tables.moderation import Decision, Member, Post, PostLink, Report, now
 from bot.moderation.schemas import (
     QUEUE_STATUSES,
     REPORT_STATUSES,
@@ -29,6 +28,7 @@ from bot.moderation.schemas import (
     flags,
 )
 from bot.moderation.severity import Severity
+from bot.storage.tables.moderation import Decision, Member, Post, PostLink, Report, now
 
 # Reports still waiting for the moderators (or the author): a new check of the submission replaces them.
 _AWAITING = ("open", "needs-changes")

@@ -25,7 +25,6 @@ from bot.moderation.imports import Posts, load_submission, read_jsonl, validatio
 from bot.moderation.index import DuplicateIndex
 from bot.moderation.intake import Intake, SubmissionIntake
 from bot.moderation.members import Members
-from bot.storage.tables.moderation import Member
 from bot.moderation.queue import LogEntry, ReviewQueue
 from bot.moderation.schemas import (
     CheckReport,
@@ -41,6 +40,7 @@ from bot.moderation.schemas import (
     Submission,
 )
 from bot.moderation.shingles import BandIndex
+from bot.storage.tables.moderation import Member
 
 __all__ = [
     "Intake",

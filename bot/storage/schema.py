@@ -60,4 +60,3 @@ def upgrade(engine: SAEngine, revision: str = "head") -> None:
 def downgrade(engine: SAEngine, revision: str) -> None:
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), revision)
-

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.storage.tables.moderation import Member, Post, PostLink
 from bot.moderation.service import ModerationError, Moderator, load_submission
+from bot.storage.tables.moderation import Member, Post, PostLink
 
 from .conftest import FIXTURES, submission
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.storage.tables.moderation import Post
 from bot.moderation.service import Moderator
+from bot.storage.tables.moderation import Post
 
 from .conftest import lightly_edit, submission, text
 

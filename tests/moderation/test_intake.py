@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from bot.moderation.intake import ORIGINS
-from bot.storage.tables.moderation import Post
 from bot.moderation.schemas import PostRecord, flags
 from bot.moderation.service import ModerationError, Moderator
 from bot.moderation.severity import Severity
+from bot.storage.tables.moderation import Post
 
 from .conftest import lightly_edit, submission, text
 

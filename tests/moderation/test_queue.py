@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import select
 
-from bot.storage.tables.moderation import Post
 from bot.moderation.service import ModerationError, Moderator
+from bot.storage.tables.moderation import Post
 
 from .conftest import lightly_edit, submission, text
 

@@ -9,11 +9,11 @@ from typing import Any
 from pydantic import Field
 from unidecode import unidecode
 
-from bot.storage.tables.moderation import Member
 from bot.moderation.normalize import strip_invisible
 from bot.moderation.rules.base import CheckContext, Rule, RuleConfig
 from bot.moderation.schemas import Finding
 from bot.moderation.severity import Severity
+from bot.storage.tables.moderation import Member
 
 
 def person_name(value: str) -> str:

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.storage.tables.moderation import Member
 from bot.moderation.schemas import Finding, RelatedWorkAudit, Submission
 from bot.moderation.severity import Severity
 from bot.moderation.shingles import Overlap
 from bot.moderation.text import ParsedBody
+from bot.storage.tables.moderation import Member
 
 if TYPE_CHECKING:
     from bot.moderation.config import ModerationConfig
