@@ -15,13 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.embedding import Embedder
-from bot.identifiers import exact_keys_in
+from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.expand import AcronymExpander
+from bot.retrieval.fusion import FEATURES, LinearFusion, default_fusion
 from bot.storage import VectorStore, VectorStoreUnavailable
 
 log = logging.getLogger(__name__)
 # Without the vector store, this many lexical candidates are encoded per question (about half a second on a CPU).
 FALLBACK_CANDIDATES = 30
+ALIAS_WORDS = 6  # the longest alias phrase looked for in a question
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
@@ -42,12 +45,25 @@ class HybridSearcher:
         embedder: Embedder,
         pool: int = 100,
         dense_weight: float = 0.88,
+        fusion: LinearFusion | None = None,
+        expand_acronyms: bool = True,
     ) -> None:
         self.corpus = corpus
         self.vectors = vectors
         self.embedder = embedder
         self.pool = pool
         self.dense_weight = dense_weight
+        self.fusion = fusion or default_fusion(dense_weight)
+        self.expand_acronyms = expand_acronyms
+        self._expander: AcronymExpander | None = None
+
+    @property
+    def expander(self) -> AcronymExpander:
+        """Acronyms the knowledge base defines, found on first use (a regex pass over every abstract)."""
+        if self._expander is None:
+            texts = (f"{t} {d}" for t, d in zip(self.corpus.titles, self.corpus.descriptions, strict=True))
+            self._expander = AcronymExpander.from_texts(texts)
+        return self._expander
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
         return self.corpus.full.search(query, n)
@@ -64,31 +80,67 @@ class HybridSearcher:
         docs = (self.corpus.doc_for_key(key) for key in exact_keys_in(query))
         return list(dict.fromkeys(d for d in docs if d is not None))
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        exact_docs = self.exact(query)
+    def alias_docs(self, query: str) -> set[int]:
+        """Works one of whose aliases the question names as a phrase ("the ELK report", "sleeper agents")."""
+        words = normalize_text(query).split()
+        found: set[int] = set()
+        for size in range(1, min(ALIAS_WORDS, len(words)) + 1):
+            for start in range(len(words) - size + 1):
+                found.update(self.corpus.aliases.get(" ".join(words[start : start + size]), ()))
+        return found
+
+    def candidates(self, query: str) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """The candidate works of a question with their dense cosines and feature rows (see fusion.FEATURES)."""
+        if self.expand_acronyms:
+            query = self.expander.expand(query)
         query_vector = self.embedder.encode([query])[0]
-        lexical = dict(self.lexical(query, self.pool))
+        lexical_hits = self.lexical(query, self.pool)
+        lexical = dict(lexical_hits)
+        titles = dict(self.corpus.title_index.search(query, self.pool))
+        dense_hits: list[tuple[int, float]] = []
         try:
-            similarity = dict(self.dense(query_vector, self.pool))
-            missing = [self.corpus.ids[doc] for doc in lexical if doc not in similarity]
+            dense_hits = self.dense(query_vector, self.pool)
+            similarity = dict(dense_hits)
+            missing = [self.corpus.ids[doc] for doc in lexical.keys() | titles.keys() if doc not in similarity]
             # Lexical-only candidates lack a cosine: their stored vectors give it without encoding anything.
             for work_id, vector in self.vectors.get(missing).items():
                 similarity[self.corpus.position[work_id]] = float(vector @ query_vector)
         except VectorStoreUnavailable as exc:
             log.warning("%s; answering from lexical candidates re-ranked by encoding them now", exc)
             similarity = self.encoded_similarity(query_vector, list(lexical)[:FALLBACK_CANDIDATES])
+        docs = list(similarity.keys() | lexical.keys())
+        aliases = self.alias_docs(query)
+        dense_rank = {doc: rank for rank, (doc, _) in enumerate(dense_hits)}
+        lexical_rank = {doc: rank for rank, (doc, _) in enumerate(lexical_hits)}
         best_lexical = max(lexical.values(), default=1.0)
-        alpha = self.dense_weight
-        fused = {
-            doc: alpha * similarity.get(doc, 0.0) + (1 - alpha) * lexical.get(doc, 0.0) / best_lexical
-            for doc in similarity.keys() | lexical.keys()
-        }
+        best_title = max(titles.values(), default=1.0)
+        matrix = np.zeros((len(docs), len(FEATURES)))
+        for row, doc in enumerate(docs):
+            year = self.corpus.years[doc]
+            matrix[row] = (
+                similarity.get(doc, 0.0),
+                lexical.get(doc, 0.0) / best_lexical,
+                titles.get(doc, 0.0) / best_title,
+                1 / (1 + dense_rank[doc]) if doc in dense_rank else 0.0,
+                1 / (1 + lexical_rank[doc]) if doc in lexical_rank else 0.0,
+                float(doc in aliases),
+                min(1.0, max(0.0, (year - 2010) / 15)) if year else 0.0,
+                float(not year),
+                float(self.corpus.curated[doc]),
+            )
+        cosines = matrix[:, 0].copy() if docs else np.zeros(0)
+        return docs, cosines, matrix
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        exact_docs = self.exact(query)
+        docs, cosines, matrix = self.candidates(query)
+        scores = self.fusion.score(matrix) if docs else np.zeros(0)
         hits = [Hit(doc, 1.0, 1.0, exact=True) for doc in exact_docs]
-        for doc, score in sorted(fused.items(), key=lambda item: -item[1]):
+        for row in np.argsort(-scores, kind="stable"):
             if len(hits) >= k:
                 break
-            if doc not in exact_docs:
-                hits.append(Hit(doc, score, similarity.get(doc, 0.0)))
+            if docs[row] not in exact_docs:
+                hits.append(Hit(docs[row], float(scores[row]), float(cosines[row])))
         return hits
 
     def encoded_similarity(self, query_vector: np.ndarray, docs: list[int]) -> dict[int, float]:
