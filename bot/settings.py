@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_timeout_seconds: float = 20.0
+    llm_rerank: bool = Field(default=False, description="Let the LLM reorder ask's top 20 (within the timeout).")
 
     # Live metadata (`alignbot fetch`, `/paper add`, POST /v1/papers/fetch): arXiv, Semantic Scholar, OpenAlex.
     # The minimum intervals are each API's published limit, enforced across every process sharing the database.
