@@ -54,7 +54,8 @@ class LinearFusion:
         return cls(FEATURES, weights, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), logistic=False)
 
     @classmethod
-    def load(cls, path: Path = WEIGHTS_PATH) -> LinearFusion:
+    def load(cls, path: Path | None = None) -> LinearFusion:
+        path = path or WEIGHTS_PATH
         data = json.loads(path.read_text(encoding="utf-8"))
         features = tuple(data["features"])
         if features != FEATURES:

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # Without the vector store, this many lexical candidates are encoded per question (about half a second on a CPU).
 FALLBACK_CANDIDATES = 30
 ALIAS_WORDS = 6  # the longest alias phrase looked for in a question
+COMMON_ACRONYM_SHARE = 0.03  # an acronym used in more than this share of works is not expanded
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
@@ -59,10 +60,22 @@ class HybridSearcher:
 
     @property
     def expander(self) -> AcronymExpander:
-        """Acronyms the knowledge base defines, found on first use (a regex pass over every abstract)."""
+        """Acronyms the knowledge base defines, found on first use (a regex pass over every abstract).
+
+        An acronym that many works use bare ("LLM", "AI", "RLHF") already matches as it is; spelling it out
+        only dilutes the question (on the agenda queries it cost recall@20 0.261 -> 0.228), so it is left."""
         if self._expander is None:
             texts = (f"{t} {d}" for t, d in zip(self.corpus.titles, self.corpus.descriptions, strict=True))
-            self._expander = AcronymExpander.from_texts(texts)
+            found = AcronymExpander.from_texts(texts)
+            full = self.corpus.full
+            cutoff = float(np.log(1 / COMMON_ACRONYM_SHARE))  # BM25 idf of a term in that share of works
+            rare = {
+                acronym: form
+                for acronym, form in found.expansions.items()
+                # "LLMs" stems apart from "LLM": either form used widely makes the acronym common.
+                if min(full.idf(full.stems(f"{acronym} {acronym}s")).values(), default=0.0) >= cutoff
+            }
+            self._expander = AcronymExpander(rare)
         return self._expander
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:

@@ -1,5 +1,9 @@
 """Acronym expansion learned from the knowledge base's own abstracts."""
 
+import json
+from pathlib import Path
+
+from bot.engine import Engine
 from bot.retrieval.expand import AcronymExpander, long_form
 
 ABSTRACTS = [
@@ -35,3 +39,39 @@ def test_long_forms_by_initials_or_by_letters_in_order() -> None:
     assert long_form("PPO", "we fine-tune it with proximal policy optimization") == "proximal policy optimization"
     assert long_form("SAE", "we train sparse autoencoders") == "sparse autoencoders"
     assert long_form("XYZ", "nothing here fits the letters") is None
+
+
+def _record(n: int, title: str, abstract: str) -> dict[str, object]:
+    return {"id": f"test:{n}", "title": title, "authors": [f"Author {n}"], "year": 2024, "abstract": abstract}
+
+
+def test_ask_spells_out_the_knowledge_bases_rare_acronyms(empty_engine: Engine, tmp_path: Path) -> None:
+    records = [
+        _record(1, "Measuring reasoning traces", "We prompt with chain-of-thought (CoT) and perturb the CoT steps."),
+        _record(2, "Monitoring reasoning for misbehaviour", "A chain of thought (CoT) monitor reads agent traces."),
+        _record(3, "When explanations are unfaithful", "Chain of thought explanations often misstate the real reason."),
+    ]
+    records += [
+        _record(10 + n, f"Scaling study {n}", f"Large language models (LLMs) trained on corpus {n} get better.")
+        for n in range(8)
+    ]
+    topics = ["protein folding", "soil erosion", "tidal energy", "bird migration", "glacier melt", "coral reefs"]
+    records += [
+        _record(100 + n, f"A survey of {topics[n % 6]} number {n}", f"We review {topics[n % 6]} in region {n}.")
+        for n in range(110)
+    ]
+    source = tmp_path / "acronyms.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    empty_engine.ingest([source])
+    searcher = empty_engine.searcher
+    assert searcher.expander.expansions == {"CoT": "chain of thought"}  # LLM: used bare in 7 % of works
+    question = "papers on CoT"
+    expanded = [w.title for w in empty_engine.ask(question, k=3).results]
+    searcher.expand_acronyms = False
+    try:
+        plain = [w.title for w in empty_engine.ask(question, k=3).results]
+    finally:
+        searcher.expand_acronyms = True
+    # The third work never says "CoT": only the spelled-out question finds it.
+    assert "When explanations are unfaithful" in expanded
+    assert "When explanations are unfaithful" not in plain
