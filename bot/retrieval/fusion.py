@@ -20,6 +20,8 @@ WEIGHTS_PATH = Path(__file__).with_name("fusion_weights.json")
 # What is known about each candidate of a question; `candidate_features` in search.py fills the columns.
 FEATURES = (
     "cosine",  # dense cosine of question and work
+    "cosine_gap",  # cosine minus the best cosine among the question's candidates (≤ 0)
+    "bm25_log",  # log(1 + BM25 over the full text): how much text matched, not only relative to the best
     "bm25",  # BM25 over the full text, divided by the question's best
     "bm25_title",  # BM25 over title and aliases, divided by the question's best
     "dense_rank",  # 1 / (1 + rank) among the dense candidates, 0 if not among them

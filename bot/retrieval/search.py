@@ -127,11 +127,14 @@ class HybridSearcher:
         lexical_rank = {doc: rank for rank, (doc, _) in enumerate(lexical_hits)}
         best_lexical = max(lexical.values(), default=1.0)
         best_title = max(titles.values(), default=1.0)
+        best_similarity = max(similarity.values(), default=0.0)
         matrix = np.zeros((len(docs), len(FEATURES)))
         for row, doc in enumerate(docs):
             year = self.corpus.years[doc]
             matrix[row] = (
                 similarity.get(doc, 0.0),
+                similarity.get(doc, 0.0) - best_similarity,
+                np.log1p(lexical.get(doc, 0.0)),
                 lexical.get(doc, 0.0) / best_lexical,
                 titles.get(doc, 0.0) / best_title,
                 1 / (1 + dense_rank[doc]) if doc in dense_rank else 0.0,
