@@ -7,7 +7,8 @@ topics that knowledge base lacks. A third (by a hash of the text) is held out an
 Printed per split: the share of answerable questions marked unconfident and of unanswerable ones marked
 confident (targets: each at most 1 in 20), for the threshold in the settings and for the one that minimises the
 larger of the two rates on the dev split (the calibration; copy it into `ask_confidence_threshold`). Two other
-scores are calibrated and printed beside it: the best cosine among the top five, and the fused score of the top.
+scores are calibrated and printed beside it: the top hit's cosine (the decision before the learned fusion) and the
+top hit's fused score.
 
 Usage: python bench/confidence.py [--data-dir DIR] (ingests the corpus on first use, as bench/quality.py does).
 """
@@ -20,6 +21,8 @@ from itertools import pairwise
 from pathlib import Path
 
 from quality import open_bench_engine
+
+from bot.retrieval.search import confidence_score
 
 QUESTIONS = Path(__file__).parent / "confidence_questions.jsonl"
 
@@ -47,9 +50,9 @@ def main() -> None:
     for row in rows:
         hits = engine.searcher.search(row["question"], 5)
         exact = bool(hits) and hits[0].exact
-        # What `ask` decides on (the best hit's cosine), and alternatives measured beside it.
-        row["score"] = 1.0 if exact else (hits[0].similarity if hits else 0.0)
-        row["best of five"] = 1.0 if exact else max((h.similarity for h in hits), default=0.0)
+        # What `ask` decides on (the best cosine of the top five), and alternatives measured beside it.
+        row["score"] = confidence_score(hits)
+        row["top hit cosine"] = 1.0 if exact else (hits[0].similarity if hits else 0.0)
         row["fused score"] = 1.0 if exact else (hits[0].score if hits else 0.0)
     dev = [r for r in rows if r["split"] == "dev"]
     held = [r for r in rows if r["split"] == "heldout"]
@@ -61,7 +64,7 @@ def main() -> None:
         ("score", f"settings ({current:.3f})", current),
         ("score", f"calibrated ({calibrated:.3f})", calibrated),
     ]
-    for alternative in ("best of five", "fused score"):
+    for alternative in ("top hit cosine", "fused score"):
         cut = calibrate([r[alternative] for r in dev], [r["answerable"] for r in dev])
         candidates.append((alternative, f"{alternative} ({cut:.3f})", cut))
     for key, name, threshold in candidates:

@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CORE = SHARED / "kb" / "alignment_core.jsonl"
 AGENDAS = SHARED / "shallow_review_2025_ai_safety" / "agenda_queries.jsonl"
 MENTIONS = SHARED / "shallow_review_2025_ai_safety" / "informal_link_mentions.jsonl"
+QUESTIONS = Path(__file__).parent / "confidence_questions.jsonl"
 
 
 def open_bench_engine(data_dir: Path) -> Engine:
@@ -79,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "results" / "core-kb")
     parser.add_argument("--levers", action="store_true", help="one row per retrieval lever, added one at a time")
+    parser.add_argument("--latency", action="store_true", help="also time warm `ask` (k=5) against the old ranking")
     args = parser.parse_args()
     engine = open_bench_engine(args.data_dir)
     corpus = engine.corpus
@@ -164,6 +167,23 @@ def main() -> None:
         for metric in ours_mean
     ) and all(mention_results["alignbot hybrid"] > mention_results[b] for b in ("plain BM25", "plain dense"))
     print(f"\nalignbot beats both baselines on every metric (all agendas): {'yes' if beats else 'NO'}")
+    if args.latency:
+        questions = [*queries, *(json.loads(line)["question"] for line in QUESTIONS.open(encoding="utf-8"))]
+        fixed, learned = LinearFusion.fixed(engine.settings.dense_weight), searcher.fusion
+        timings = {}
+        for name, fusion, expand in (("old ranking", fixed, False), ("alignbot hybrid", learned, True)):
+            searcher.fusion, searcher.expand_acronyms = fusion, expand
+            for question in questions[:10]:  # warm
+                engine.ask(question, k=5)
+            timings[name] = []
+            for question in questions:
+                start = time.perf_counter()
+                engine.ask(question, k=5)
+                timings[name].append((time.perf_counter() - start) * 1000)
+        searcher.fusion, searcher.expand_acronyms = learned, True
+        for name, values in timings.items():
+            p50, p95 = np.percentile(values, [50, 95])
+            print(f"warm ask over {len(values)} questions, {name:16}: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from bot.ingest.pipeline import Progress, RecordMerger, embed_pending, ingest_fi
 from bot.mentions import Mention, read_references
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
-from bot.retrieval.search import HybridSearcher, best_sentence
+from bot.retrieval.search import CONFIDENCE_HITS, HybridSearcher, best_sentence, confidence_score
 from bot.settings import Settings
 from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, schema
 
@@ -335,8 +335,8 @@ class Engine:
         query = contextual_query(question, context)
         searcher = self.searcher
         reranking = self.answerer is not None and self.settings.llm_rerank
-        hits = searcher.search(query, max(k, RERANK_CANDIDATES) if reranking else k)
-        confident = bool(hits) and (hits[0].exact or hits[0].similarity >= self.settings.ask_confidence_threshold)
+        hits = searcher.search(query, max(k, CONFIDENCE_HITS, RERANK_CANDIDATES if reranking else 0))
+        confident = confidence_score(hits) >= self.settings.ask_confidence_threshold
         corpus = searcher.corpus
         results = self._ranked(corpus, [(h.doc, h.score) for h in hits], query)
         # One timeout covers the optional rerank and the answer together.

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # Without the vector store, this many lexical candidates are encoded per question (about half a second on a CPU).
 FALLBACK_CANDIDATES = 30
 ALIAS_WORDS = 6  # the longest alias phrase looked for in a question
+CONFIDENCE_HITS = 5  # the hits whose cosines say whether anything found is about the question
 COMMON_ACRONYM_SHARE = 0.03  # an acronym used in more than this share of works is not expanded
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
@@ -165,6 +166,17 @@ class HybridSearcher:
             return {}
         texts = [f"{self.corpus.titles[d].rstrip('.')}. {self.corpus.descriptions[d]}" for d in docs]
         return {doc: float(v @ query_vector) for doc, v in zip(docs, self.embedder.encode(texts), strict=True)}
+
+
+def confidence_score(hits: list[Hit]) -> float:
+    """What `ask`'s `confident` compares with its threshold: 1 for an exact id or link match, else the best
+    dense cosine among the first CONFIDENCE_HITS. The best of five, not the top hit's, because the learned
+    fusion may rank first a work whose cosine is lower (bench/confidence.py measured both)."""
+    if not hits:
+        return 0.0
+    if hits[0].exact:
+        return 1.0
+    return max(h.similarity for h in hits[:CONFIDENCE_HITS])
 
 
 def best_sentence(corpus: CorpusIndex, doc: int, query: str) -> str | None:
