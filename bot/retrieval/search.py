@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 
 from bot.embedding import Embedder
 from bot.identifiers import exact_keys_in, normalize_text
@@ -28,6 +30,9 @@ ALIAS_WORDS = 6  # the longest alias phrase looked for in a question
 CONFIDENCE_HITS = 5  # the hits whose cosines say whether anything found is about the question
 COMMON_ACRONYM_SHARE = 0.03  # an acronym used in more than this share of works is not expanded
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+_STOPWORDS = frozenset(STOPWORDS_EN)
+_STEMMER = Stemmer.Stemmer("english")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 
@@ -179,17 +184,24 @@ def confidence_score(hits: list[Hit]) -> float:
     return max(h.similarity for h in hits[:CONFIDENCE_HITS])
 
 
+def stems(text: str) -> set[str]:
+    """The stemmed, stop-word-free terms of a text, as bm25s tokenizes for the lexical indexes (same token
+    pattern, stop words and stemmer) but without its per-call overhead: best_sentence calls it per sentence."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
+    return set(_STEMMER.stemWords(words))
+
+
 def best_sentence(corpus: CorpusIndex, doc: int, query: str) -> str | None:
     """The sentence of a work's abstract or summary that shares the most informative terms with the query."""
     text = corpus.descriptions[doc]
     if not text:
         return None
     sentences = [s.strip() for s in _SENTENCE_SPLIT.split(text) if len(s.strip()) > 20] or [text.strip()]
-    query_stems = corpus.full.stems(query)
+    query_stems = stems(query)
     idf = corpus.full.idf(query_stems)
     best, best_score = sentences[0], -1.0
     for sentence in sentences:
-        overlap = query_stems & corpus.full.stems(sentence)
+        overlap = query_stems & stems(sentence)
         score = sum(idf.get(s, 0.0) for s in overlap)
         if score > best_score:
             best, best_score = sentence, score
