@@ -6,7 +6,9 @@ topics that knowledge base lacks. A third (by a hash of the text) is held out an
 
 Printed per split: the share of answerable questions marked unconfident and of unanswerable ones marked
 confident (targets: each at most 1 in 20), for the threshold in the settings and for the one that minimises the
-larger of the two rates on the dev split (the calibration; copy it into `ask_confidence_threshold`).
+larger of the two rates on the dev split (the calibration; copy it into `ask_confidence_threshold`). Two other
+scores are calibrated and printed beside it: the top hit's cosine (the decision before the learned fusion) and the
+top hit's fused score.
 
 Usage: python bench/confidence.py [--data-dir DIR] (ingests the corpus on first use, as bench/quality.py does).
 """
@@ -19,6 +21,8 @@ from itertools import pairwise
 from pathlib import Path
 
 from quality import open_bench_engine
+
+from bot.retrieval.search import confidence_score
 
 QUESTIONS = Path(__file__).parent / "confidence_questions.jsonl"
 
@@ -45,17 +49,28 @@ def main() -> None:
     rows = [json.loads(line) for line in QUESTIONS.open(encoding="utf-8") if line.strip()]
     for row in rows:
         hits = engine.searcher.search(row["question"], 5)
-        row["score"] = 1.0 if hits and hits[0].exact else (hits[0].similarity if hits else 0.0)
+        exact = bool(hits) and hits[0].exact
+        # What `ask` decides on (the best cosine of the top five), and alternatives measured beside it.
+        row["score"] = confidence_score(hits)
+        row["top hit cosine"] = 1.0 if exact else (hits[0].similarity if hits else 0.0)
+        row["fused score"] = 1.0 if exact else (hits[0].score if hits else 0.0)
     dev = [r for r in rows if r["split"] == "dev"]
     held = [r for r in rows if r["split"] == "heldout"]
     calibrated = calibrate([r["score"] for r in dev], [r["answerable"] for r in dev])
     current = engine.settings.ask_confidence_threshold
     print(f"questions: {len(dev)} dev, {len(held)} held out; corpus {len(engine.corpus)} works")
-    print(f"{'threshold':22} {'split':8} {'answerable unconfident':>23} {'unanswerable confident':>23}")
-    for name, threshold in ((f"settings ({current:.3f})", current), (f"calibrated ({calibrated:.3f})", calibrated)):
+    print(f"{'threshold':30} {'split':8} {'answerable unconfident':>23} {'unanswerable confident':>23}")
+    candidates = [
+        ("score", f"settings ({current:.3f})", current),
+        ("score", f"calibrated ({calibrated:.3f})", calibrated),
+    ]
+    for alternative in ("top hit cosine", "fused score"):
+        cut = calibrate([r[alternative] for r in dev], [r["answerable"] for r in dev])
+        candidates.append((alternative, f"{alternative} ({cut:.3f})", cut))
+    for key, name, threshold in candidates:
         for split, part in (("dev", dev), ("held-out", held)):
-            missed, false = rates([r["score"] for r in part], [r["answerable"] for r in part], threshold)
-            print(f"{name:22} {split:8} {missed:23.3f} {false:23.3f}")
+            missed, false = rates([r[key] for r in part], [r["answerable"] for r in part], threshold)
+            print(f"{name:30} {split:8} {missed:23.3f} {false:23.3f}")
     engine.close()
 
 

@@ -11,11 +11,12 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.answer import LLMAnswerer, composed_answer
+from bot.answer import RERANK_CANDIDATES, LLMAnswerer, composed_answer
 from bot.citations import Style, format_citation
 from bot.domain import (
     AskResult,
@@ -38,12 +39,16 @@ from bot.mentions import Mention, read_references
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.freshness import FollowedCorpus
 from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
-from bot.retrieval.search import HybridSearcher, best_sentence
+from bot.retrieval.search import CONFIDENCE_HITS, HybridSearcher, best_sentence, confidence_score
 from bot.settings import Settings
 from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, open_vector_store, schema
 
 log = logging.getLogger(__name__)
 
+# For bare requests: a thread message's weight falls by THREAD_DECAY per message of age, and is ASKER_WEIGHT
+# times higher when the asker wrote it (their own earlier message is most often what they want sources for).
+THREAD_DECAY = 0.7
+ASKER_WEIGHT = 3.0
 # Words that make a message a request for sources rather than a topic ("source?", "related work here?").
 _REQUEST_WORDS = frozenset(
     (
@@ -61,13 +66,24 @@ def content_words(text: str) -> list[str]:
 
 
 def contextual_query(question: str, context: Sequence[Message | str] = ()) -> str:
-    """The text to search for: the question, or, when it is a bare request, the thread it refers to."""
+    """The text to search for: the question, or, when it is a bare request, the thread it refers to.
+
+    A bare "source?" refers to what was just said, and most to what its asker said (the asker is the author
+    of the thread's last message when that message is the question itself); the two substantive messages
+    weighing most by recency and authorship lead the query."""
     if len(content_words(question)) >= 2 or not context:
         return question
-    texts = [m.text if isinstance(m, Message) else m for m in context]
-    # The most recent messages with substance; a bare "source?" refers to what was just said.
-    substantive = [t for t in reversed(texts) if len(content_words(t)) >= 3][:2]
-    return " ".join([*substantive, question]).strip()
+    messages = [(m.author, m.text) if isinstance(m, Message) else (None, m) for m in context]
+    asker = None
+    if messages[-1][1].strip() == question.strip():
+        asker, messages = messages[-1][0], messages[:-1]
+    weighted = [
+        (THREAD_DECAY**age * (ASKER_WEIGHT if asker and author == asker else 1.0), text)
+        for age, (author, text) in enumerate(reversed(messages))
+        if len(content_words(text)) >= 3
+    ]
+    heaviest = [text for _, text in sorted(weighted, key=lambda item: -item[0])[:2]]
+    return " ".join([*heaviest, question]).strip()
 
 
 def deciding_signals(candidate: Candidate) -> dict[str, float]:
@@ -317,15 +333,22 @@ class Engine:
         k = max(1, min(k, 50))
         query = contextual_query(question, context)
         searcher = self.searcher
-        hits = searcher.search(query, k)
-        confident = bool(hits) and (hits[0].exact or hits[0].similarity >= self.settings.ask_confidence_threshold)
-        results = self._ranked(searcher.corpus, [(h.doc, h.score) for h in hits], query)
+        reranking = self.answerer is not None and self.settings.llm.rerank
+        hits = searcher.search(query, max(k, CONFIDENCE_HITS, RERANK_CANDIDATES if reranking else 0))
+        confident = confidence_score(hits) >= self.settings.ask_confidence_threshold
+        corpus = searcher.corpus
+        results = self._ranked(corpus, [(h.doc, h.score) for h in hits], query)
+        # One timeout covers the optional rerank and the answer together.
+        deadline = time.monotonic() + self.settings.llm.timeout_seconds
+        if reranking and self.answerer is not None:
+            descriptions = [corpus.descriptions[corpus.position[work.id]] for work in results]
+            results = self.answerer.rerank(query, results, descriptions, deadline, pinned=sum(h.exact for h in hits))
+        results = results[:k]
         answer = composed_answer(query, results, confident)
         if confident and self.answerer is not None:
-            corpus = searcher.corpus
             descriptions = [corpus.descriptions[corpus.position[work.id]] for work in results]
             # The asker's words on the question line; the thread only as quoted, attributed data.
-            answer = self.answerer.answer(question, results, descriptions, context) or answer
+            answer = self.answerer.answer(question, results, descriptions, context, deadline) or answer
         return AskResult(query=question, confident=confident, results=results, answer=answer)
 
     def cite(

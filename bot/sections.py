@@ -42,6 +42,7 @@ class LlmSettings(Section):
     model: str | None = None
     base_url: str | None = None
     timeout_seconds: float = 20.0
+    rerank: bool = Field(default=False, description="Let the LLM reorder ask's top 20 (within the timeout).")
 
 
 class MetadataSettings(Section):

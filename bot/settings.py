@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # Retrieval
     candidate_pool: int = 100
     dense_weight: float = Field(default=0.88, ge=0, le=1, description="Share of dense cosine in fusion.")
-    ask_confidence_threshold: float = 0.42
+    ask_confidence_threshold: float = 0.50  # calibrated: bench/confidence.py (README)
     cite_confidence_threshold: float = 0.72  # calibrated: bench/mentions.py (README)
 
     # Sections, each built from its own environment names (see the module docstring).

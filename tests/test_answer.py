@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.answer import composed_answer, format_sources, format_thread
+from bot.answer import composed_answer, format_sources, format_thread, parse_ranking
 from bot.answer_filter import filter_answer
 from bot.citations import short_citation
 from bot.discord import render as discord_render
@@ -337,6 +337,62 @@ def test_without_a_provider_an_off_topic_question_names_the_closest(plain_engine
     assert not result.confident
     assert result.answer.startswith("No paper in the knowledge base matches; closest: ")
     assert result.results[0].title in result.answer
+
+
+# --- the optional LLM rerank (llm_rerank) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rerank_engine(llm_engine: Engine, kb_dir: Path, embedder: Embedder, fake_llm: FakeOpenAI) -> Iterator[Engine]:
+    """The LLM engine's knowledge base with reranking switched on (same fake provider, same environment)."""
+    settings = llm_engine.settings.model_copy(update={"llm": llm_engine.settings.llm.model_copy(update={"rerank": True})})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPENAI_API_KEY", "sk-test-dummy")
+        engine = Engine.open(settings, embedder=embedder)
+        yield engine
+        engine.close()
+
+
+def test_rerank_reorders_retrieved_works_and_adds_none(
+    rerank_engine: Engine, plain_engine: Engine, fake_llm: FakeOpenAI
+) -> None:
+    retrieved = [w.id for w in plain_engine.ask(ON_TOPIC, k=20).results]
+    fake_llm.reply = "4, 2, 40, 4"  # 40 is not a listed source: ignored, as is the repeat
+    result = rerank_engine.ask(ON_TOPIC, k=5)
+    first = fake_llm.requests[0]["body"]["messages"][0]["content"]
+    assert "Rank the numbered sources" in first and len(SOURCE_BLOCK.findall(first)) == 20
+    assert [w.id for w in result.results] == [retrieved[3], retrieved[1], retrieved[0], retrieved[2], retrieved[4]]
+    assert len(fake_llm.requests) == 2  # the rerank, then the answer over the reranked five
+    assert result.answer == composed_for(result)  # "4, 2, ..." cites nothing: the composed answer stands
+
+
+@pytest.mark.parametrize("reply", ["None of these answer it.", "[0] and 21"])
+def test_a_rerank_reply_naming_no_source_keeps_retrievals_order(
+    rerank_engine: Engine, plain_engine: Engine, fake_llm: FakeOpenAI, reply: str
+) -> None:
+    fake_llm.reply = reply
+    assert [w.id for w in rerank_engine.ask(ON_TOPIC).results] == [w.id for w in plain_engine.ask(ON_TOPIC).results]
+
+
+def test_slow_rerank_falls_back_within_the_one_timeout(
+    rerank_engine: Engine, plain_engine: Engine, fake_llm: FakeOpenAI
+) -> None:
+    start = time.monotonic()
+    expected = [w.id for w in plain_engine.ask(ON_TOPIC).results]
+    baseline = time.monotonic() - start
+    fake_llm.delay = TIMEOUT * 4
+    start = time.monotonic()
+    result = rerank_engine.ask(ON_TOPIC)
+    elapsed = time.monotonic() - start
+    assert [w.id for w in result.results] == expected and result.answer == composed_for(result)
+    assert len(fake_llm.requests) == 1  # the rerank used the whole timeout: the answer was not even asked
+    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + baseline + 3.0
+
+
+def test_parse_ranking_keeps_only_listed_positions() -> None:
+    assert parse_ranking("3, 1", 4) == [2, 0, 1, 3]
+    assert parse_ranking("Ranking: [2] > [2] > [9]", 3) == [1, 0, 2]
+    assert parse_ranking("none of them", 3) is None
 
 
 # --- units ------------------------------------------------------------------------------------------

@@ -13,16 +13,26 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 
 from bot.embedding import Embedder
-from bot.identifiers import exact_keys_in
+from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.expand import AcronymExpander
+from bot.retrieval.fusion import FEATURES, LinearFusion, default_fusion
 from bot.storage import VectorStore, VectorStoreUnavailable
 
 log = logging.getLogger(__name__)
 # Without the vector store, this many lexical candidates are encoded per question (about half a second on a CPU).
 FALLBACK_CANDIDATES = 30
+ALIAS_WORDS = 6  # the longest alias phrase looked for in a question
+CONFIDENCE_HITS = 5  # the hits whose cosines say whether anything found is about the question
+COMMON_ACRONYM_SHARE = 0.03  # an acronym used in more than this share of works is not expanded
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+_STOPWORDS = frozenset(STOPWORDS_EN)
+_STEMMER = Stemmer.Stemmer("english")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 
@@ -42,12 +52,37 @@ class HybridSearcher:
         embedder: Embedder,
         pool: int = 100,
         dense_weight: float = 0.88,
+        fusion: LinearFusion | None = None,
+        expand_acronyms: bool = True,
     ) -> None:
         self.corpus = corpus
         self.vectors = vectors
         self.embedder = embedder
         self.pool = pool
         self.dense_weight = dense_weight
+        self.fusion = fusion or default_fusion(dense_weight)
+        self.expand_acronyms = expand_acronyms
+        self._expander: AcronymExpander | None = None
+
+    @property
+    def expander(self) -> AcronymExpander:
+        """Acronyms the knowledge base defines, found on first use (a regex pass over every abstract).
+
+        An acronym that many works use bare ("LLM", "AI", "RLHF") already matches as it is; spelling it out
+        only dilutes the question (on the agenda queries it cost recall@20 0.261 -> 0.228), so it is left."""
+        if self._expander is None:
+            texts = (f"{t} {d}" for t, d in zip(self.corpus.titles, self.corpus.descriptions, strict=True))
+            found = AcronymExpander.from_texts(texts)
+            full = self.corpus.full
+            cutoff = float(np.log(1 / COMMON_ACRONYM_SHARE))  # BM25 idf of a term in that share of works
+            rare = {
+                acronym: form
+                for acronym, form in found.expansions.items()
+                # "LLMs" stems apart from "LLM": either form used widely makes the acronym common.
+                if min(full.idf(full.stems(f"{acronym} {acronym}s")).values(), default=0.0) >= cutoff
+            }
+            self._expander = AcronymExpander(rare)
+        return self._expander
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
         return self.corpus.full.search(query, n)
@@ -64,31 +99,70 @@ class HybridSearcher:
         docs = (self.corpus.doc_for_key(key) for key in exact_keys_in(query))
         return list(dict.fromkeys(d for d in docs if d is not None))
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        exact_docs = self.exact(query)
+    def alias_docs(self, query: str) -> set[int]:
+        """Works one of whose aliases the question names as a phrase ("the ELK report", "sleeper agents")."""
+        words = normalize_text(query).split()
+        found: set[int] = set()
+        for size in range(1, min(ALIAS_WORDS, len(words)) + 1):
+            for start in range(len(words) - size + 1):
+                found.update(self.corpus.aliases.get(" ".join(words[start : start + size]), ()))
+        return found
+
+    def candidates(self, query: str) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """The candidate works of a question with their dense cosines and feature rows (see fusion.FEATURES)."""
+        if self.expand_acronyms:
+            query = self.expander.expand(query)
         query_vector = self.embedder.encode([query])[0]
-        lexical = dict(self.lexical(query, self.pool))
+        lexical_hits = self.lexical(query, self.pool)
+        lexical = dict(lexical_hits)
+        titles = dict(self.corpus.title_index.search(query, self.pool))
+        dense_hits: list[tuple[int, float]] = []
         try:
-            similarity = dict(self.dense(query_vector, self.pool))
-            missing = [self.corpus.ids[doc] for doc in lexical if doc not in similarity]
+            dense_hits = self.dense(query_vector, self.pool)
+            similarity = dict(dense_hits)
+            missing = [self.corpus.ids[doc] for doc in lexical.keys() | titles.keys() if doc not in similarity]
             # Lexical-only candidates lack a cosine: their stored vectors give it without encoding anything.
             for work_id, vector in self.vectors.get(missing).items():
                 similarity[self.corpus.position[work_id]] = float(vector @ query_vector)
         except VectorStoreUnavailable as exc:
             log.warning("%s; answering from lexical candidates re-ranked by encoding them now", exc)
             similarity = self.encoded_similarity(query_vector, list(lexical)[:FALLBACK_CANDIDATES])
+        docs = list(similarity.keys() | lexical.keys())
+        aliases = self.alias_docs(query)
+        dense_rank = {doc: rank for rank, (doc, _) in enumerate(dense_hits)}
+        lexical_rank = {doc: rank for rank, (doc, _) in enumerate(lexical_hits)}
         best_lexical = max(lexical.values(), default=1.0)
-        alpha = self.dense_weight
-        fused = {
-            doc: alpha * similarity.get(doc, 0.0) + (1 - alpha) * lexical.get(doc, 0.0) / best_lexical
-            for doc in similarity.keys() | lexical.keys()
-        }
+        best_title = max(titles.values(), default=1.0)
+        best_similarity = max(similarity.values(), default=0.0)
+        matrix = np.zeros((len(docs), len(FEATURES)))
+        for row, doc in enumerate(docs):
+            year = self.corpus.years[doc]
+            matrix[row] = (
+                similarity.get(doc, 0.0),
+                similarity.get(doc, 0.0) - best_similarity,
+                np.log1p(lexical.get(doc, 0.0)),
+                lexical.get(doc, 0.0) / best_lexical,
+                titles.get(doc, 0.0) / best_title,
+                1 / (1 + dense_rank[doc]) if doc in dense_rank else 0.0,
+                1 / (1 + lexical_rank[doc]) if doc in lexical_rank else 0.0,
+                float(doc in aliases),
+                min(1.0, max(0.0, (year - 2010) / 15)) if year else 0.0,
+                float(not year),
+                float(self.corpus.curated[doc]),
+            )
+        cosines = matrix[:, 0].copy() if docs else np.zeros(0)
+        return docs, cosines, matrix
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        exact_docs = self.exact(query)
+        docs, cosines, matrix = self.candidates(query)
+        scores = self.fusion.score(matrix) if docs else np.zeros(0)
         hits = [Hit(doc, 1.0, 1.0, exact=True) for doc in exact_docs]
-        for doc, score in sorted(fused.items(), key=lambda item: -item[1]):
+        for row in np.argsort(-scores, kind="stable"):
             if len(hits) >= k:
                 break
-            if doc not in exact_docs:
-                hits.append(Hit(doc, score, similarity.get(doc, 0.0)))
+            if docs[row] not in exact_docs:
+                hits.append(Hit(docs[row], float(scores[row]), float(cosines[row])))
         return hits
 
     def encoded_similarity(self, query_vector: np.ndarray, docs: list[int]) -> dict[int, float]:
@@ -99,17 +173,35 @@ class HybridSearcher:
         return {doc: float(v @ query_vector) for doc, v in zip(docs, self.embedder.encode(texts), strict=True)}
 
 
+def confidence_score(hits: list[Hit]) -> float:
+    """What `ask`'s `confident` compares with its threshold: 1 for an exact id or link match, else the best
+    dense cosine among the first CONFIDENCE_HITS. The best of five, not the top hit's, because the learned
+    fusion may rank first a work whose cosine is lower (bench/confidence.py measured both)."""
+    if not hits:
+        return 0.0
+    if hits[0].exact:
+        return 1.0
+    return max(h.similarity for h in hits[:CONFIDENCE_HITS])
+
+
+def stems(text: str) -> set[str]:
+    """The stemmed, stop-word-free terms of a text, as bm25s tokenizes for the lexical indexes (same token
+    pattern, stop words and stemmer) but without its per-call overhead: best_sentence calls it per sentence."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
+    return set(_STEMMER.stemWords(words))
+
+
 def best_sentence(corpus: CorpusIndex, doc: int, query: str) -> str | None:
     """The sentence of a work's abstract or summary that shares the most informative terms with the query."""
     text = corpus.descriptions[doc]
     if not text:
         return None
     sentences = [s.strip() for s in _SENTENCE_SPLIT.split(text) if len(s.strip()) > 20] or [text.strip()]
-    query_stems = corpus.full.stems(query)
+    query_stems = stems(query)
     idf = corpus.full.idf(query_stems)
     best, best_score = sentences[0], -1.0
     for sentence in sentences:
-        overlap = query_stems & corpus.full.stems(sentence)
+        overlap = query_stems & stems(sentence)
         score = sum(idf.get(s, 0.0) for s in overlap)
         if score > best_score:
             best, best_score = sentence, score

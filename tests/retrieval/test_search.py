@@ -77,3 +77,18 @@ def test_contextual_query_keeps_specific_questions() -> None:
 def test_empty_question_is_an_error(engine: Engine) -> None:
     with pytest.raises(ValueError):
         engine.ask("  ")
+
+
+def test_a_bare_request_reads_the_askers_own_message_before_more_recent_ones() -> None:
+    thread = [
+        Message(author="ana", text="Does anyone know work on reward hacking by coding agents?"),
+        Message(author="ben", text="Unrelated, but the conference deadline moved to Friday afternoon"),
+        Message(author="cy", text="Lunch plans: pizza or noodles downtown today?"),
+        Message(author="ana", text="source?"),
+    ]
+    query = contextual_query("source?", thread)
+    assert query.startswith("Does anyone know work on reward hacking")  # the asker's, though two messages older
+    assert "pizza" in query and "deadline" not in query  # then the most recent other message
+    # Without knowing the asker (plain strings), recency alone decides.
+    plain = contextual_query("source?", [m.text for m in thread[:3]])
+    assert plain.startswith("Lunch plans") and "deadline" in plain and "reward hacking" not in plain
