@@ -345,7 +345,8 @@ def test_without_a_provider_an_off_topic_question_names_the_closest(plain_engine
 @pytest.fixture(scope="module")
 def rerank_engine(llm_engine: Engine, kb_dir: Path, embedder: Embedder, fake_llm: FakeOpenAI) -> Iterator[Engine]:
     """The LLM engine's knowledge base with reranking switched on (same fake provider, same environment)."""
-    settings = llm_engine.settings.model_copy(update={"llm": llm_engine.settings.llm.model_copy(update={"rerank": True})})
+    llm = llm_engine.settings.llm.model_copy(update={"rerank": True})
+    settings = llm_engine.settings.model_copy(update={"llm": llm})
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPENAI_API_KEY", "sk-test-dummy")
         engine = Engine.open(settings, embedder=embedder)
