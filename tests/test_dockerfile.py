@@ -66,7 +66,7 @@ def copies(instructions: list[Instruction]) -> dict[str, PurePosixPath]:
     for ins in instructions:
         if ins.name == "WORKDIR":
             workdir = workdir / ins.args
-        elif ins.name == "COPY":
+        elif ins.name == "COPY" and "--from=" not in ins.args:  # `--from` copies from a stage, not the repo
             *sources, dest = [a for a in shlex.split(ins.args) if not a.startswith("--")]
             target = workdir / dest
             for source in sources:
@@ -89,8 +89,20 @@ def dockerfile() -> list[Instruction]:
 
 def test_base_image_is_a_build_argument_defaulting_to_python_slim(dockerfile: list[Instruction]) -> None:
     froms = [ins.args for ins in dockerfile if ins.name == "FROM"]
-    assert froms == ["${BASE}"]
+    assert froms == ["${BASE} AS build", "${BASE}"]  # both stages on the same Python, so the venv runs in both
     assert dockerfile[0].name == "ARG" and dockerfile[0].args == "BASE=python:3.11-slim"
+
+
+def test_the_final_stage_takes_the_built_venv_without_the_compiler(dockerfile: list[Instruction]) -> None:
+    final_at = max(i for i, ins in enumerate(dockerfile) if ins.name == "FROM")
+    build, final = dockerfile[:final_at], dockerfile[final_at:]
+    assert run_index(build, "g++") < run_index(build, 'pip install ".')
+    assert not [ins for ins in final if ins.name == "RUN" and ("g++" in ins.args or "pip install" in ins.args)]
+    assert [ins.args for ins in final if ins.name == "COPY" and "--from=" in ins.args] == ["--from=build /opt/venv /opt/venv"]
+    assert env_values(final)["PATH"].startswith("/opt/venv/bin:")
+    # The runtime ICU library is the one libicu-dev depends on, whatever the base's release calls it.
+    apt = [ins.args for ins in final if ins.name == "RUN" and "apt-get install" in ins.args]
+    assert len(apt) == 1 and "apt-cache depends libicu-dev" in apt[0]
 
 
 def test_no_torch_in_the_image(dockerfile: list[Instruction]) -> None:

@@ -51,7 +51,10 @@ class LexicalIndex:
         known = [t for t in token_ids[0] if t != self._empty_token]
         if not known:
             return []
-        docs, scores = self.retriever.retrieve([known], k=min(k, self.size), show_progress=False, n_threads=1)
+        # n_threads=0 scores in this thread: any other value starts a thread pool on every call.
+        docs, scores = self.retriever.retrieve(
+            [known], k=min(k, self.size), show_progress=False, n_threads=0, backend_selection="numpy"
+        )
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def stems(self, text: str) -> set[str]:
