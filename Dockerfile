@@ -15,8 +15,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# PyICU (Unicode confusables for copy detection) compiles against the system's ICU.
+# PyICU (Unicode confusables for copy detection) compiles against the system's ICU, and needs Python's headers:
+# python:*-slim has them, a Debian base's python3 needs python3-dev.
 RUN apt-get update && apt-get install -y --no-install-recommends g++ pkg-config libicu-dev \
+    && (python3 -c 'import pathlib, sys, sysconfig; sys.exit(not pathlib.Path(sysconfig.get_path("include"), "Python.h").exists())' \
+        || apt-get install -y --no-install-recommends python3-dev) \
     && rm -rf /var/lib/apt/lists/*
 
 # A virtual environment: a Debian base's own Python refuses `pip install` (PEP 668) and has no `python` command.

@@ -13,9 +13,8 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.answer import LLMAnswerer, composed_answer
 from bot.citations import Style, format_citation
 from bot.domain import (
     AskResult,
@@ -40,6 +39,9 @@ from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
 from bot.retrieval.search import HybridSearcher, best_sentence
 from bot.settings import Settings
 from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, schema
+
+if TYPE_CHECKING:  # bot.answer (Markdown parsing, the LLM providers) is imported by `ask` only
+    from bot.answer import LLMAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,11 @@ class Engine:
             settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size
         )
         db = Database(settings.sqlalchemy_url)
-        answerer = LLMAnswerer(settings) if settings.llm_provider else None
+        answerer = None
+        if settings.llm_provider:
+            from bot.answer import LLMAnswerer
+
+            answerer = LLMAnswerer(settings)
         engine = cls(settings, db, None, embedder, answerer)
         if settings.load_bundled_knowledge:
             engine.load_bundled_knowledge(progress=progress)
@@ -321,6 +327,8 @@ class Engine:
         hits = searcher.search(query, k)
         confident = bool(hits) and (hits[0].exact or hits[0].similarity >= self.settings.ask_confidence_threshold)
         results = self._ranked(searcher.corpus, [(h.doc, h.score) for h in hits], query)
+        from bot.answer import composed_answer
+
         answer = composed_answer(query, results, confident)
         if confident and self.answerer is not None:
             corpus = searcher.corpus

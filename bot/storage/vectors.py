@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import numpy as np
 
 from bot.storage.errors import StoreCorrupt
@@ -27,6 +26,8 @@ class VectorStoreUnavailable(RuntimeError):
 
 @contextmanager
 def _reachable(where: Callable[[], str]) -> Iterator[None]:
+    import httpx  # loaded with chromadb already; not imported by commands that never open Chroma
+
     try:
         yield
     except httpx.TransportError as exc:  # refused, reset, timed out: the server is down or restarting
