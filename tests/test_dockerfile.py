@@ -98,7 +98,8 @@ def test_the_final_stage_takes_the_built_venv_without_the_compiler(dockerfile: l
     build, final = dockerfile[:final_at], dockerfile[final_at:]
     assert run_index(build, "g++") < run_index(build, 'pip install ".')
     assert not [ins for ins in final if ins.name == "RUN" and ("g++" in ins.args or "pip install" in ins.args)]
-    assert [ins.args for ins in final if ins.name == "COPY" and "--from=" in ins.args] == ["--from=build /opt/venv /opt/venv"]
+    from_stages = [ins.args for ins in final if ins.name == "COPY" and "--from=" in ins.args]
+    assert from_stages == ["--from=build /opt/venv /opt/venv"]
     assert env_values(final)["PATH"].startswith("/opt/venv/bin:")
     # The runtime ICU library is the one libicu-dev depends on, whatever the base's release calls it.
     apt = [ins.args for ins in final if ins.name == "RUN" and "apt-get install" in ins.args]
