@@ -135,6 +135,22 @@ def test_copied_sources_exist_and_the_package_is_copied_before_install(dockerfil
         assert readme in copied_before  # setuptools reads it while building
 
 
+def test_dependencies_install_in_a_layer_that_changes_to_the_sources_leave_cached(
+    dockerfile: list[Instruction],
+) -> None:
+    deps_at = run_index(dockerfile, "tomllib")
+    sources_at = next(i for i, ins in enumerate(dockerfile) if ins.name == "COPY" and ins.args.startswith("bot/"))
+    assert deps_at < sources_at < run_index(dockerfile, 'pip install ".')
+    copied = {a for ins in dockerfile[:deps_at] if ins.name == "COPY" for a in shlex.split(ins.args)[:-1]}
+    assert copied == {"pyproject.toml", "README.md"}
+    # The same extras as the package's own install, so that the second install only adds the package.
+    extras = re.search(r"for extra in \(([^)]*)\)", dockerfile[deps_at].args)
+    assert extras is not None
+    install = shlex.split(dockerfile[run_index(dockerfile, 'pip install ".')].args)
+    package = next(a for a in install if a.startswith(".["))
+    assert [e.strip(' "') for e in extras[1].split(",")] == package[2:-1].split(",")
+
+
 def test_settings_find_the_bundled_knowledge_and_prompts(
     dockerfile: list[Instruction], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
