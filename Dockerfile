@@ -1,6 +1,6 @@
 # alignbot on CPU: `docker build -t alignbot .` then `docker run --rm -v alignbot-data:/data alignbot ask "…"`.
 # docker-compose.yml runs it in production (PostgreSQL, a Chroma server, the HTTP app and the bots): see README.md.
-# BASE: any Debian-based image with python3 (3.11-3.13) and its venv module; scripts/verify_image.sh builds with a
+# BASE: any Debian-based image with python3 (3.11-3.13) and its venv module; scripts/verify_image.py builds with a
 # debootstrapped Debian one, as no image registry is reachable there.
 ARG BASE=python:3.11-slim
 
