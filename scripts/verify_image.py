@@ -8,14 +8,16 @@ What it does, each step timed, stopping at the first failure:
    build trusts what the host trusts.
 3. Builds the Dockerfile with `--build-arg BASE=<that image>` and `--network host`; prints the image's size.
 4. Creates a fresh PostgreSQL database on 127.0.0.1:5432 and starts `chroma run` on a free loopback port.
-5. Runs the image (`--network host`, DATABASE_URL and CHROMA_HOST/PORT set): `id -u` (not root), `ingest` of a
-   small JSON Lines file, `status --json`, `cite --json` and `ask --json` finding the ingested work, then
-   `serve` until `/healthz` answers 200 and Docker's own HEALTHCHECK reports healthy, then `docker stop`.
-6. Removes its containers, the database and the Chroma directory (the images stay for the next run).
+5. Runs the image (`--network host`, DATABASE_URL and CHROMA_HOST/PORT set, one `/data` volume for all, as
+   compose gives them): `id -u` (not root), `ingest` of a small JSON Lines file, `status --json`, `cite --json`
+   and `ask --json` finding the ingested work (each with its CPU seconds), then `serve` until `/healthz` answers
+   200 and Docker's own HEALTHCHECK reports healthy, then `docker stop`.
+6. Removes its containers, the volume, the database and the Chroma directory (the images stay for the next run).
 
-Usage (as root, with docker.io and debootstrap installed; about 10 minutes on 2 cores for a first build):
+Usage (as root, with docker.io and debootstrap installed; 10-20 minutes on 2 cores for a first build):
     python scripts/verify_image.py [--base alignbot-base:bookworm] [--tag alignbot:verify] [--rebuild-base]
-It prints a Markdown table of what it verified (README: "The Docker image, verified").
+                                   [--skip-build]
+It prints a Markdown table of what it verified (README: "The image, verified").
 """
 
 from __future__ import annotations
