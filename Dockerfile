@@ -1,9 +1,11 @@
 # alignbot on CPU: `docker build -t alignbot .` then `docker run --rm -v alignbot-data:/data alignbot ask "…"`.
 # docker-compose.yml runs it in production (PostgreSQL, a Chroma server, the HTTP app and the bots): see README.md.
-# BASE: any image with Python 3.11-3.13 and pip on PATH; scripts/docker-verify.sh builds with a debootstrapped
-# Debian one, as no image registry is reachable there.
+# BASE: any Debian-based image with python3 (3.11-3.13) and its venv module; scripts/verify_image.py builds with a
+# debootstrapped Debian one, as no image registry is reachable there.
 ARG BASE=python:3.11-slim
-FROM ${BASE}
+
+# Build stage: the compiler and headers PyICU needs stay here; the final image takes only the virtual environment.
+FROM ${BASE} AS build
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -13,15 +15,45 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# PyICU (Unicode confusables for copy detection) compiles against the system's ICU.
+# PyICU (Unicode confusables for copy detection) compiles against the system's ICU, and needs Python's headers:
+# python:*-slim has them, a Debian base's python3 needs python3-dev.
 RUN apt-get update && apt-get install -y --no-install-recommends g++ pkg-config libicu-dev \
+    && (python3 -c 'import pathlib, sys, sysconfig; sys.exit(not pathlib.Path(sysconfig.get_path("include"), "Python.h").exists())' \
+        || apt-get install -y --no-install-recommends python3-dev) \
     && rm -rf /var/lib/apt/lists/*
 
+# A virtual environment: a Debian base's own Python refuses `pip install` (PEP 668) and has no `python` command.
+RUN python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
 # The package with its front ends (HTTP, Discord, Reddit), without dev extras (no test tools, no LLM providers).
-# No torch: the bundled MiniLM runs on ONNX Runtime.
+# No torch: the bundled MiniLM runs on ONNX Runtime. The dependencies come first, read from pyproject.toml, in a
+# layer that a change to bot/ leaves cached (PyICU alone compiles for minutes). pip compiles every module to
+# bytecode, so that a start never compiles (PYTHONDONTWRITEBYTECODE only stops the bot from writing .pyc files).
 COPY pyproject.toml README.md ./
+RUN python -c 'import subprocess, sys, tomllib; \
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+extras = [d for extra in ("http", "discord", "reddit") for d in project["optional-dependencies"][extra]]; \
+sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", *project["dependencies"], *extras]))'
 COPY bot/ bot/
 RUN pip install ".[http,discord,reddit]"
+
+FROM ${BASE}
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH
+
+WORKDIR /app
+
+# The ICU runtime library PyICU was built against: the one libicu-dev depends on in this base's Debian release
+# (libicu72 on bookworm, libicu76 on trixie).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        "$(apt-cache depends libicu-dev | sed -n 's/^ *Depends: \(libicu[0-9][0-9]*\)$/\1/p')" \
+    && rm -rf /var/lib/apt/lists/*
+
+COPY --from=build /opt/venv /opt/venv
 
 # An unprivileged user owns the data directory. The directory exists before VOLUME so that a new named volume
 # starts with this owner; a bind mount keeps the host's owner (make it writable for uid 10001).

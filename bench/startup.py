@@ -5,9 +5,10 @@ until /healthz answers 200, and the Discord bot's start path up to where it woul
 (`alignbot discord` as the CLI runs it: open the engine, build the bot, run its setup hook; the gateway itself is
 unreachable here). Targets: cite/status/queue/decide <= 1.0 s, ask <= 3 s, serve ready <= 5 s, discord <= 5 s.
 
-The knowledge base is made once by the caller: `alignbot ingest --data-dir DIR alignment_core.jsonl` with the code
-under test (and likewise for the baseline's data directory, which may be the same). A baseline is any checkout,
-e.g. `git archive 6816376 | tar -x -C /tmp/base`.
+The package is byte-compiled first (`compileall`), as `pip install` does. The knowledge base is made once by the
+caller: `alignbot ingest --data-dir DIR alignment_core.jsonl` with the code under test (and likewise for the
+baseline's data directory, which may be the same). A baseline is any checkout, e.g.
+`git archive 6816376 | tar -x -C /tmp/base`.
 
 Usage: python bench/startup.py --data-dir DIR [--baseline CODE_DIR --baseline-data-dir DIR] [--runs 3]
 """
@@ -123,6 +124,9 @@ def report_id(env: dict[str, str], data_dir: Path, code: Path) -> str:
 
 
 def measure(code: Path, data_dir: Path, runs: int) -> dict[str, tuple[float, float | None]]:
+    # As installed: pip compiles every module to bytecode, which a checkout run with PYTHONDONTWRITEBYTECODE=1
+    # (as here) never gets, so each start would compile the package's sources again (a few tenths of a second).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(code / "bot")], check=True, capture_output=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALIGNBOT_")}
     env |= {"PYTHONPATH": str(code), "ALIGNBOT_DATA_DIR": str(data_dir), "ALIGNBOT_LLM_PROVIDER": ""}
     env |= {"ALIGNBOT_HTTP_OPEN_READS": "true"}

@@ -14,9 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.answer import RERANK_CANDIDATES, LLMAnswerer, composed_answer
 from bot.citations import Style, format_citation
 from bot.domain import (
     AskResult,
@@ -42,6 +41,9 @@ from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
 from bot.retrieval.search import CONFIDENCE_HITS, HybridSearcher, best_sentence, confidence_score
 from bot.settings import Settings
 from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, open_vector_store, schema
+
+if TYPE_CHECKING:  # bot.answer (Markdown parsing, the LLM providers) is imported by `ask` only
+    from bot.answer import LLMAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,11 @@ class Engine:
             settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size
         )
         db = Database(settings.sqlalchemy_url)
-        answerer = LLMAnswerer(settings) if settings.llm.provider else None
+        answerer = None
+        if settings.llm.provider:
+            from bot.answer import LLMAnswerer
+
+            answerer = LLMAnswerer(settings)
         engine = cls(settings, db, None, embedder, answerer)
         if settings.load_bundled_knowledge:
             engine.load_bundled_knowledge(progress=progress)
@@ -330,6 +336,8 @@ class Engine:
         """Related work for a question, optionally read in the context of a thread's recent messages."""
         if not question.strip() and not context:
             raise ValueError("the question is empty")
+        from bot.answer import RERANK_CANDIDATES, composed_answer  # Markdown and prompts: `ask` only
+
         k = max(1, min(k, 50))
         query = contextual_query(question, context)
         searcher = self.searcher

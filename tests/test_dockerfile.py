@@ -66,7 +66,7 @@ def copies(instructions: list[Instruction]) -> dict[str, PurePosixPath]:
     for ins in instructions:
         if ins.name == "WORKDIR":
             workdir = workdir / ins.args
-        elif ins.name == "COPY":
+        elif ins.name == "COPY" and "--from=" not in ins.args:  # `--from` copies from a stage, not the repo
             *sources, dest = [a for a in shlex.split(ins.args) if not a.startswith("--")]
             target = workdir / dest
             for source in sources:
@@ -89,8 +89,21 @@ def dockerfile() -> list[Instruction]:
 
 def test_base_image_is_a_build_argument_defaulting_to_python_slim(dockerfile: list[Instruction]) -> None:
     froms = [ins.args for ins in dockerfile if ins.name == "FROM"]
-    assert froms == ["${BASE}"]
+    assert froms == ["${BASE} AS build", "${BASE}"]  # both stages on the same Python, so the venv runs in both
     assert dockerfile[0].name == "ARG" and dockerfile[0].args == "BASE=python:3.11-slim"
+
+
+def test_the_final_stage_takes_the_built_venv_without_the_compiler(dockerfile: list[Instruction]) -> None:
+    final_at = max(i for i, ins in enumerate(dockerfile) if ins.name == "FROM")
+    build, final = dockerfile[:final_at], dockerfile[final_at:]
+    assert run_index(build, "g++") < run_index(build, 'pip install ".')
+    assert not [ins for ins in final if ins.name == "RUN" and ("g++" in ins.args or "pip install" in ins.args)]
+    from_stages = [ins.args for ins in final if ins.name == "COPY" and "--from=" in ins.args]
+    assert from_stages == ["--from=build /opt/venv /opt/venv"]
+    assert env_values(final)["PATH"].startswith("/opt/venv/bin:")
+    # The runtime ICU library is the one libicu-dev depends on, whatever the base's release calls it.
+    apt = [ins.args for ins in final if ins.name == "RUN" and "apt-get install" in ins.args]
+    assert len(apt) == 1 and "apt-cache depends libicu-dev" in apt[0]
 
 
 def test_no_torch_in_the_image(dockerfile: list[Instruction]) -> None:
@@ -120,6 +133,22 @@ def test_copied_sources_exist_and_the_package_is_copied_before_install(dockerfil
     readme = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("readme")
     if readme:
         assert readme in copied_before  # setuptools reads it while building
+
+
+def test_dependencies_install_in_a_layer_that_changes_to_the_sources_leave_cached(
+    dockerfile: list[Instruction],
+) -> None:
+    deps_at = run_index(dockerfile, "tomllib")
+    sources_at = next(i for i, ins in enumerate(dockerfile) if ins.name == "COPY" and ins.args.startswith("bot/"))
+    assert deps_at < sources_at < run_index(dockerfile, 'pip install ".')
+    copied = {a for ins in dockerfile[:deps_at] if ins.name == "COPY" for a in shlex.split(ins.args)[:-1]}
+    assert copied == {"pyproject.toml", "README.md"}
+    # The same extras as the package's own install, so that the second install only adds the package.
+    extras = re.search(r"for extra in \(([^)]*)\)", dockerfile[deps_at].args)
+    assert extras is not None
+    install = shlex.split(dockerfile[run_index(dockerfile, 'pip install ".')].args)
+    package = next(a for a in install if a.startswith(".["))
+    assert [e.strip(' "') for e in extras[1].split(",")] == package[2:-1].split(",")
 
 
 def test_settings_find_the_bundled_knowledge_and_prompts(

@@ -10,12 +10,24 @@ stay those of its build: a few hundred changed works among thousands move BM25 s
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Sequence
 
-import bm25s
 import numpy as np
 import Stemmer
-from bm25s.tokenization import Tokenizer
+
+# bm25s tries `import scipy.sparse` for an index backend (csc_backend="scipy") this index never uses, and that
+# import is a fifth of a second of every cold `cite`: hide scipy from bm25s's import unless it is loaded already.
+# (This module is imported at start-up, in the main thread, before any other thread could want scipy.)
+_hide_scipy = "scipy" not in sys.modules
+if _hide_scipy:
+    sys.modules["scipy"] = None  # type: ignore[assignment]  # makes `import scipy…` raise ImportError
+try:
+    import bm25s
+    from bm25s.tokenization import Tokenizer
+finally:
+    if _hide_scipy:
+        del sys.modules["scipy"]
 
 _STEMMER = Stemmer.Stemmer("english")
 

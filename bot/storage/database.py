@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, String, Text, case, event, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError
@@ -378,7 +376,11 @@ class Database:
         """
         now = time.time()
         slot = RateLimitSlot.__table__  # type: ignore[attr-defined]
-        insert = sqlite_insert if self.engine.dialect.name == "sqlite" else postgresql_insert
+        # Each dialect's upsert, imported here: SQLite's commands need not load PostgreSQL's dialect.
+        if self.engine.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
         statement = insert(slot).values(name=name, next_at=now + interval)
         later = case((slot.c.next_at > now, slot.c.next_at), else_=now) + interval
         statement = statement.on_conflict_do_update(index_elements=["name"], set_={"next_at": later})
