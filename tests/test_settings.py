@@ -74,6 +74,7 @@ ENVIRONMENT: dict[tuple[str, str], tuple[tuple[str, ...], str, Any]] = {
     ("llm", "model"): (("ALIGNBOT_LLM_MODEL",), "llama3.1", "llama3.1"),
     ("llm", "base_url"): (("ALIGNBOT_LLM_BASE_URL",), "http://127.0.0.1:9/v1", "http://127.0.0.1:9/v1"),
     ("llm", "timeout_seconds"): (("ALIGNBOT_LLM_TIMEOUT_SECONDS",), "3.5", 3.5),
+    ("llm", "rerank"): (("ALIGNBOT_LLM_RERANK",), "true", True),
     ("metadata", "live_lookup"): (("ALIGNBOT_LIVE_LOOKUP",), "true", True),
     ("metadata", "live_lookup_deadline_seconds"): (("ALIGNBOT_LIVE_LOOKUP_DEADLINE_SECONDS",), "2", 2.0),
     ("metadata", "contact_email"): (("ALIGNBOT_METADATA_CONTACT_EMAIL",), "ops@x.test", "ops@x.test"),
