@@ -27,19 +27,19 @@ from bot.cli_common import (
     progress_bar,
     sigterm_as_interrupt,
 )
+from bot.commands.fetch import register as register_metadata
+from bot.commands.knowledge import register as register_knowledge
+from bot.commands.moderation import register as register_moderation
+from bot.commands.sync import register as register_sync
 from bot.discord.cli import register as register_discord
 from bot.domain import AskResult, BibliographyResult, CiteResult, fetched_note
 from bot.exports import ExportFormat
 from bot.http.cli import register as register_http
-from bot.ingest.cli import register as register_knowledge
 from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
-from bot.metadata.cli import register as register_metadata
-from bot.moderation.cli import register as register_moderation
 from bot.reddit.cli import register as register_reddit
 from bot.settings import Settings
 from bot.storage import StoreCorrupt, schema
-from bot.sync.cli import register as register_sync
 
 
 class AlignbotApp(typer.Typer):

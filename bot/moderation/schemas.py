@@ -97,6 +97,11 @@ class PostRecord(_Input):
         return self
 
 
+# Ids of the advisory rules, added by their declarations (`bot.moderation.rules.base.Rule`, imported with the
+# package): a finding read back from storage or JSON knows it is no flag without this module importing the rules.
+ADVISORY_RULES: set[str] = set()
+
+
 class Finding(BaseModel):
     rule: str
     severity: Severity
@@ -110,11 +115,7 @@ class Finding(BaseModel):
     @property
     def advisory(self) -> bool:
         """Shown to moderators but never a flag against the submission (the related-work audit)."""
-        if self._advisory is None:
-            from bot.moderation.rules import RULES  # the rules build findings: imported when first needed
-
-            return RULES.is_advisory(self.rule)
-        return self._advisory
+        return self.rule in ADVISORY_RULES if self._advisory is None else self._advisory
 
     @classmethod
     def of_rule(cls, advisory: bool, **fields: Any) -> Finding:

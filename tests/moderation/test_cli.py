@@ -10,9 +10,9 @@ import typer
 from typer.testing import CliRunner
 
 import bot.engine
+from bot.commands.moderation import register
 from bot.embedding import Embedder
 from bot.engine import Engine
-from bot.moderation.cli import register
 from bot.settings import Settings
 from tests.backends import BACKENDS
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.moderation.schemas import Finding, RelatedWorkAudit, Submission
+from bot.moderation.schemas import ADVISORY_RULES, Finding, RelatedWorkAudit, Submission
 from bot.moderation.severity import Severity
 from bot.moderation.shingles import Overlap
 from bot.moderation.text import ParsedBody
@@ -114,6 +114,11 @@ class Rule:
     message: ClassVar[str]
     placeholders: ClassVar[frozenset[str]] = frozenset()  # beyond author, forum and title
     Config: ClassVar[type[RuleConfig]] = RuleConfig
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.advisory and "id" in cls.__dict__:
+            ADVISORY_RULES.add(cls.id)
 
     def check(self, ctx: CheckContext, conf: Any) -> list[Finding]:
         raise NotImplementedError

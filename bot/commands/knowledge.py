@@ -20,8 +20,8 @@ from bot.cli_common import (
     progress_bar,
     sigterm_as_interrupt,
 )
+from bot.commands.fetch import EXIT_API_FAILED, EXIT_NOT_FOUND
 from bot.ingest.provenance import SHOWN_FIELDS, WorkDetail
-from bot.metadata.cli import EXIT_API_FAILED, EXIT_NOT_FOUND
 from bot.metadata.enrich import SOURCES, EnrichReport
 
 out = Console(soft_wrap=True)
