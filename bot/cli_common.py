@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from bot.moderation.config import ConfigError
 from bot.services import Services
 from bot.settings import Settings
 
@@ -135,6 +134,8 @@ def open_services(
         services = Services.open(settings, progress=bar)
     _opened.append(services)
     if moderation:
+        from bot.moderation.config import ConfigError  # the rules and YAML: only commands that moderate load them
+
         try:
             services.moderation  # noqa: B018 - built now, so a bad rule file stops the command before any work
         except ConfigError as exc:

@@ -14,17 +14,17 @@ alignbot posts fetch ENDPOINT --site lesswrong [--limit N] [--af-only]
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bot.cli_common import ConfigPath, DataDir, JsonFlag, err, fail, load_settings, open_services, print_json
-from bot.moderation.config import RULE_IDS
-from bot.moderation.rules.related import RelatedWork
-from bot.moderation.schemas import CheckReport, ImportReport, RelatedWorkAudit, ReportDetail, flags
-from bot.moderation.service import ModerationError, Moderator, load_submission
+
+if TYPE_CHECKING:  # the moderation package (rules, YAML, text parsing) is loaded by these commands only
+    from bot.moderation.schemas import CheckReport, ImportReport, RelatedWorkAudit, ReportDetail
+    from bot.moderation.service import Moderator
 
 out = Console(soft_wrap=True)  # long paths and messages stay greppable on one line
 
@@ -48,6 +48,9 @@ def _render_import(report: ImportReport, what: str) -> None:
 
 
 def _render_report(report: CheckReport | ReportDetail) -> None:
+    from bot.moderation.rules.related import RelatedWork
+    from bot.moderation.schemas import CheckReport, RelatedWorkAudit, flags
+
     if isinstance(report, CheckReport):
         recorded = f"report {report.report_id}" if report.report_id is not None else "dry run: not recorded"
         out.print(f"[bold]{report.submission_id}[/bold] ({recorded})", highlight=False)
@@ -123,8 +126,12 @@ def register(app: typer.Typer) -> None:
         if not submission.is_file():
             fail(f"{submission}: no such file")
         for name in rule or []:
+            from bot.moderation.config import RULE_IDS
+
             if name not in RULE_IDS:
                 fail(f"unknown rule {name!r}; rules are: {', '.join(RULE_IDS)}")
+        from bot.moderation.service import ModerationError, load_submission
+
         try:
             parsed = load_submission(submission)
         except ModerationError as exc:
@@ -170,6 +177,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reports awaiting a moderator (open ones by default), oldest first."""
         moderator = _moderator(data_dir)
+        from bot.moderation.service import ModerationError
+
         try:
             items = moderator.queue(None if show_all else status)
         except ModerationError as exc:
@@ -203,6 +212,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """One report with its findings and every decision taken on it."""
         moderator = _moderator(data_dir)
+        from bot.moderation.service import ModerationError
+
         try:
             detail = moderator.review(report_id)
         except ModerationError as exc:
@@ -233,6 +244,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Record a moderator's decision on a report (the audit log keeps every decision)."""
         moderator = _moderator(data_dir)
+        from bot.moderation.service import ModerationError
+
         try:
             decision = moderator.decide(report_id, status, by, reason)
         except ModerationError as exc:
@@ -253,6 +266,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Posts that cite a paper or page: every outbound link, id and footnote of ingested posts counts."""
         moderator = _moderator(data_dir)
+        from bot.moderation.service import ModerationError
+
         try:
             result = moderator.cited_by(reference)
         except ModerationError as exc:

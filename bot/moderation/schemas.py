@@ -97,8 +97,9 @@ class PostRecord(_Input):
         return self
 
 
-# Ids of the advisory rules, added by their declarations (`bot.moderation.rules.base.Rule`, imported with the
-# package): a finding read back from storage or JSON knows it is no flag without this module importing the rules.
+# Ids of the advisory rules, added by their declarations (`bot.moderation.rules.base.Rule`; every service that
+# reads reports back has loaded the rules): a finding from storage or JSON knows it is no flag without this module
+# importing the rules.
 ADVISORY_RULES: set[str] = set()
 
 
@@ -115,7 +116,11 @@ class Finding(BaseModel):
     @property
     def advisory(self) -> bool:
         """Shown to moderators but never a flag against the submission (the related-work audit)."""
-        return self.rule in ADVISORY_RULES if self._advisory is None else self._advisory
+        if self._advisory is not None:
+            return self._advisory
+        if not ADVISORY_RULES:  # read back before any rule was declared: guessing could count an audit as a flag
+            raise RuntimeError("the moderation rules are not loaded: import bot.moderation.rules first")
+        return self.rule in ADVISORY_RULES
 
     @classmethod
     def of_rule(cls, advisory: bool, **fields: Any) -> Finding:
