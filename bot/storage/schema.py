@@ -69,6 +69,7 @@ def model_metadata() -> MetaData:
     import bot.http.tokens
     import bot.moderation.models
     import bot.reddit.handled
+    import bot.storage.coordination
     import bot.storage.database
     import bot.sync.state  # noqa: F401 - imported for their table models
 

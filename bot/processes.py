@@ -1,0 +1,120 @@
+"""Processes sharing a knowledge base, as operators see them: heartbeats, the background embedding worker,
+and what `alignbot status` reports (pending vectors, who holds the writer lock, each live process and its
+generation lag)."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.ingest.vectorize import EmbeddingWorker
+from bot.storage import Database, schema
+from bot.storage.coordination import Heartbeat, KnowledgeBaseLock, describe, live_processes
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+
+def generation_seen(engine: Engine) -> int | None:
+    """The knowledge-base generation this process's indexes reflect; None while the engine keeps no generation.
+    The one place heartbeats read it from: `Engine.generation_seen` (attribute or method)."""
+    seen = getattr(engine, "generation_seen", None)
+    return seen() if callable(seen) else seen
+
+
+def current_generation(db: Database) -> int | None:
+    """The knowledge base's current generation (`Database.generation`), None while the database keeps none."""
+    generation = getattr(db, "generation", None)
+    return generation() if callable(generation) else generation
+
+
+class Background:
+    """What a long-running process runs beside its work: a heartbeat and (unless `embed` is off) the
+    knowledge base's embedding worker, which only one process at a time actually runs."""
+
+    def __init__(self, engine: Engine, role: str, *, embed: bool = True) -> None:
+        self.heartbeat = Heartbeat(engine.db, role, lambda: generation_seen(engine))
+        self.worker = EmbeddingWorker(engine.db, lambda: engine.vectors, engine.embedder) if embed else None
+
+    def start(self) -> Background:
+        self.heartbeat.start()
+        if self.worker is not None:
+            self.worker.start()
+        return self
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        self.heartbeat.stop()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+def _holder(db: Database, name: str) -> dict[str, Any] | None:
+    holder = KnowledgeBaseLock(db, name).holder()
+    return holder | {"since": _iso(holder["since"])} if holder else None
+
+
+def knowledge_base_status(engine: Engine) -> dict[str, Any]:
+    """`alignbot status --json`."""
+    settings, db = engine.settings, engine.db
+    generation = current_generation(db)
+    processes = []
+    for row in live_processes(db):
+        seen = row.generation_seen
+        processes.append(
+            {
+                "pid": row.pid,
+                "host": row.host,
+                "role": row.role,
+                "command": row.command,
+                "started_at": _iso(row.started_at),
+                "last_beat": _iso(row.beat_at),
+                "generation_seen": seen,
+                "generation_lag": generation - seen if generation is not None and seen is not None else None,
+            }
+        )
+    return {
+        "works": db.count_works(),
+        "vectors": engine.vectors.count(),
+        "pending_vectors": db.count_needing_vectors(),
+        "database": db.engine.url.render_as_string(hide_password=True),
+        "schema": schema.current_revision(db.engine),
+        "chroma": f"{settings.chroma_host}:{settings.chroma_port}"
+        if settings.chroma_host
+        else str(settings.chroma_path),
+        "embedding_model": engine.embedder.name,
+        "generation": generation,
+        "writer_lock": _holder(db, "writer"),
+        "embedding_worker": _holder(db, "embedder"),
+        "processes": processes,
+    }
+
+
+def status_lines(info: dict[str, Any]) -> list[str]:
+    """`alignbot status` as text: one line per figure, one per live process."""
+    lines = []
+    for key, value in info.items():
+        if key in ("writer_lock", "embedding_worker"):
+            since = datetime.fromisoformat(value["since"]) if value and value["since"] else None
+            value = describe(value | {"since": since}) if value else "free" if key == "writer_lock" else "none"
+        elif key == "processes":
+            continue
+        lines.append(f"{key:16} {value}")
+    lines.append(f"{'processes':16} {len(info['processes'])} live")
+    for process in info["processes"]:
+        lag = process["generation_lag"]
+        lines.append(
+            f"  {process['role']:12} pid {process['pid']} on {process['host']}, last beat {process['last_beat']}"
+            f"{f', generation lag {lag}' if lag is not None else ''}: {process['command']}"
+        )
+    return lines
+
+
+def stop_quietly(background: Background | None) -> None:
+    if background is not None:
+        with suppress(Exception):
+            background.stop()
