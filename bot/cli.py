@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,9 +25,11 @@ from bot.exports import ExportFormat
 from bot.http.cli import register as register_http
 from bot.ingest.cli import register as register_knowledge
 from bot.ingest.parsers import parser_for
+from bot.ingest.worker_cli import register as register_worker
 from bot.mentions import parse_thread
 from bot.metadata.cli import register as register_metadata
 from bot.moderation.cli import register as register_moderation
+from bot.processes import Background, status_lines, stop_on_sigterm
 from bot.reddit.cli import register as register_reddit
 from bot.settings import Settings
 from bot.storage import StoreCorrupt, schema
@@ -113,12 +114,8 @@ def _open_engine(data_dir: Path | None, with_progress: bool = True) -> Engine:
 
 
 def _sigterm_as_interrupt() -> None:
-    """`kill` should stop an ingest as cleanly as Ctrl-C: after the last stored batch."""
-
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
+    """`kill` should stop an ingest as cleanly as Ctrl-C (after the last stored batch), and within 2 s."""
+    stop_on_sigterm()
 
 
 @app.callback()
@@ -150,12 +147,14 @@ def ingest(
             _fail(str(exc))
     _sigterm_as_interrupt()
     engine = _open_engine(data_dir)
+    background = Background(engine, "ingest", embed=False).start()  # a heartbeat for `alignbot status`
     with _progress() as progress:
 
         def on_error(error: Any) -> None:
             progress.progress.console.print(f"[yellow]{error}[/yellow]", highlight=False)
 
         report = engine.ingest(paths or [], force=force, progress=progress, on_error=on_error)
+    background.stop()
     summary = (
         f"{report.read} records read: {report.added} new, {report.merged} merged into existing works, "
         f"{report.unchanged} unchanged; {report.embedded} embedded; {len(report.errors)} bad lines"
@@ -373,8 +372,8 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     if as_json:
         _print_json(info)
     else:
-        for key, value in info.items():
-            out.print(f"{key:16} {value}", highlight=False)
+        for line in status_lines(info):
+            out.print(line, highlight=False)
 
 
 db_app = typer.Typer(help="The relational database's schema (Alembic migrations).", no_args_is_help=True)
@@ -424,6 +423,7 @@ register_discord(app)  # discord: run the Discord bot
 register_http(app)  # serve: the HTTP API and moderator page; token create|list|revoke
 register_metadata(app)  # fetch arxiv|s2|openalex: papers from the live metadata APIs
 register_sync(app)  # sync arxiv|forum: new papers and forum posts, incrementally
+register_worker(app)  # worker: the background embedding worker as its own process
 register_knowledge(app)  # show ID: a work and its provenance; enrich: missing metadata from the live APIs
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,9 @@ generation lag)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from contextlib import suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -118,3 +121,16 @@ def stop_quietly(background: Background | None) -> None:
     if background is not None:
         with suppress(Exception):
             background.stop()
+
+
+def stop_on_sigterm(grace: float = 1.5) -> None:
+    """SIGTERM stops the command as Ctrl-C does (KeyboardInterrupt: after the last stored batch), and in any
+    case within `grace` seconds: whatever is in flight is a transaction, so nothing stored is lost."""
+
+    def handler(_signum: int, _frame: Any) -> None:
+        timer = threading.Timer(grace, os._exit, args=(128 + signal.SIGTERM,))
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

@@ -65,6 +65,7 @@ def register(app: typer.Typer) -> None:
         from bot.http.config import ServerSettings
         from bot.moderation.config import ConfigError
         from bot.moderation.service import Moderator
+        from bot.processes import Background
 
         if config is not None and not config.is_file():
             _fail(f"{config}: no such file")
@@ -89,7 +90,19 @@ def register(app: typer.Typer) -> None:
         err.print(f"serving on http://{server.host}:{server.port} (moderator page /queue{docs})")
         # One process: the engine, rate limits and page sessions live in it. Forwarding headers are read by
         # the app from ALIGNBOT_HTTP_TRUSTED_PROXIES only, not by uvicorn (FORWARDED_ALLOW_IPS).
-        uvicorn.run(app_, host=server.host, port=server.port, proxy_headers=False, log_level="info")
+        # The heartbeat and the knowledge base's embedding worker (one process runs it; others stand by).
+        background = Background(engine, "serve").start()
+        try:  # SIGTERM: requests in flight get 1 s, so the server is gone within 2 s
+            uvicorn.run(
+                app_,
+                host=server.host,
+                port=server.port,
+                proxy_headers=False,
+                log_level="info",
+                timeout_graceful_shutdown=1,
+            )
+        finally:
+            background.stop()
         engine.close()
 
     @token_app.command("create")
