@@ -128,7 +128,19 @@ def reader_main(data_dir: Path, port: int, titles_file: Path, stop_file: Path) -
     print(json.dumps({"asked": asked, "errors": errors, "messages": messages[:5]}), flush=True)
 
 
-def run(
+def run(*, env: dict[str, str], **options: Any) -> dict[str, Any]:
+    """One chaos run on the stores `env` names (ALIGNBOT_DATA_DIR, DATABASE_URL, CHROMA_HOST, …); returns the
+    figures and every failure found (empty `failures`: passed)."""
+    saved = dict(os.environ)
+    os.environ.update(env)  # this process checks the same stores its children use
+    try:
+        return _run(env=env, **options)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _run(
     *,
     duration: float,
     kills: int,
@@ -139,7 +151,6 @@ def run(
     seed: int = 1,
     say: Any = print,
 ) -> dict[str, Any]:
-    """One chaos run; returns the figures and every failure found (empty `failures`: passed)."""
     rng = random.Random(seed)
     data_dir = Path(env["ALIGNBOT_DATA_DIR"])
     env = {**os.environ, **env, "PYTHONPATH": str(REPO), "ALIGNBOT_LOAD_BUNDLED_KNOWLEDGE": str(bundled).lower()}
