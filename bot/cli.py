@@ -29,7 +29,7 @@ from bot.ingest.worker_cli import register as register_worker
 from bot.mentions import parse_thread
 from bot.metadata.cli import register as register_metadata
 from bot.moderation.cli import register as register_moderation
-from bot.processes import Background, status_lines, stop_on_sigterm
+from bot.processes import Background, leave_if_terminated, status_lines, stop_on_sigterm
 from bot.reddit.cli import register as register_reddit
 from bot.settings import Settings
 from bot.storage import StoreCorrupt, schema
@@ -171,6 +171,7 @@ def ingest(
             "[yellow]interrupted: everything up to the last batch is stored; run the same command "
             "again to resume[/yellow]"
         )
+        leave_if_terminated(130)
         raise typer.Exit(130)
     if report.embedding_error:
         err.print(

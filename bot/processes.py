@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
-from contextlib import suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.ingest.vectorize import EmbeddingWorker
+from bot.ingest.vectorize import EmbeddingWorker, encoding_in_flight
 from bot.storage import Database, schema
 from bot.storage.coordination import Heartbeat, KnowledgeBaseLock, describe, live_processes
 
@@ -46,10 +46,12 @@ class Background:
             self.worker.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stop both; False when an encoding batch is still running (abandoned: see `exit_now`)."""
         if self.worker is not None:
             self.worker.stop()
         self.heartbeat.stop()
+        return not encoding_in_flight()
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -117,10 +119,7 @@ def status_lines(info: dict[str, Any]) -> list[str]:
     return lines
 
 
-def stop_quietly(background: Background | None) -> None:
-    if background is not None:
-        with suppress(Exception):
-            background.stop()
+_terminating = threading.Event()
 
 
 def stop_on_sigterm(grace: float = 1.5) -> None:
@@ -128,9 +127,24 @@ def stop_on_sigterm(grace: float = 1.5) -> None:
     case within `grace` seconds: whatever is in flight is a transaction, so nothing stored is lost."""
 
     def handler(_signum: int, _frame: Any) -> None:
+        _terminating.set()
         timer = threading.Timer(grace, os._exit, args=(128 + signal.SIGTERM,))
         timer.daemon = True
         timer.start()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def exit_now(code: int) -> None:
+    """Exit with `code` now (output flushed; everything stored is committed): the interpreter's teardown would
+    wait for an abandoned encoding batch to finish, past the 2 s a stopping process has."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def leave_if_terminated(code: int) -> None:
+    """After SIGTERM, `exit_now(code)`."""
+    if _terminating.is_set():
+        exit_now(code)

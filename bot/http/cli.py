@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from bot.http.config import ServerSettings
         from bot.moderation.config import ConfigError
         from bot.moderation.service import Moderator
-        from bot.processes import Background
+        from bot.processes import Background, exit_now
 
         if config is not None and not config.is_file():
             _fail(f"{config}: no such file")
@@ -102,8 +102,10 @@ def register(app: typer.Typer) -> None:
                 timeout_graceful_shutdown=1,
             )
         finally:
-            background.stop()
+            stopped = background.stop()
         engine.close()
+        if not stopped:
+            exit_now(0)  # the worker is inside a batch: leave within 2 s rather than when it ends
 
     @token_app.command("create")
     def token_create(

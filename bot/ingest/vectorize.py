@@ -66,6 +66,11 @@ def interruptible(function: Callable[..., T], *args: Any, stop: threading.Event 
     return outcome["value"]
 
 
+def encoding_in_flight() -> bool:
+    """Whether an encoding batch (maybe one abandoned by an interrupt) is still running in this process."""
+    return any(thread.name == "encode" and thread.is_alive() for thread in threading.enumerate())
+
+
 def embed_pending(
     db: Database,
     vectors: VectorStore,
@@ -139,12 +144,10 @@ class EmbeddingWorker:
         *,
         batch_size: int = WORKER_BATCH,
         idle_seconds: float = 2.0,
-        on_embedded: Callable[[], None] | None = None,
     ) -> None:
         self.db, self.vectors, self.embedder = db, vectors, embedder
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
-        self.on_embedded = on_embedded
-        self.embedded = 0
+        self.report = IngestReport()  # what this worker embedded, counted batch by batch
         self.stop_event = threading.Event()
         self._thread = threading.Thread(target=self._run, name="embedding-worker", daemon=True)
 
@@ -159,22 +162,23 @@ class EmbeddingWorker:
     def _pause(self, batch_seconds: float) -> None:
         self.stop_event.wait(max(0.05, batch_seconds / 2))
 
+    @property
+    def embedded(self) -> int:
+        return self.report.embedded
+
     def run_once(self) -> int:
         """Embed everything pending now (leased batch by batch); how many works were embedded."""
-        report = IngestReport()
+        before = self.report.embedded
         embed_pending(
             self.db,
             self.vectors(),
             self.embedder,
-            report,
+            self.report,
             batch_size=self.batch_size,
             stop=self.stop_event,
             pause=self._pause,
         )
-        self.embedded += report.embedded
-        if report.embedded and self.on_embedded is not None:
-            self.on_embedded()
-        return report.embedded
+        return self.report.embedded - before
 
     def _run(self) -> None:
         lock = KnowledgeBaseLock(self.db, "embedder")

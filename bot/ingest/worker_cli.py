@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from bot.engine import Engine
-from bot.processes import Background
+from bot.processes import Background, exit_now
 from bot.settings import Settings
 
 err = Console(stderr=True, soft_wrap=True)
@@ -30,6 +30,9 @@ def register(app: typer.Typer) -> None:
 
         def handler(_signum: int, _frame: Any) -> None:
             stop.set()
+            deadline = threading.Timer(1.5, exit_now, args=(0,))  # a clean stop takes less; never more than 2 s
+            deadline.daemon = True
+            deadline.start()
 
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
         engine = Engine.open(Settings.load(data_dir))
@@ -39,9 +42,11 @@ def register(app: typer.Typer) -> None:
             while not stop.wait(0.5):
                 pass
         finally:
-            background.stop()
+            stopped = background.stop()
             engine.close()
             for sig, old in previous.items():
                 signal.signal(sig, old)
         assert background.worker is not None
         err.print(f"stopped; {background.worker.embedded} works embedded", highlight=False)
+        if not stopped:
+            exit_now(0)  # within 2 s, not when the batch being encoded would have ended
