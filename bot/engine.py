@@ -33,7 +33,6 @@ from bot.embedding import Embedder, load_embedder
 from bot.exports import ExportFormat, export
 from bot.identifiers import work_keys
 from bot.ingest.parsers import ParseError, record_from_kb
-from bot.ingest.pipeline import RecordMerger, ingest_file
 from bot.ingest.vectorize import Progress, repair
 from bot.ingest.writer import KnowledgeWriter
 from bot.mentions import Mention, read_references
@@ -170,29 +169,18 @@ class Engine:
         embed: bool = True,
     ) -> IngestReport:
         """Ingest files (JSON Lines, .gz, arXiv snapshot, BibTeX), then embed what lacks vectors."""
-
-        def read_files(merger: RecordMerger, report: IngestReport, written: set[str]) -> None:
-            for path in paths:
-                ingest_file(
-                    self.db,
-                    merger,
-                    Path(path),
-                    report,
-                    force=force,
-                    curated=curated,
-                    on_error=on_error or (lambda error: log.warning("%s", error)),
-                    progress=progress,
-                    written=written,
-                )
-
-        return self.writer.write(read_files, ("curated" if curated else "all") if embed else "none", progress)
+        on_error = on_error or (lambda error: log.warning("%s", error))
+        return self.writer.ingest_files(
+            paths, force=force, curated=curated, progress=progress, on_error=on_error, embed=embed
+        )
 
     def ingest_records(
         self, records: Iterable[WorkRecord | dict[str, Any]], *, embed: bool = True, origin: Origin | None = None
     ) -> IngestReport:
         """Ingest records given in memory (the HTTP API, live metadata clients) and embed the works they stored
         (what else is pending is the background worker's). Raises ValueError on a bad record. `origin` is who
-        sends them (see `RecordMerger.store`); refused changes to curated works are in the report."""
+        sends them (see `RecordMerger.store` in bot.ingest.pipeline); refused changes to curated works are in
+        the report."""
         parsed = [r if isinstance(r, WorkRecord) else record_from_kb(r) for r in records]
         return self.writer.write(
             lambda merger, report, written: merger.store(parsed, report, origin=origin, written=written),

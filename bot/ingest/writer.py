@@ -9,12 +9,14 @@ pending is left to the background worker (`bot.ingest.vectorize.EmbeddingWorker`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Literal
 
 from bot.domain import IngestReport
 from bot.embedding import Embedder
-from bot.ingest.pipeline import RecordMerger
+from bot.ingest.parsers import ParseError
+from bot.ingest.pipeline import RecordMerger, ingest_file
 from bot.ingest.vectorize import Progress, embed_pending
 from bot.storage import Database, VectorStore, VectorStoreUnavailable
 from bot.storage.coordination import KnowledgeBaseLock
@@ -38,6 +40,35 @@ class KnowledgeWriter:
         # One merger for the process: its key map stays loaded between writes and is reloaded only when
         # another process wrote in between (the lock's epoch says so).
         self.merger = RecordMerger(db, self.lock)
+
+    def ingest_files(
+        self,
+        paths: Iterable[Path],
+        *,
+        force: bool,
+        curated: bool,
+        progress: Progress | None,
+        on_error: Callable[[ParseError], None],
+        embed: bool,
+    ) -> IngestReport:
+        """Files, each resumed from its checkpoint; then every pending vector is embedded (curated ones only when
+        loading the reading list)."""
+
+        def read_files(merger: RecordMerger, report: IngestReport, written: set[str]) -> None:
+            for path in paths:
+                ingest_file(
+                    self.db,
+                    merger,
+                    Path(path),
+                    report,
+                    force=force,
+                    curated=curated,
+                    on_error=on_error,
+                    progress=progress,
+                    written=written,
+                )
+
+        return self.write(read_files, ("curated" if curated else "all") if embed else "none", progress)
 
     def write(self, store: Store, embed: EmbedScope, progress: Progress | None = None) -> IngestReport:
         """Store records, let readers see them, then embed as `embed` says.
