@@ -198,9 +198,11 @@ class KnowledgeBaseLock:
         self._depth -= 1
         try:
             if self._depth == 0:
-                with suppress(Exception):  # the record is for operators; the lock itself must go
-                    self._record(None)
-                self._release_process_lock()
+                try:
+                    with suppress(Exception):  # the record is for operators; the lock itself must go
+                        self._record(None)
+                finally:
+                    self._release_process_lock()
         finally:
             self._thread_lock.release()
 
