@@ -122,7 +122,7 @@ def status_lines(info: dict[str, Any]) -> list[str]:
 _terminating = threading.Event()
 
 
-def stop_on_sigterm(grace: float = 1.5) -> None:
+def stop_on_sigterm(grace: float = 1.0) -> None:
     """SIGTERM stops the command as Ctrl-C does (KeyboardInterrupt: after the last stored batch), and in any
     case within `grace` seconds: whatever is in flight is a transaction, so nothing stored is lost."""
 

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
         def handler(_signum: int, _frame: Any) -> None:
             stop.set()
-            deadline = threading.Timer(1.5, exit_now, args=(0,))  # a clean stop takes less; never more than 2 s
+            deadline = threading.Timer(1.0, exit_now, args=(0,))  # a clean stop takes less; never more than 2 s
             deadline.daemon = True
             deadline.start()
 
