@@ -23,7 +23,7 @@ from bot.domain import IngestReport
 from bot.embedding import Embedder
 from bot.retrieval.corpus import embedding_text
 from bot.storage import Database, VectorStore, VectorStoreUnavailable
-from bot.storage.coordination import KnowledgeBaseLock, claim_pending, release_claims
+from bot.storage.coordination import LEASE_SECONDS, KnowledgeBaseLock, claim_pending, release_claims, renew_claims
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,15 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def interruptible(function: Callable[..., T], *args: Any, stop: threading.Event | None = None) -> T:
+def interruptible(
+    function: Callable[..., T],
+    *args: Any,
+    stop: threading.Event | None = None,
+    every: tuple[float, Callable[[], None]] | None = None,
+) -> T:
     """`function(*args)` in a daemon thread, waited on in steps: a signal handler raising in the waiting (main)
-    thread, or `stop`, ends the wait at once; the abandoned call finishes or dies with the process."""
+    thread, or `stop`, ends the wait at once; the abandoned call finishes or dies with the process.
+    `every=(seconds, tick)` calls `tick` that often while waiting."""
     outcome: dict[str, Any] = {}
     done = threading.Event()
 
@@ -58,9 +64,13 @@ def interruptible(function: Callable[..., T], *args: Any, stop: threading.Event 
             done.set()
 
     threading.Thread(target=run, name="encode", daemon=True).start()
+    last_tick = time.monotonic()
     while not done.wait(0.1):
         if stop is not None and stop.is_set():
             raise Stopped
+        if every is not None and time.monotonic() - last_tick > every[0]:
+            every[1]()
+            last_tick = time.monotonic()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
@@ -96,7 +106,9 @@ def embed_pending(
             if not batch:
                 return
             started = time.monotonic()
-            embeddings = interruptible(embedder.encode, [embedding_text(w) for w in batch], stop=stop)
+            texts = [embedding_text(w) for w in batch]
+            renew = (LEASE_SECONDS / 3, lambda: renew_claims(db, owner))  # slow batches keep their works
+            embeddings = interruptible(embedder.encode, texts, stop=stop, every=renew)
             vectors.upsert([w.id for w in batch], embeddings)
             db.mark_vectors({w.id: w.text_hash for w in batch})
             release_claims(db, owner, [w.id for w in batch])

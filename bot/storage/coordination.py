@@ -291,6 +291,13 @@ def claim_pending(
     return [work for work_id, work in sorted(db.works(sorted(won)).items())]
 
 
+def renew_claims(db: Database, owner: str, lease: float = LEASE_SECONDS) -> None:
+    """Extend `owner`'s leases: a batch encoding slowly (a loaded machine) keeps its works."""
+    claims = VectorClaim.__table__  # type: ignore[attr-defined]
+    with db.engine.begin() as connection:
+        connection.execute(claims.update().where(claims.c.owner == owner).values(expires_at=time.time() + lease))
+
+
 def release_claims(db: Database, owner: str, ids: Sequence[str] | None = None) -> None:
     claims = VectorClaim.__table__  # type: ignore[attr-defined]
     statement = delete(claims).where(claims.c.owner == owner)

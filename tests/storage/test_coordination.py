@@ -23,6 +23,7 @@ from bot.storage.coordination import (
     describe,
     live_processes,
     release_claims,
+    renew_claims,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -158,4 +159,14 @@ def test_heartbeats_show_live_processes_and_drop_silent_ones(database_url: str) 
         session.commit()
     live = live_processes(db)
     assert [(row.role, row.pid, row.generation_seen) for row in live] == [("serve", os.getpid(), 8)]
+    db.close()
+
+
+def test_a_renewed_lease_keeps_its_works_past_the_first_expiry(database_url: str) -> None:
+    db = Database(database_url)
+    RecordMerger(db).store(records(range(5)), IngestReport())
+    assert len(claim_pending(db, "slow", 5, lease=1)) == 5
+    renew_claims(db, "slow", lease=60)  # what a slow batch does while it encodes
+    time.sleep(1.2)
+    assert claim_pending(db, "other", 5) == []
     db.close()
