@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 VECTOR_BATCH = 128
 WORKER_BATCH = 32  # small: the background worker lets readers in between batches
+SETTLED_SECONDS = 5.0  # the worker leaves works this fresh to the write that stored them (see claim_pending)
 
 # progress(phase, advanced_by, total_or_None)
 Progress = Callable[[str, int, int | None], None]
@@ -93,16 +94,19 @@ def embed_pending(
     batch_size: int | None = None,
     stop: threading.Event | None = None,
     pause: Callable[[float], None] | None = None,
+    settled: float | None = None,
 ) -> None:
     """Embed works needing vectors (only `ids` when given), a leased batch at a time, until none is left that
-    another process does not hold. `pause(seconds_the_batch_took)` runs between batches."""
+    another process does not hold. `pause(seconds_the_batch_took)` runs between batches; `settled`: see
+    `claim_pending`."""
     progress = progress or (lambda _phase, _advance, _total: None)
     total = db.count_needing_vectors(curated_only) if ids is None else len(ids)
     progress("embedding", 0, total)
     owner = new_owner()
     try:
         while not (stop is not None and stop.is_set()):
-            batch = claim_pending(db, owner, batch_size or VECTOR_BATCH, ids=ids, curated_only=curated_only)
+            size = batch_size or VECTOR_BATCH
+            batch = claim_pending(db, owner, size, ids=ids, curated_only=curated_only, settled=settled)
             if not batch:
                 return
             started = time.monotonic()
@@ -189,6 +193,7 @@ class EmbeddingWorker:
             batch_size=self.batch_size,
             stop=self.stop_event,
             pause=self._pause,
+            settled=SETTLED_SECONDS,
         )
         return self.report.embedded - before
 

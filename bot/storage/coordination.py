@@ -262,11 +262,13 @@ def claim_pending(
     ids: Sequence[str] | None = None,
     curated_only: bool = False,
     lease: float = LEASE_SECONDS,
+    settled: float | None = None,
 ) -> list[Work]:
     """Lease up to `limit` works needing vectors (among `ids` when given) that nobody else holds a live lease on.
 
     PostgreSQL skips rows another transaction is claiming (`FOR UPDATE SKIP LOCKED`); on both, inserting the
-    lease is what decides: a work leased by two at once goes to one."""
+    lease is what decides: a work leased by two at once goes to one. With `settled`, only works unchanged for
+    that many seconds: the background worker leaves a write the moment to lease the works it just stored."""
     now = time.time()
     claims = VectorClaim.__table__  # type: ignore[attr-defined]
     postgres = db.engine.dialect.name == "postgresql"
@@ -277,6 +279,8 @@ def claim_pending(
         query = select(Work.id).where(db._stale(curated_only), ~leased).order_by(Work.id).limit(limit)
         if ids is not None:
             query = query.where(col(Work.id).in_(list(ids)))
+        if settled is not None:
+            query = query.where(Work.updated_at <= _now() - timedelta(seconds=settled))
         if postgres:
             query = query.with_for_update(skip_locked=True, of=Work)  # type: ignore[arg-type]
         candidates = list(connection.execute(query).scalars())

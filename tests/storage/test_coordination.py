@@ -170,3 +170,11 @@ def test_a_renewed_lease_keeps_its_works_past_the_first_expiry(database_url: str
     time.sleep(1.2)
     assert claim_pending(db, "other", 5) == []
     db.close()
+
+
+def test_settled_leaves_works_just_stored_to_their_write(database_url: str) -> None:
+    db = Database(database_url)
+    RecordMerger(db).store(records(range(3)), IngestReport())
+    assert claim_pending(db, "worker", 5, settled=30) == []  # stored just now: the write embeds them
+    assert len(claim_pending(db, "worker", 5, settled=0)) == 3
+    db.close()
