@@ -31,12 +31,14 @@ from bot.commands.fetch import register as register_metadata
 from bot.commands.knowledge import register as register_knowledge
 from bot.commands.moderation import register as register_moderation
 from bot.commands.sync import register as register_sync
+from bot.commands.worker import register as register_worker
 from bot.discord.cli import register as register_discord
 from bot.domain import AskResult, BibliographyResult, CiteResult, fetched_note
 from bot.exports import ExportFormat
 from bot.http.cli import register as register_http
 from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
+from bot.processes import Background, leave_if_terminated, status_lines
 from bot.reddit.cli import register as register_reddit
 from bot.settings import Settings
 from bot.storage import StoreCorrupt, schema
@@ -103,12 +105,14 @@ def ingest(
             fail(str(exc))
     sigterm_as_interrupt()
     engine = open_services(data_dir).engine
+    background = Background(engine, "ingest", embed=False).start()  # a heartbeat for `alignbot status`
     with progress_bar() as progress:
 
         def on_error(error: Any) -> None:
             progress.progress.console.print(f"[yellow]{error}[/yellow]", highlight=False)
 
         report = engine.ingest(paths or [], force=force, progress=progress, on_error=on_error)
+    background.stop()
     summary = (
         f"{report.read} records read: {report.added} new, {report.merged} merged into existing works, "
         f"{report.unchanged} unchanged; {report.embedded} embedded; {len(report.errors)} bad lines"
@@ -125,6 +129,7 @@ def ingest(
             "[yellow]interrupted: everything up to the last batch is stored; run the same command "
             "again to resume[/yellow]"
         )
+        leave_if_terminated(130)
         raise typer.Exit(130)
     if report.embedding_error:
         err.print(
@@ -320,8 +325,8 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(info)
     else:
-        for key, value in info.items():
-            out.print(f"{key:16} {value}", highlight=False)
+        for line in status_lines(info):
+            out.print(line, highlight=False)
 
 
 db_app = typer.Typer(help="The relational database's schema (Alembic migrations).", no_args_is_help=True)
@@ -371,6 +376,7 @@ register_discord(app)  # discord: run the Discord bot
 register_http(app)  # serve: the HTTP API and moderator page; token create|list|revoke
 register_metadata(app)  # fetch arxiv|s2|openalex: papers from the live metadata APIs
 register_sync(app)  # sync arxiv|forum: new papers and forum posts, incrementally
+register_worker(app)  # worker: the background embedding worker as its own process
 register_knowledge(app)  # show ID: a work and its provenance; enrich: missing metadata from the live APIs
 
 if __name__ == "__main__":  # pragma: no cover

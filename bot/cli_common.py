@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -77,12 +76,10 @@ def progress_bar() -> Iterator[RichProgress]:
 
 
 def sigterm_as_interrupt() -> None:
-    """`kill` should stop a long write as cleanly as Ctrl-C: after the last stored batch."""
+    """`kill` should stop a long write as cleanly as Ctrl-C (after the last stored batch), and within 2 s."""
+    from bot.processes import stop_on_sigterm
 
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
+    stop_on_sigterm()
 
 
 def load_settings(data_dir: Path | None, config: Path | None = None) -> Settings:

@@ -33,14 +33,15 @@ from bot.embedding import Embedder, load_embedder
 from bot.exports import ExportFormat, export
 from bot.identifiers import work_keys
 from bot.ingest.parsers import ParseError, record_from_kb
-from bot.ingest.pipeline import Progress, RecordMerger, embed_pending, ingest_file
+from bot.ingest.vectorize import Progress, repair
+from bot.ingest.writer import KnowledgeWriter
 from bot.mentions import Mention, read_references
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.freshness import FollowedCorpus
 from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
 from bot.retrieval.search import CONFIDENCE_HITS, HybridSearcher, best_sentence, confidence_score
 from bot.settings import Settings
-from bot.storage import Database, VectorStore, VectorStoreUnavailable, Work, open_vector_store, schema
+from bot.storage import Database, VectorStore, Work, open_vector_store
 
 if TYPE_CHECKING:  # bot.answer (Markdown parsing, the LLM providers) is imported by `ask` only
     from bot.answer import LLMAnswerer
@@ -110,9 +111,10 @@ class Engine:
         self._vectors_lock = threading.RLock()
         self.embedder = embedder
         self.answerer = answerer
-        # Writers take the ingest lock; index (re)builds take the index lock, so questions keep being
-        # answered from the previous index while a long ingest runs.
-        self._ingest_lock = threading.Lock()
+        # Writes serialise under the knowledge base's writer lock (across processes: bot.ingest.writer);
+        # index (re)builds take the index lock, so questions keep being answered from the previous index
+        # while a long ingest runs.
+        self.writer = KnowledgeWriter(db, lambda: self.vectors, embedder, on_change=self._invalidate)
         self._index_lock = threading.RLock()
         self._corpus = FollowedCorpus(db, self.lexical_index_path)  # follows every process's writes
         self._searcher: HybridSearcher | None = None
@@ -161,23 +163,8 @@ class Engine:
     # --- consistency ---------------------------------------------------------------------------
 
     def repair(self) -> dict[str, int]:
-        """Make the vector store agree with the database (the source of truth) after a crash or a lost server.
-
-        Vectors of unknown works are deleted; works marked as embedded whose vector is gone are
-        unmarked so the next ingest embeds them again.
-        """
-        marked = self.db.vector_marked_ids()
-        if self.vectors.count() == len(marked):
-            return {"deleted_vectors": 0, "unmarked_works": 0}
-        stored = self.vectors.all_ids()
-        known = set(self.db.works(sorted(stored - marked)))
-        orphans = sorted(stored - marked - known)
-        lost = sorted(marked - stored)
-        self.vectors.delete(orphans)
-        self.db.clear_vector_marks(lost)
-        if orphans or lost:
-            log.warning("repaired stores: %d orphan vectors deleted, %d works to re-embed", len(orphans), len(lost))
-        return {"deleted_vectors": len(orphans), "unmarked_works": len(lost)}
+        """Make the vector store agree with the database after a crash or a lost server (see `vectorize.repair`)."""
+        return repair(self.db, self.vectors)
 
     # --- ingestion -----------------------------------------------------------------------------
 
@@ -198,70 +185,27 @@ class Engine:
         embed: bool = True,
     ) -> IngestReport:
         """Ingest files (JSON Lines, .gz, arXiv snapshot, BibTeX), then embed what lacks vectors."""
-
-        def read_files(merger: RecordMerger, report: IngestReport) -> None:
-            for path in paths:
-                ingest_file(
-                    self.db,
-                    merger,
-                    Path(path),
-                    report,
-                    force=force,
-                    curated=curated,
-                    on_error=on_error or (lambda error: log.warning("%s", error)),
-                    progress=progress,
-                )
-
-        # A curated ingest (the reading list, on every start) embeds only curated works: a large interrupted
-        # ingest is finished by `alignbot ingest`, not silently by whatever command opens the engine next.
-        return self._write(read_files, embed=embed, progress=progress, curated_only=curated)
+        on_error = on_error or (lambda error: log.warning("%s", error))
+        return self.writer.ingest_files(
+            paths, force=force, curated=curated, progress=progress, on_error=on_error, embed=embed
+        )
 
     def ingest_records(
         self, records: Iterable[WorkRecord | dict[str, Any]], *, embed: bool = True, origin: Origin | None = None
     ) -> IngestReport:
-        """Ingest records given in memory (the HTTP API, live metadata clients). Raises ValueError on a bad one.
-        `origin` is who sends them (see `RecordMerger.store`); refused changes to curated works are in the report."""
+        """Ingest records given in memory (the HTTP API, live metadata clients) and embed the works they stored
+        (what else is pending is the background worker's). Raises ValueError on a bad record. `origin` is who
+        sends them (see `RecordMerger.store` in bot.ingest.pipeline); refused changes to curated works are in
+        the report."""
         parsed = [r if isinstance(r, WorkRecord) else record_from_kb(r) for r in records]
-        return self._write(lambda merger, report: merger.store(parsed, report, origin=origin), embed=embed)
+        return self.writer.write(
+            lambda merger, report, written: merger.store(parsed, report, origin=origin, written=written),
+            "stored" if embed else "none",
+        )
 
     def embed_pending(self, progress: Progress | None = None) -> IngestReport:
         """Embed whatever an interrupted ingest left without vectors."""
-        return self._write(lambda _merger, _report: None, embed=True, progress=progress)
-
-    def _write(
-        self,
-        store: Callable[[RecordMerger, IngestReport], object],
-        *,
-        embed: bool,
-        progress: Progress | None = None,
-        curated_only: bool = False,
-    ) -> IngestReport:
-        """Run one write under the ingest lock: store records, let readers see them, then embed.
-
-        KeyboardInterrupt (Ctrl-C, or SIGTERM in the CLI) stops after the last stored batch; the report
-        says `interrupted` and the next call resumes.
-        """
-        report = IngestReport()
-        with self._ingest_lock:
-            try:
-                store(RecordMerger(self.db), report)
-                self._invalidate()  # lexical search sees the new works while they are being embedded
-                if embed and not curated_only:
-                    # Opening the store repairs it first, so vectors lost with it (a store directory moved
-                    # aside, a server back empty) count as pending. The reading-list check on every start
-                    # skips this: with nothing to embed, neither the store nor the model is opened.
-                    _ = self.vectors
-                if embed and self.db.count_needing_vectors(curated_only):
-                    embed_pending(self.db, self.vectors, self.embedder, report, progress, curated_only)
-            except VectorStoreUnavailable as exc:
-                # The records are stored; their vectors follow with the next write or `alignbot ingest`.
-                log.warning("%s: embedding postponed", exc)
-                report.embedding_error = str(exc)
-            except KeyboardInterrupt:
-                report.interrupted = True
-            finally:
-                self._invalidate()
-        return report
+        return self.writer.write(lambda _merger, _report, _written: None, "all", progress)
 
     # --- indexes -------------------------------------------------------------------------------
 
@@ -470,12 +414,6 @@ class Engine:
         )
 
     def status(self) -> dict[str, Any]:
-        return {
-            "works": self.db.count_works(),
-            "vectors": self.vectors.count(),
-            "pending_vectors": self.db.count_needing_vectors(),
-            "database": self.db.engine.url.render_as_string(hide_password=True),
-            "schema": schema.current_revision(self.db.engine),
-            **self.vectors.describe(),  # which vector store, and where
-            "embedding_model": self.embedder.name,
-        }
+        from bot.processes import knowledge_base_status
+
+        return knowledge_base_status(self)

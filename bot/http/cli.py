@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli_common import ConfigPath, DataDir, err, fail, load_settings, open_services, with_options
+from bot.cli_common import ConfigPath, DataDir, close_services, err, fail, load_settings, open_services, with_options
 from bot.extras import require_for_command
 from bot.settings import Settings
 
@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from bot.http.app import create_app
+        from bot.processes import Background, exit_now
 
         settings = load_settings(data_dir, config)
         server = settings.http = with_options(settings.http, host=host, port=port, open_reads=open_reads)
@@ -70,7 +71,22 @@ def register(app: typer.Typer) -> None:
         err.print(f"serving on http://{server.host}:{server.port} (moderator page /queue{docs})")
         # Rate limits, page sessions and webhook de-duplication live in the database, shared by replicas. Forwarding
         # headers are read by the app from ALIGNBOT_HTTP_TRUSTED_PROXIES only, not by uvicorn (FORWARDED_ALLOW_IPS).
-        uvicorn.run(app_, host=server.host, port=server.port, proxy_headers=False, log_level="info")
+        # The heartbeat and the knowledge base's embedding worker (one process runs it; others stand by).
+        background = Background(services.engine, "serve").start()
+        try:  # SIGTERM: requests in flight get 1 s, so the server is gone within 2 s
+            uvicorn.run(
+                app_,
+                host=server.host,
+                port=server.port,
+                proxy_headers=False,
+                log_level="info",
+                timeout_graceful_shutdown=1,
+            )
+        finally:
+            stopped = background.stop()
+        if not stopped:  # the worker is inside a batch: leave within 2 s rather than when it ends
+            close_services()
+            exit_now(0)
 
     @token_app.command("create")
     def token_create(

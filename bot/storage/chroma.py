@@ -33,10 +33,14 @@ def heartbeat_url(settings: Settings) -> str | None:
 
 @contextmanager
 def _reachable(where: Callable[[], str]) -> Iterator[None]:
+    from chromadb.errors import InternalError
+
     try:
         yield
     except httpx.TransportError as exc:  # refused, reset, timed out: the server is down or restarting
         raise VectorStoreUnavailable(f"Chroma server at {where()} is unreachable: {exc}") from exc
+    except InternalError as exc:  # embedded Chroma written by another process ("Nothing found on disk")
+        raise VectorStoreUnavailable(f"Chroma cannot serve this now ({exc})") from exc
 
 
 class ChromaVectorStore:

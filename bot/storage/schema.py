@@ -10,11 +10,14 @@ revision's tables; the first revision creates only what is missing, so they upgr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import filelock
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
@@ -83,13 +86,25 @@ def upgrade(engine: SAEngine, revision: str = "head") -> None:
     """Migrate to `revision` (default: the newest). Cheap when there is nothing to do."""
     if revision == "head" and current_revision(engine) == head_revision():
         return
-    with engine.begin() as connection:
+    with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Held until this transaction ends: concurrent starts migrate one after another.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
         from alembic import command
 
         command.upgrade(alembic_config(connection), revision)
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(engine: SAEngine) -> Iterator[None]:
+    """SQLite's counterpart of the advisory lock: processes opening one fresh file migrate one after another
+    (the second then finds nothing to do: Alembic reads the version inside the lock)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with filelock.FileLock(f"{path}.migrate.lock"):
+        yield
 
 
 def downgrade(engine: SAEngine, revision: str) -> None:

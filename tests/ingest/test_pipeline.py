@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import bot.ingest.pipeline as pipeline
+import bot.ingest.vectorize as vectorize
 from bot.domain import WorkRecord
 from bot.engine import Engine
 from tests.conftest import FIXTURES
@@ -106,7 +107,7 @@ def test_interrupted_ingest_keeps_what_was_stored_and_resumes(
 def test_interrupted_embedding_resumes_with_only_the_missing_vectors(
     empty_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "VECTOR_BATCH", 8)
+    monkeypatch.setattr(vectorize, "VECTOR_BATCH", 8)
     data = synthetic(tmp_path / "many.jsonl", 40)
 
     def interrupt_embedding(phase: str, advance: int, total: int | None) -> None:

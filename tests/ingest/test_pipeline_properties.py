@@ -15,6 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import bot.ingest.pipeline as pipeline
+import bot.ingest.vectorize as vectorize
 from bot.citations import bibtex
 from bot.domain import IngestReport, RankedWork
 from bot.engine import Engine
@@ -133,7 +134,7 @@ def test_an_interrupted_ingest_resumes_without_losing_or_repeating_a_work(
     with pytest.MonkeyPatch.context() as patch:
         # Small batches, so the interrupt can fall between stored batches of records and of vectors.
         patch.setattr(pipeline, "RECORD_BATCH", batch)
-        patch.setattr(pipeline, "VECTOR_BATCH", batch)
+        patch.setattr(vectorize, "VECTOR_BATCH", batch)
         interrupted = engine.ingest([path], progress=Interrupt(interrupt_at))
         resumed = engine.ingest([path])
         finished = engine.embed_pending()

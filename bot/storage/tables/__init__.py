@@ -9,10 +9,20 @@ that use them.
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
-from bot.storage import database, generation, shared
+from bot.storage import coordination, database, generation, shared
 from bot.storage.tables import moderation, reddit, sync, tokens
 
-__all__ = ["database", "generation", "model_metadata", "moderation", "reddit", "shared", "sync", "tokens"]
+__all__ = [
+    "coordination",
+    "database",
+    "generation",
+    "model_metadata",
+    "moderation",
+    "reddit",
+    "shared",
+    "sync",
+    "tokens",
+]
 
 
 def model_metadata() -> MetaData:
