@@ -38,6 +38,7 @@ from bot.ingest.writer import KnowledgeWriter
 from bot.mentions import Mention, read_references
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.freshness import FollowedCorpus
+from bot.retrieval.query import contextual_query
 from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
 from bot.retrieval.search import CONFIDENCE_HITS, HybridSearcher, best_sentence, confidence_score
 from bot.settings import Settings
@@ -47,46 +48,6 @@ if TYPE_CHECKING:  # bot.answer (Markdown parsing, the LLM providers) is importe
     from bot.answer import LLMAnswerer
 
 log = logging.getLogger(__name__)
-
-# For bare requests: a thread message's weight falls by THREAD_DECAY per message of age, and is ASKER_WEIGHT
-# times higher when the asker wrote it (their own earlier message is most often what they want sources for).
-THREAD_DECAY = 0.7
-ASKER_WEIGHT = 3.0
-# Words that make a message a request for sources rather than a topic ("source?", "related work here?").
-_REQUEST_WORDS = frozenset(
-    (
-        "what whats what's is are there any the a an on for of about to this that these those here it related "
-        "work works paper papers source sources citation citations cite reference references please pls need "
-        "needed know anyone someone some literature research prior existing lit relevant link links read "
-        "reading recommend recommendations good best do does you i we me us can could would should have has "
-        "find show give"
-    ).split()
-)
-
-
-def content_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9][a-z0-9\-]*", text.lower()) if w not in _REQUEST_WORDS]
-
-
-def contextual_query(question: str, context: Sequence[Message | str] = ()) -> str:
-    """The text to search for: the question, or, when it is a bare request, the thread it refers to.
-
-    A bare "source?" refers to what was just said, and most to what its asker said (the asker is the author
-    of the thread's last message when that message is the question itself); the two substantive messages
-    weighing most by recency and authorship lead the query."""
-    if len(content_words(question)) >= 2 or not context:
-        return question
-    messages = [(m.author, m.text) if isinstance(m, Message) else (None, m) for m in context]
-    asker = None
-    if messages[-1][1].strip() == question.strip():
-        asker, messages = messages[-1][0], messages[:-1]
-    weighted = [
-        (THREAD_DECAY**age * (ASKER_WEIGHT if asker and author == asker else 1.0), text)
-        for age, (author, text) in enumerate(reversed(messages))
-        if len(content_words(text)) >= 3
-    ]
-    heaviest = [text for _, text in sorted(weighted, key=lambda item: -item[0])[:2]]
-    return " ".join([*heaviest, question]).strip()
 
 
 def deciding_signals(candidate: Candidate) -> dict[str, float]:

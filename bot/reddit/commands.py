@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.chat import SOCIAL_WORDS
-from bot.engine import content_words
+from bot.retrieval.query import content_words
 
 Kind = Literal["related", "cite", "bibliography"]
 

@@ -8,8 +8,6 @@ detected and repaired on the next start (see `Engine.repair`).
 from __future__ import annotations
 
 import logging
-import shlex
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -17,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, String, Text, case, event, func, or_, update
 from sqlalchemy.engine import Engine as SAEngine
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
@@ -25,7 +22,7 @@ from bot.domain import Conflict, Origin, RankedWork
 from bot.identifiers import normalize_text
 from bot.storage import generation as kb_generation
 from bot.storage import schema
-from bot.storage.errors import StoreCorrupt
+from bot.storage.sqlite import corrupt_sqlite, sqlite_pragmas
 
 log = logging.getLogger(__name__)
 
@@ -155,41 +152,17 @@ class RateLimitSlot(SQLModel, table=True):
     next_at: float = Field(description="Unix time of the next free slot.")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers (a running bot) work while an ingest writes; NORMAL is crash-safe under WAL.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _corrupt_sqlite(url: str, exc: DatabaseError) -> StoreCorrupt | None:
-    """The one-line error for a SQLite file that is not a database or is damaged; None for other errors."""
-    code = getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
-    path = make_url(url).database
-    if not url.startswith("sqlite") or not path or code not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return None
-    file, salvaged = shlex.quote(path), shlex.quote(f"{path}.recovered")
-    reason = " ".join(str(exc.orig).split())
-    return StoreCorrupt(
-        f"{path}: the database file is corrupt ({reason}); restore it from a backup, or salvage what is "
-        f"readable with: sqlite3 {file} .recover | sqlite3 {salvaged} && mv {salvaged} {file}"
-    )
-
-
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
         self.engine: SAEngine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
         try:
             schema.upgrade(self.engine)
         except DatabaseError as exc:
-            corrupt = _corrupt_sqlite(url, exc)
+            corrupt = corrupt_sqlite(url, exc)
             if corrupt is None:
                 raise
             raise corrupt from exc

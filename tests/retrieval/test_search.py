@@ -3,7 +3,8 @@
 import pytest
 
 from bot.domain import Message
-from bot.engine import Engine, contextual_query
+from bot.engine import Engine
+from bot.retrieval.query import contextual_query
 
 
 def titles(result) -> list[str]:  # type: ignore[no-untyped-def]

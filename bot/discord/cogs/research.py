@@ -22,8 +22,9 @@ from bot.discord.interactions import NO_MENTIONS, answer, defer
 from bot.discord.ratelimit import RateLimiter
 from bot.discord.views import PagesView, send_pages
 from bot.domain import Message
-from bot.engine import Engine, content_words
+from bot.engine import Engine
 from bot.identifiers import normalize_text
+from bot.retrieval.query import content_words
 from bot.storage import Database, Work
 from bot.storage.generation import Generation
 
