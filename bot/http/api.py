@@ -27,7 +27,7 @@ from bot.http.schemas import (
 from bot.http.tokens import TokenInfo
 from bot.mentions import parse_thread
 from bot.metadata.errors import MetadataError, MetadataRequestError, MetadataTimeout
-from bot.metadata.fetch import FetchResult, fetch_papers
+from bot.metadata.fetch import FetchResult
 from bot.moderation.config import RULE_IDS
 from bot.moderation.schemas import (
     QUEUE_STATUSES,
@@ -40,6 +40,7 @@ from bot.moderation.schemas import (
     Submission,
 )
 from bot.moderation.service import ModerationError
+from bot.papers import Papers
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)  # type: ignore[arg-type]
 
@@ -137,8 +138,8 @@ def papers_fetch(body: FetchRequest, request: Request, _token: Writer) -> FetchR
     Nothing is stored when the API fails."""
     ctx = context(request)
     try:
-        result = fetch_papers(
-            ctx.engine, body.source, body.query, limit=body.limit, refresh=body.refresh, dry_run=body.dry_run
+        result = Papers(ctx.engine).fetch(
+            body.source, body.query, limit=body.limit, refresh=body.refresh, dry_run=body.dry_run
         )
     except MetadataTimeout as exc:
         raise ApiError(504, str(exc), "nothing was stored; try again later") from exc

@@ -11,11 +11,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import papers
 from bot.discord import render
 from bot.discord.checks import UserError, moderator_check, rate_limited
 from bot.discord.interactions import EngineTimeout, answer, defer
 from bot.metadata.errors import MetadataError
-from bot.metadata.fetch import CLIENTS, default_source, fetch_papers, parse_request
+from bot.metadata.fetch import CLIENTS, default_source, parse_request
 
 if TYPE_CHECKING:
     from bot.discord.app import AlignBot
@@ -71,7 +72,7 @@ class Papers(commands.Cog):
         # the questions queued there. The fetch bounds itself (metadata_deadline_seconds); this is a backstop.
         limit = engine.settings.metadata.deadline_seconds + self.settings.engine_timeout_seconds
         try:
-            result = await asyncio.wait_for(asyncio.to_thread(fetch_papers, engine, chosen, reference), limit)
+            result = await asyncio.wait_for(asyncio.to_thread(papers.Papers(engine).fetch, chosen, reference), limit)
         except TimeoutError as exc:
             raise EngineTimeout("paper add") from exc
         except MetadataError as exc:
