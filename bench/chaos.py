@@ -293,16 +293,10 @@ def _run(
 
     works = {work.id: work for work in db.iter_works()}
     ids = set(works)
-    from bot.storage import VectorStore
+    from bot.storage import open_vector_store
 
     # Opened without the engine's repair, which would hide a disagreement this run must report.
-    store = VectorStore.open(
-        path=settings.chroma_path,
-        host=settings.chroma_host,
-        port=settings.chroma_port,
-        collection=settings.chroma_collection,
-        embedding_name=setup.embedder.name,
-    )
+    store = open_vector_store(settings, setup.embedder.name)
     vectors = store.all_ids()
     # One vector each, and findable: a work's own vector finds the work (a sample, for time).
     sample = rng.sample(sorted(vectors & ids), min(100, len(vectors & ids)))
