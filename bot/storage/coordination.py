@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import filelock
-from sqlalchemy import Column, DateTime, Text, delete, exists, text
+from sqlalchemy import Column, DateTime, Table, Text, delete, exists, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
@@ -275,6 +275,7 @@ def claim_pending(
     with db.engine.begin() as connection:
         # A write first: on SQLite this takes the write lock (waiting on busy_timeout) before anything is read.
         connection.execute(delete(claims).where(claims.c.expires_at < now))
+        _release_dead_owners(connection, claims)
         leased = exists().where(claims.c.work_id == Work.id)
         query = select(Work.id).where(db._stale(curated_only), ~leased).order_by(Work.id).limit(limit)
         if ids is not None:
@@ -293,6 +294,17 @@ def claim_pending(
         statement = statement.on_conflict_do_nothing(index_elements=["work_id"]).returning(claims.c.work_id)
         won = set(connection.execute(statement).scalars())
     return [work for work_id, work in sorted(db.works(sorted(won)).items())]
+
+
+def _release_dead_owners(connection: Connection, claims: Table) -> None:
+    """Leases of a process on this host that is gone (killed mid-batch) are free now, not when they expire: a
+    resumed `alignbot ingest` embeds everything, not all but the killed run's last batch. Owners are
+    `host:pid:nonce` (bot.ingest.vectorize.new_owner)."""
+    host = socket.gethostname()
+    owners = connection.execute(select(claims.c.owner).distinct().where(claims.c.owner.like(f"{host}:%"))).scalars()
+    dead = [owner for owner in owners if not _pid_alive(int(owner.rsplit(":", 2)[1]))]
+    if dead:
+        connection.execute(delete(claims).where(claims.c.owner.in_(dead)))
 
 
 def renew_claims(db: Database, owner: str, lease: float = LEASE_SECONDS) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -136,6 +137,18 @@ def test_leases_give_each_pending_work_to_one_owner_until_they_expire(database_u
         session.commit()
     release_claims(db, "five")
     assert claim_pending(db, "six", 50) == []
+    db.close()
+
+
+def test_leases_of_a_killed_process_on_this_host_are_free_at_once(database_url: str) -> None:
+    db = Database(database_url)
+    RecordMerger(db).store(records(range(6)), IngestReport())
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid now names no process: as a run killed with SIGKILL mid-batch leaves its leases
+    host = socket.gethostname()
+    assert len(claim_pending(db, f"{host}:{gone.pid}:dead", 4)) == 4
+    assert len(claim_pending(db, f"{host}:{os.getpid()}:live", 6)) == 6  # the dead run's four are taken over
+    assert claim_pending(db, f"{host}:{os.getpid()}:other", 6) == []  # a live process's leases hold
     db.close()
 
 
