@@ -55,6 +55,7 @@ NOT_IN_ENV_EXAMPLE = {
     "ALIGNBOT_LLM_MODEL": "the image has no LLM providers installed",
     "ALIGNBOT_LLM_BASE_URL": "the image has no LLM providers installed",
     "ALIGNBOT_LLM_TIMEOUT_SECONDS": "the image has no LLM providers installed",
+    "ALIGNBOT_LLM_RERANK": "the image has no LLM providers installed",
     "ALIGNBOT_REDDIT_OAUTH_URL": "for tests against a fake Reddit",
     "ALIGNBOT_REDDIT_REDDIT_URL": "for tests against a fake Reddit",
 }
