@@ -25,7 +25,7 @@ from bot.moderation.checks import Checker
 from bot.moderation.imports import Posts
 from bot.moderation.queue import ReviewQueue
 from bot.moderation.rules.copying import DuplicatePost
-from bot.moderation.schemas import CheckReport, Finding, PostRecord, ReportDetail, Submission, flags
+from bot.moderation.schemas import CheckReport, Finding, PostRecord, ReportDetail, Submission, flags, rule_ids
 from bot.moderation.severity import Severity
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class Intake:
 
     @property
     def rules(self) -> list[str]:
-        return list(dict.fromkeys(f.rule for f in self.flags))
+        return rule_ids(self.flags)
 
     @property
     def severity(self) -> Severity | None:

@@ -26,6 +26,7 @@ from bot.moderation.schemas import (
     ReportDetail,
     Submission,
     flags,
+    rule_ids,
 )
 from bot.moderation.severity import Severity
 from bot.storage.tables.moderation import Decision, Member, Post, PostLink, Report, now
@@ -207,7 +208,7 @@ def queue_item(report: Report) -> QueueItem:
         submitter=report.submitter,
         status=report.status,
         created_at=report.created_at,
-        rules=list(dict.fromkeys(f.rule for f in fired)),
+        rules=rule_ids(fired),
         severity=Severity.highest(f.severity for f in fired),
         superseded_by=report.superseded_by,
     )

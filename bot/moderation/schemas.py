@@ -129,6 +129,11 @@ class Finding(BaseModel):
         return finding
 
 
+def rule_ids(findings: Iterable[Finding]) -> list[str]:
+    """The rules that made these findings, each once, in the findings' order."""
+    return list(dict.fromkeys(f.rule for f in findings))
+
+
 def flags(findings: Iterable[Finding]) -> list[Finding]:
     """The findings that count against a submission: all but the advisory ones."""
     return [f for f in findings if not f.advisory]

@@ -27,7 +27,7 @@ from praw.exceptions import ClientException, RedditAPIException
 
 from bot.domain import Message
 from bot.engine import Engine
-from bot.moderation.schemas import Finding
+from bot.moderation.schemas import Finding, rule_ids
 from bot.moderation.service import Moderator
 from bot.reddit import render
 from bot.reddit.answers import compose_answer, count
@@ -239,7 +239,7 @@ class RedditBot:
             )
             return "clean"
         channel = self.settings.report_channel
-        rules_fired = ", ".join(dict.fromkeys(f.rule for f in to_report))
+        rules_fired = ", ".join(rule_ids(to_report))
         if self.settings.dry_run:
             if self.handled.record(post.fullname, "submission", "dry-run", f"{channel}: {rules_fired}"):
                 log.info("reddit: dry run: would send a %s about %s: %s", channel, where, rules_fired)

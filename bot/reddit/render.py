@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from bot.citations import Style, format_citation, short_citation
 from bot.domain import AskResult, BibliographyResult, CiteResult, RankedWork, fetched_note
-from bot.moderation.schemas import Finding
+from bot.moderation.schemas import Finding, rule_ids
 
 COMMENT_LIMIT = 10_000
 MODMAIL_BODY_LIMIT = 10_000
@@ -223,7 +223,7 @@ def modnote_text(findings: Sequence[Finding], report_id: int | None = None) -> s
 
 def report_reason(findings: Sequence[Finding]) -> str:
     """A report reason (at most 100 characters): the rules that fired."""
-    rules = ", ".join(dict.fromkeys(f.rule for f in findings))
+    rules = ", ".join(rule_ids(findings))
     return truncate(f"alignbot: {rules}", REPORT_REASON_LIMIT)
 
 
