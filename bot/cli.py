@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.citations import Style
 from bot.cli_common import (
+    INTERRUPTED_NOTICE,
     DataDir,
     JsonFlag,
     close_services,
@@ -125,10 +126,7 @@ def ingest(
             highlight=False,
         )
     if report.interrupted:
-        err.print(
-            "[yellow]interrupted: everything up to the last batch is stored; run the same command "
-            "again to resume[/yellow]"
-        )
+        err.print(f"[yellow]{INTERRUPTED_NOTICE}[/yellow]")
         leave_if_terminated(130)
         raise typer.Exit(130)
     if report.embedding_error:

@@ -36,6 +36,7 @@ SectionT = TypeVar("SectionT", bound=BaseSettings)
 EXIT_USAGE = 2
 EXIT_FAILED = 3
 EXIT_INTERRUPTED = 130
+INTERRUPTED_NOTICE = "interrupted: everything up to the last stored batch is kept; run the same command again to resume"
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -79,7 +80,7 @@ def sigterm_as_interrupt() -> None:
     """`kill` should stop a long write as cleanly as Ctrl-C (after the last stored batch), and within 2 s."""
     from bot.processes import stop_on_sigterm
 
-    stop_on_sigterm()
+    stop_on_sigterm(EXIT_INTERRUPTED, INTERRUPTED_NOTICE)
 
 
 def load_settings(data_dir: Path | None, config: Path | None = None) -> Settings:

@@ -113,13 +113,19 @@ def status_lines(info: dict[str, Any]) -> list[str]:
 _terminating = threading.Event()
 
 
-def stop_on_sigterm(grace: float = 1.0) -> None:
+def stop_on_sigterm(code: int, notice: str, grace: float = 1.0) -> None:
     """SIGTERM stops the command as Ctrl-C does (KeyboardInterrupt: after the last stored batch), and in any
-    case within `grace` seconds: whatever is in flight is a transaction, so nothing stored is lost."""
+    case within `grace` seconds: whatever is in flight is a transaction, so nothing stored is lost. Past the
+    grace the command still reports an interruption (`notice` on stderr, exit `code`), as the clean path does:
+    a loaded machine can take longer than the grace to unwind, and the outcome is the same."""
+
+    def give_up() -> None:
+        sys.stderr.write(f"\n{notice}\n")
+        exit_now(code)
 
     def handler(_signum: int, _frame: Any) -> None:
         _terminating.set()
-        timer = threading.Timer(grace, os._exit, args=(128 + signal.SIGTERM,))
+        timer = threading.Timer(grace, give_up)
         timer.daemon = True
         timer.start()
         raise KeyboardInterrupt

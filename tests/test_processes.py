@@ -95,3 +95,34 @@ def test_sigterm_stops_the_worker_within_two_seconds(backends: Backends, tmp_pat
     finally:
         worker.kill()
         engine.close()
+
+
+def test_a_command_slower_to_unwind_than_the_grace_still_reports_an_interruption(tmp_path: Path) -> None:
+    # The clean path (KeyboardInterrupt up to the command's own report) can outlast the grace on a loaded machine;
+    # the grace's exit must say the same thing with the same code, not die as an unexplained SIGTERM (143).
+    script = tmp_path / "slow_unwind.py"
+    script.write_text(
+        "import sys, time\n"
+        "from bot.processes import stop_on_sigterm\n"
+        "stop_on_sigterm(130, 'interrupted: run again to resume', grace=0.3)\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
+        "    time.sleep(60)  # unwinding that takes far longer than the grace\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        took = _stop_time(process)
+        assert process.returncode == 130
+        assert process.stderr is not None and "interrupted: run again to resume" in process.stderr.read()
+        assert took < 2.0
+    finally:
+        process.kill()
