@@ -1,7 +1,18 @@
 """The `alignbot` command line: a thin layer that turns arguments into engine calls and renders results."""
 
+# ruff: noqa: E402 - the collector is paused before the imports below
 from __future__ import annotations
 
+import gc
+
+# A cold start creates some 160,000 objects that live as long as the process (modules, classes, SQLAlchemy's and
+# pydantic's machinery), and the cyclic collector would traverse them again and again while they load: about a
+# sixth of a cold `cite`'s CPU. So nothing is collected while this module's imports load; then what they made is
+# frozen (never traversed again) and collection resumes.
+_collecting = gc.isenabled()
+gc.disable()
+
+import importlib
 import json
 import logging
 import sys
@@ -9,11 +20,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
+import typer.core
+import typer.main
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.citations import Style
 from bot.cli_common import (
@@ -28,21 +40,50 @@ from bot.cli_common import (
     progress_bar,
     sigterm_as_interrupt,
 )
-from bot.commands.fetch import register as register_metadata
-from bot.commands.knowledge import register as register_knowledge
-from bot.commands.moderation import register as register_moderation
-from bot.commands.sync import register as register_sync
-from bot.commands.worker import register as register_worker
-from bot.discord.cli import register as register_discord
 from bot.domain import AskResult, BibliographyResult, CiteResult, fetched_note
 from bot.exports import ExportFormat
-from bot.http.cli import register as register_http
 from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
 from bot.processes import Background, leave_if_terminated, status_lines
-from bot.reddit.cli import register as register_reddit
-from bot.settings import Settings
-from bot.storage import StoreCorrupt, schema
+from bot.storage import StoreCorrupt
+
+# Commands registered by other modules (`register(app)` in each), imported only when one of theirs is invoked
+# (or `--help` lists them all), so a command does not start by importing every other command's dependencies.
+# In `alignbot --help` order. tests/test_cli.py checks that each module registers exactly the names given here.
+LAZY_COMMANDS = {
+    "db": "bot.commands.db",  # the database's schema: upgrade, current
+    **dict.fromkeys(["check", "audit", "queue", "review", "decide", "citedby"], "bot.commands.moderation"),
+    "reddit": "bot.reddit.cli",
+    "discord": "bot.discord.cli",
+    "serve": "bot.http.cli",  # the HTTP API and moderator page
+    "worker": "bot.commands.worker",
+    "show": "bot.commands.knowledge",  # a work and its provenance
+    "enrich": "bot.commands.knowledge",  # missing metadata from the live APIs
+    "members": "bot.commands.moderation",
+    "posts": "bot.commands.moderation",
+    "token": "bot.http.cli",
+    "fetch": "bot.commands.fetch",  # papers from the live metadata APIs
+    "sync": "bot.commands.sync",  # new papers and forum posts, incrementally
+}
+
+
+class LazyCommands(typer.core.TyperGroup):
+    """The main group: the commands of LAZY_COMMANDS are added when first looked up (click's lazy-group pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*(name for name in self.commands if name not in LAZY_COMMANDS), *LAZY_COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            self.commands.update(registered_by(LAZY_COMMANDS[cmd_name]))
+        return super().get_command(ctx, cmd_name)
+
+
+def registered_by(module: str) -> dict[str, click.Command]:
+    """The commands `module`'s `register(app)` adds to an app, by name."""
+    commands = typer.Typer()
+    importlib.import_module(module).register(commands)
+    return dict(typer.main.get_group(commands).commands)
 
 
 class AlignbotApp(typer.Typer):
@@ -57,11 +98,15 @@ class AlignbotApp(typer.Typer):
 
 
 app = AlignbotApp(
+    cls=LazyCommands,
     help="Related work and citations for AI-alignment communities.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 out = Console()
+if _collecting:
+    gc.freeze()
+    gc.enable()
 
 ExportOption = Annotated[
     ExportFormat | None,
@@ -316,66 +361,27 @@ def bibliography(
 
 
 @app.command()
-def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+def status(
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Count the vectors in the vector store itself, repairing it against the database first (slower: "
+            "opens the store). Without it, `vectors` is the database's record of what is embedded.",
+        ),
+    ] = False,
+) -> None:
     """Where the knowledge base lives and how much it holds."""
     engine = open_services(data_dir, progress=False).engine
-    info = engine.status()
+    info = engine.status(verify=verify)
     if as_json:
         print_json(info)
     else:
         for line in status_lines(info):
             out.print(line, highlight=False)
 
-
-db_app = typer.Typer(help="The relational database's schema (Alembic migrations).", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-
-
-def _database_url(data_dir: Path | None) -> str:
-    settings = Settings.load(data_dir)
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return settings.sqlalchemy_url
-
-
-@db_app.command("upgrade")
-def db_upgrade(data_dir: DataDir = None) -> None:
-    """Migrate the database to the newest schema. Every command does this on start; deployments run it once
-    before starting the bots. Safe to run while other instances start (PostgreSQL: one migrates, others wait)."""
-    url = _database_url(data_dir)
-    engine = create_engine(url)
-    try:
-        before = schema.current_revision(engine)
-        schema.upgrade(engine)
-    except SQLAlchemyError as exc:
-        fail(f"{make_url(url).render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc.orig or exc}")
-    finally:
-        engine.dispose()
-    head = schema.head_revision()
-    out.print(f"schema {before or 'empty'} -> {head}" if before != head else f"schema already at {head}")
-
-
-@db_app.command("current")
-def db_current(data_dir: DataDir = None) -> None:
-    """The database's schema revision and the newest one this version knows."""
-    engine = create_engine(_database_url(data_dir))
-    try:
-        current = schema.current_revision(engine)
-    except SQLAlchemyError as exc:
-        fail(f"{exc.__class__.__name__}: {exc.orig or exc}")
-    finally:
-        engine.dispose()
-    out.print(f"current {current or 'empty'}\nhead    {schema.head_revision()}", highlight=False)
-
-
-register_moderation(app)  # check, audit, queue, review, decide, citedby, members …, posts …
-register_reddit(app)  # reddit
-register_discord(app)  # discord: run the Discord bot
-register_http(app)  # serve: the HTTP API and moderator page; token create|list|revoke
-register_metadata(app)  # fetch arxiv|s2|openalex: papers from the live metadata APIs
-register_sync(app)  # sync arxiv|forum: new papers and forum posts, incrementally
-register_worker(app)  # worker: the background embedding worker as its own process
-register_knowledge(app)  # show ID: a work and its provenance; enrich: missing metadata from the live APIs
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -374,7 +374,8 @@ class Engine:
             export=export(works, export_format) if export_format else None,
         )
 
-    def status(self) -> dict[str, Any]:
+    def status(self, verify: bool = True) -> dict[str, Any]:
+        """Sizes, locks and live processes; `verify`: count the vector store itself (see `knowledge_base_status`)."""
         from bot.processes import knowledge_base_status
 
-        return knowledge_base_status(self)
+        return knowledge_base_status(self, verify)

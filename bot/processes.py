@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bot.ingest.vectorize import EmbeddingWorker, encoding_in_flight
 from bot.storage import Database, schema
 from bot.storage.coordination import Heartbeat, KnowledgeBaseLock, describe, live_processes
+from bot.storage.vectors import describe_vector_store
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -56,8 +57,10 @@ def _holder(db: Database, name: str) -> dict[str, Any] | None:
     return holder | {"since": _iso(holder["since"])} if holder else None
 
 
-def knowledge_base_status(engine: Engine) -> dict[str, Any]:
-    """`alignbot status --json`."""
+def knowledge_base_status(engine: Engine, verify: bool = True) -> dict[str, Any]:
+    """`alignbot status --json`. `verify`: open the vector store, repair it against the database and count what
+    it holds; otherwise `vectors` is the database's record of the works whose vector is stored (which the repair
+    keeps equal to the store's count), read without importing the store's client."""
     db = engine.db
     generation = current_generation(db)
     processes = []
@@ -77,11 +80,13 @@ def knowledge_base_status(engine: Engine) -> dict[str, Any]:
         )
     return {
         "works": db.count_works(),
-        "vectors": engine.vectors.count(),
+        "vectors": engine.vectors.count() if verify else len(db.vector_marked_ids()),
+        "vectors_verified": verify,
         "pending_vectors": db.count_needing_vectors(),
         "database": db.engine.url.render_as_string(hide_password=True),
         "schema": schema.current_revision(db.engine),
-        **engine.vectors.describe(),  # which vector store, and where
+        # which vector store, and where
+        **(engine.vectors.describe() if verify else describe_vector_store(engine.settings)),
         "embedding_model": engine.embedder.name,
         "generation": generation,
         "writer_lock": _holder(db, "writer"),

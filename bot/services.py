@@ -40,6 +40,13 @@ class Services:
     @cached_property
     def moderation(self) -> Moderator:
         """The moderator, with the rule file of `settings.moderation.config`; ConfigError when it is invalid."""
+        _ = self.review_moderation.config  # read now: a bad rule file stops a front end at start
+        return self.review_moderation
+
+    @cached_property
+    def review_moderation(self) -> Moderator:
+        """The same moderator, reading its rule file on first use, if ever: the review queue, decisions and
+        cited-by need no rules, so they neither load them nor stop at an invalid rule file."""
         from bot.moderation.service import Moderator
 
         return Moderator(self.engine, config_path=self.settings.moderation.config)

@@ -31,9 +31,11 @@ out = Console(soft_wrap=True)  # long paths and messages stay greppable on one l
 _COLOURS = {"high": "red", "medium": "yellow", "low": "cyan", "info": "blue"}
 
 
-def _moderator(data_dir: Path | None, config: Path | None = None) -> Moderator:
-    """The moderator of this command's application (closed when the command ends)."""
-    return open_services(settings=load_settings(data_dir, config), progress=False, moderation=True).moderation
+def _moderator(data_dir: Path | None, config: Path | None = None, rules: bool = True) -> Moderator:
+    """The moderator of this command's application (closed when the command ends). `rules`: the command needs
+    the rule file, so it is read now and an invalid one stops the command before any work."""
+    services = open_services(settings=load_settings(data_dir, config), progress=False, moderation=rules)
+    return services.moderation if rules else services.review_moderation
 
 
 def _render_import(report: ImportReport, what: str) -> None:
@@ -176,7 +178,7 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Reports awaiting a moderator (open ones by default), oldest first."""
-        moderator = _moderator(data_dir)
+        moderator = _moderator(data_dir, rules=False)
         from bot.moderation.service import ModerationError
 
         try:
@@ -211,7 +213,7 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """One report with its findings and every decision taken on it."""
-        moderator = _moderator(data_dir)
+        moderator = _moderator(data_dir, rules=False)
         from bot.moderation.service import ModerationError
 
         try:
@@ -243,7 +245,8 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Record a moderator's decision on a report (the audit log keeps every decision)."""
-        moderator = _moderator(data_dir)
+        # An approved or rejected submission is stored as a post, sketched with the rule file's parameters.
+        moderator = _moderator(data_dir, rules=status in ("approved", "rejected"))
         from bot.moderation.service import ModerationError
 
         try:
@@ -265,7 +268,7 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Posts that cite a paper or page: every outbound link, id and footnote of ingested posts counts."""
-        moderator = _moderator(data_dir)
+        moderator = _moderator(data_dir, rules=False)
         from bot.moderation.service import ModerationError
 
         try:

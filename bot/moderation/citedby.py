@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.moderation.common import ModerationError, Store, work_ref
+from bot.moderation.links import link_key
 from bot.moderation.schemas import CitedByResult, CitingPost
-from bot.moderation.text import link_key
 from bot.storage import WorkKey
 from bot.storage.tables.moderation import Post, PostLink
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from bot.engine import Engine
-from bot.moderation.config import ModerationConfig
 from bot.moderation.schemas import WorkRef
-from bot.moderation.shingles import SketchParams
 from bot.storage import Database, Work
+
+if TYPE_CHECKING:  # the rules (and YAML, Markdown) load with the rule file: the review queue needs neither
+    from bot.moderation.config import ModerationConfig
+    from bot.moderation.shingles import SketchParams
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -24,9 +28,13 @@ class ModerationError(ValueError):
 @dataclass
 class Store:
     engine: Engine
-    config: ModerationConfig
+    load_config: Callable[[], ModerationConfig]  # the rule file, read on first use (`config`)
     # Guards the near-duplicate index, which posts update while checks read it.
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @cached_property
+    def config(self) -> ModerationConfig:
+        return self.load_config()
 
     @property
     def db(self) -> Database:

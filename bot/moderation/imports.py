@@ -14,11 +14,11 @@ from sqlmodel import col
 
 from bot.moderation.common import ModerationError, Progress, Store
 from bot.moderation.schemas import ImportReport, PostRecord, Submission
-from bot.moderation.text import ParsedBody, parse_body
 from bot.storage.tables.moderation import Post, PostLink, now
 
 if TYPE_CHECKING:
     from bot.moderation.index import DuplicateIndex
+    from bot.moderation.text import ParsedBody
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
 
@@ -116,6 +116,8 @@ class Posts:
             report = ImportReport(read=len(records))
         if not records:
             return report
+        from bot.moderation.text import parse_body  # Markdown and HTML parsing: only when posts are stored
+
         prepared = []
         for record in records:
             parsed = parse_body(record.body, record.body_format or "markdown")

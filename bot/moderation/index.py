@@ -15,7 +15,6 @@ from sqlmodel import col, select
 from bot.ingest.pipeline import text_hash
 from bot.moderation.common import Progress, Store, work_text
 from bot.moderation.shingles import BandIndex, shingle, sketch, stored_windows
-from bot.moderation.text import parse_body
 from bot.storage import Work
 from bot.storage.tables.moderation import Post, TextSketch
 
@@ -76,6 +75,8 @@ class DuplicateIndex:
                     )
                 )
             ).all()
+        from bot.moderation.text import parse_body  # Markdown and HTML: only when sketches are (re)made
+
         for start in range(0, len(stale), 200):  # sketches made with other settings, or never made
             with store.session() as session:
                 posts = session.exec(select(Post).where(col(Post.id).in_(stale[start : start + 200]))).all()

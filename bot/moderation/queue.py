@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import SQLModel, col, select
 
+import bot.moderation.rules  # noqa: F401 - declares the advisory rules, which reading findings back needs
 from bot.moderation.common import ModerationError, Store
 from bot.moderation.imports import Posts
 from bot.moderation.schemas import (

@@ -9,22 +9,17 @@ check records a report for a moderator, a decision records the moderator's decis
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from bot.engine import Engine
-from bot.moderation.audit import Auditor
-from bot.moderation.checks import Checker
 from bot.moderation.citedby import cited_by
 from bot.moderation.common import ModerationError, Progress, Store
-from bot.moderation.config import ModerationConfig, load_config
 from bot.moderation.imports import Posts, load_submission, read_jsonl, validation_message
-from bot.moderation.index import DuplicateIndex
-from bot.moderation.intake import Intake, SubmissionIntake
-from bot.moderation.members import Members
 from bot.moderation.queue import LogEntry, ReviewQueue
 from bot.moderation.schemas import (
     CheckReport,
@@ -39,11 +34,19 @@ from bot.moderation.schemas import (
     ReportDetail,
     Submission,
 )
-from bot.moderation.shingles import BandIndex
-from bot.storage.tables.moderation import Member
+from bot.moderation.severity import Severity
+
+if TYPE_CHECKING:  # the rules, the duplicate index and text parsing load on first use: the queue needs none
+    from bot.moderation.audit import Auditor
+    from bot.moderation.checks import Checker
+    from bot.moderation.config import ModerationConfig
+    from bot.moderation.index import DuplicateIndex
+    from bot.moderation.intake import Intake, SubmissionIntake
+    from bot.moderation.members import Members
+    from bot.moderation.shingles import BandIndex, SketchParams
+    from bot.storage.tables.moderation import Member
 
 __all__ = [
-    "Intake",
     "LogEntry",
     "ModerationError",
     "Moderator",
@@ -56,23 +59,89 @@ __all__ = [
 
 
 class Moderator:
+    """Its parts are built on first use, and the rule file is read when a part needs it: the review queue,
+    decisions and cited-by never load the rules."""
+
     def __init__(self, engine: Engine, config: ModerationConfig | None = None, config_path: Path | None = None):
         self.engine = engine
         self.db = engine.db
         self.config_path = config_path or engine.settings.knowledge_dir / "moderation.yaml"
-        self.config = config or load_config(self.config_path)
-        self.params = self.config.sketch.params()
-        store = Store(engine, self.config)
-        self.store = store
-        self.duplicates = DuplicateIndex(store)
-        self.member_list = Members(store)
-        self.posts = Posts(store, self.duplicates)
-        self.auditor = Auditor(store)
-        self.checker = Checker(store, self.duplicates, self.member_list, self.auditor)
-        self.reviews = ReviewQueue(store, self.posts)
-        self.intake = SubmissionIntake(self.checker, self.reviews, self.posts)
-        # The intake every front end uses: `receive(submission, origin=…)` (see `bot.moderation.intake`).
-        self.receive = self.intake.receive
+        self.store = Store(engine, (lambda: config) if config is not None else self._load_config)
+
+    def _load_config(self) -> ModerationConfig:
+        from bot.moderation.config import load_config
+
+        return load_config(self.config_path)
+
+    @property
+    def config(self) -> ModerationConfig:
+        """The rules (ConfigError when the rule file is invalid)."""
+        return self.store.config
+
+    @property
+    def params(self) -> SketchParams:
+        return self.store.params
+
+    @cached_property
+    def duplicates(self) -> DuplicateIndex:
+        from bot.moderation.index import DuplicateIndex
+
+        return DuplicateIndex(self.store)
+
+    @cached_property
+    def member_list(self) -> Members:
+        from bot.moderation.members import Members
+
+        return Members(self.store)
+
+    @cached_property
+    def posts(self) -> Posts:
+        return Posts(self.store, self.duplicates)
+
+    @cached_property
+    def auditor(self) -> Auditor:
+        from bot.moderation.audit import Auditor
+
+        return Auditor(self.store)
+
+    @cached_property
+    def checker(self) -> Checker:
+        from bot.moderation.checks import Checker
+
+        return Checker(self.store, self.duplicates, self.member_list, self.auditor)
+
+    @cached_property
+    def reviews(self) -> ReviewQueue:
+        return ReviewQueue(self.store, self.posts)
+
+    @cached_property
+    def intake(self) -> SubmissionIntake:
+        """The intake every front end uses: `receive(submission, origin=…)` (see `bot.moderation.intake`)."""
+        from bot.moderation.intake import SubmissionIntake
+
+        return SubmissionIntake(self.checker, self.reviews, self.posts)
+
+    def receive(
+        self,
+        submission: Submission,
+        *,
+        origin: str,
+        record: bool = True,
+        rules: set[str] | None = None,
+        published: PostRecord | None = None,
+        crosspost_of: PostRecord | None = None,
+        notify_at: Severity | str = Severity.LOW,
+    ) -> Intake:
+        """Check a submission from `origin` and act on the result (`SubmissionIntake.receive`)."""
+        return self.intake.receive(
+            submission,
+            origin=origin,
+            record=record,
+            rules=rules,
+            published=published,
+            crosspost_of=crosspost_of,
+            notify_at=notify_at,
+        )
 
     def session(self) -> Session:
         return self.store.session()

@@ -52,6 +52,12 @@ def open_vector_store(settings: Settings, embedding_name: str) -> VectorStore:
     return ChromaVectorStore.from_settings(settings, embedding_name)
 
 
+def describe_vector_store(settings: Settings) -> dict[str, str]:
+    """What `describe()` of the configured store says, without opening it (nor importing its client)."""
+    host = settings.chroma_host
+    return {"chroma": f"{host}:{settings.chroma_port}" if host else str(settings.chroma_path)}
+
+
 def server_health_url(settings: Settings) -> str | None:
     """A URL that answers 200 while the configured store's server is up; None for an embedded store."""
     from bot.storage.chroma import heartbeat_url

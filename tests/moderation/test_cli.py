@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -163,6 +164,9 @@ def test_commands_are_registered_on_the_main_app() -> None:
     from bot.cli import app
 
     main = get_command(app)
-    assert {"check", "audit", "queue", "review", "decide", "citedby", "members", "posts"} <= set(main.commands)
-    assert set(main.commands["members"].commands) == {"import"}
-    assert set(main.commands["posts"].commands) == {"ingest", "fetch"}
+    context = click.Context(main)
+    names = {"check", "audit", "queue", "review", "decide", "citedby", "members", "posts"}
+    assert names <= set(main.list_commands(context))  # type: ignore[attr-defined]
+    assert all(main.get_command(context, name) for name in names)  # type: ignore[attr-defined]
+    assert set(main.get_command(context, "members").commands) == {"import"}  # type: ignore[attr-defined]
+    assert set(main.get_command(context, "posts").commands) == {"ingest", "fetch"}  # type: ignore[attr-defined]

@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.moderation.schemas import ADVISORY_RULES, Finding, RelatedWorkAudit, Submission
 from bot.moderation.severity import Severity
-from bot.moderation.shingles import Overlap
-from bot.moderation.text import ParsedBody
 from bot.storage.tables.moderation import Member
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # reading stored findings back declares the rules; only checking needs text parsing
     from bot.moderation.config import ModerationConfig
+    from bot.moderation.shingles import Overlap
+    from bot.moderation.text import ParsedBody
 
 # Every rule's templates may use these; a rule names the others it fills in.
 BASE_PLACEHOLDERS = frozenset({"author", "forum", "title"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -10,7 +10,9 @@ from bot.identifiers import canonical_url
 from bot.moderation.rules.base import CheckContext, Rule, RuleConfig, SourceMatch
 from bot.moderation.schemas import Finding
 from bot.moderation.severity import Severity
-from bot.moderation.shingles import Overlap
+
+if TYPE_CHECKING:
+    from bot.moderation.shingles import Overlap
 
 _SOURCE = frozenset({"source_title", "source_url"})
 
