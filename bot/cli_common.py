@@ -8,17 +8,19 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from bot.services import Services
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the progress bar's module loads when a bar is shown (not with --json)
+    from rich.progress import Progress, TaskID
 
 err = Console(stderr=True, soft_wrap=True)  # `FILE:LINE: reason` lines must stay whole for tools
 
@@ -65,6 +67,8 @@ class RichProgress:
 
 @contextmanager
 def progress_bar() -> Iterator[RichProgress]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
