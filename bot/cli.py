@@ -49,7 +49,7 @@ from bot.storage import StoreCorrupt
 
 # Commands registered by other modules (`register(app)` in each), imported only when one of theirs is invoked
 # (or `--help` lists them all), so a command does not start by importing every other command's dependencies.
-# In `alignbot --help` order. tests/test_cli.py checks that each module registers exactly the names given here.
+# In `alignbot --help` order; tests/test_startup.py checks that each module registers exactly the names given here.
 LAZY_COMMANDS = {
     "db": "bot.commands.db",  # the database's schema: upgrade, current
     **dict.fromkeys(["check", "audit", "queue", "review", "decide", "citedby"], "bot.commands.moderation"),

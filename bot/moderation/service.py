@@ -20,6 +20,8 @@ from bot.engine import Engine
 from bot.moderation.citedby import cited_by
 from bot.moderation.common import ModerationError, Progress, Store
 from bot.moderation.imports import Posts, load_submission, read_jsonl, validation_message
+from bot.moderation.index import DuplicateIndex
+from bot.moderation.members import Members
 from bot.moderation.queue import LogEntry, ReviewQueue
 from bot.moderation.schemas import (
     CheckReport,
@@ -36,13 +38,11 @@ from bot.moderation.schemas import (
 )
 from bot.moderation.severity import Severity
 
-if TYPE_CHECKING:  # the rules, the duplicate index and text parsing load on first use: the queue needs none
+if TYPE_CHECKING:  # the rules and text parsing load on first use: the queue needs neither
     from bot.moderation.audit import Auditor
     from bot.moderation.checks import Checker
     from bot.moderation.config import ModerationConfig
-    from bot.moderation.index import DuplicateIndex
     from bot.moderation.intake import Intake, SubmissionIntake
-    from bot.moderation.members import Members
     from bot.moderation.shingles import BandIndex, SketchParams
     from bot.storage.tables.moderation import Member
 
@@ -59,14 +59,19 @@ __all__ = [
 
 
 class Moderator:
-    """Its parts are built on first use, and the rule file is read when a part needs it: the review queue,
-    decisions and cited-by never load the rules."""
+    """The rule file is read, and the parts that run rules (audit, checks, intake: stateless, over the shared
+    parts) are built, on first use: the review queue, decisions and cited-by never load the rules."""
 
     def __init__(self, engine: Engine, config: ModerationConfig | None = None, config_path: Path | None = None):
         self.engine = engine
         self.db = engine.db
         self.config_path = config_path or engine.settings.knowledge_dir / "moderation.yaml"
-        self.store = Store(engine, (lambda: config) if config is not None else self._load_config)
+        store = Store(engine, (lambda: config) if config is not None else self._load_config)
+        self.store = store
+        self.duplicates = DuplicateIndex(store)  # the one near-duplicate index every part shares
+        self.member_list = Members(store)
+        self.posts = Posts(store, self.duplicates)
+        self.reviews = ReviewQueue(store, self.posts)
 
     def _load_config(self) -> ModerationConfig:
         from bot.moderation.config import load_config
@@ -83,22 +88,6 @@ class Moderator:
         return self.store.params
 
     @cached_property
-    def duplicates(self) -> DuplicateIndex:
-        from bot.moderation.index import DuplicateIndex
-
-        return DuplicateIndex(self.store)
-
-    @cached_property
-    def member_list(self) -> Members:
-        from bot.moderation.members import Members
-
-        return Members(self.store)
-
-    @cached_property
-    def posts(self) -> Posts:
-        return Posts(self.store, self.duplicates)
-
-    @cached_property
     def auditor(self) -> Auditor:
         from bot.moderation.audit import Auditor
 
@@ -109,10 +98,6 @@ class Moderator:
         from bot.moderation.checks import Checker
 
         return Checker(self.store, self.duplicates, self.member_list, self.auditor)
-
-    @cached_property
-    def reviews(self) -> ReviewQueue:
-        return ReviewQueue(self.store, self.posts)
 
     @cached_property
     def intake(self) -> SubmissionIntake:
