@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from bot.domain import Message
 from bot.identifiers import ARXIV_IN_TEXT_RE, DOI_RE, URL_RE, normalize_text
 from bot.retrieval.corpus import CorpusIndex
-from bot.retrieval.resolve import Candidate, ReferenceResolver
+from bot.retrieval.resolve import ORGANISATIONS, Candidate, ReferenceResolver
 
 # Capitals of the Latin, Greek and Cyrillic alphabets, not only A-Z: "Özdemir et al.", "Šimon & Ørsted".
 _UPPER = "A-Z" + "".join(re.escape(c) for c in map(chr, range(0xC0, 0x530)) if c.isupper())
@@ -49,8 +49,12 @@ _DESCRIBED_BEFORE = re.compile(
 )
 # "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
 _NAME_YEAR = re.compile(rf"\b({_NAME})\s+\(?({_YEAR})\b")
+# Words of a description may be joined by slashes ("the OpenAI/Apollo anti-scheming paper") or glossed in
+# parentheses ("the SHIFT (sparse feature circuits) paper").
+_DESCRIPTION_WORD = r"(?:[\w\-’'/]+|\([^()\n]{1,40}\))"
 THE_X_PAPER = re.compile(
-    r"\b(?:the|their|his|her|that|this)\s+((?:[\w\-’']+\s+){0,9}?[\w\-’']+)\s+(?:paper|post|report|preprint|article)s?\b"
+    rf"\b(?:the|their|his|her|that|this)\s+((?:{_DESCRIPTION_WORD}\s+){{0,9}}?{_DESCRIPTION_WORD})\s+"
+    r"(?:paper|post|report|preprint|article)s?\b"
     r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?",
     re.IGNORECASE,
 )
@@ -82,6 +86,16 @@ _EMPHASIS = [
     re.compile(r"(?<![\w_])_(?=[^\s_])([^\n_]+?)(?<=[^\s_])_(?![\w_])"),
     re.compile(r"<(em|i|cite|q)>\s*([^<>\n]+?)\s*</\1\s*>", re.IGNORECASE),
 ]
+# Words next to a one-word name that make it the thing itself (a model, a benchmark, a method): "models like
+# BERT", "a method called TracIn", "the MMLU benchmark". A model release ends in its version: "DeepSeek-R1".
+_ARTIFACTS = r"(?:models?|LLMs?|benchmarks?|datasets?|architectures?|methods?|algorithms?|techniques?|systems?)"
+_THING_BEFORE = re.compile(
+    rf"(?:\b(?:called|named|dubbed|termed|coined)|\b{_ARTIFACTS}\s+(?:like|such\s+as|including|e\.g\.,?))\s+$",
+    re.IGNORECASE,
+)
+_THING_AFTER = re.compile(rf"[\s-]+{_ARTIFACTS}\b", re.IGNORECASE)
+_VERSION = re.compile(r"\d$")
+_CAPITALISED_RUN = re.compile(rf"\b[{_UPPER}][^\W\d_]*(?:[\s-]+[{_UPPER}][^\W\d_]*)+")
 # Acronyms for ideas, not for any one paper: a thread that says "RLHF" is not citing a work.
 _CONCEPT_ACRONYMS = {"AI", "AGI", "ASI", "ML", "RL", "LLM", "LLMs", "NLP", "RLHF", "CoT", "SAE", "SAEs", "GPT"}
 _STOP = frozenset(
@@ -324,13 +338,42 @@ def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int, int]]:
     for size in range(5, 0, -1):
         for start in range(len(words) - size + 1):
             phrase = [m.group(0) for m in words[start : start + size]]
-            if size == 1 and (sum(c.isupper() for c in phrase[0]) < 2 or phrase[0] in _CONCEPT_ACRONYMS):
+            if size == 1 and (
+                sum(c.isupper() for c in phrase[0]) < 2
+                or phrase[0] in _CONCEPT_ACRONYMS
+                or _names_the_thing(text, words[start])
+            ):
                 continue
             if size > 1 and not all(w[:1].isupper() or w.lower() in _TITLE_MINOR for w in phrase):
                 continue
             if normalize_text(" ".join(phrase)) in corpus.aliases:
                 found.append((" ".join(phrase), words[start].start(), words[start + size - 1].end()))
     return found
+
+
+def _names_the_thing(text: str, word: re.Match[str]) -> bool:
+    """A one-word name used for the thing it names, not to cite the work that introduced it: a model, a
+    benchmark or a method ("models like BERT", "a method called TracIn", "the MMLU benchmark", the model
+    release "DeepSeek-R1"), an acronym being defined ("Retrieval-Augmented Generation (RAG)"), or an
+    organisation that shares a work's alias ("CAIS researchers")."""
+    name = word.group(0)
+    return bool(
+        normalize_text(name) in ORGANISATIONS
+        or _VERSION.search(name)
+        or _THING_BEFORE.search(text, max(0, word.start() - 40), word.start())
+        or _THING_AFTER.match(text, word.end())
+        or _spelled_out(name, text)
+    )
+
+
+def _spelled_out(acronym: str, text: str) -> bool:
+    """The text spells the acronym out in capitalised words: "Massive Multitask Language Understanding"."""
+    letters = "".join(c for c in acronym if c.isupper()).lower()
+    for run in _CAPITALISED_RUN.findall(text):
+        initials = "".join(word[0] for word in re.split(r"[\s-]+", run) if word).lower()
+        if len(initials) > 1 and letters in initials:
+            return True
+    return False
 
 
 def read_references(
