@@ -11,6 +11,7 @@ name, "the … paper", a sentence-case quote) count only when they resolve with 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,19 +26,26 @@ _UPPER = "A-Z" + "".join(re.escape(c) for c in map(chr, range(0xC0, 0x530)) if c
 # A name has a lower-case second letter: "Zou", "McDonald", not the acronyms "LLMs", "RLHF".
 _LOWER = "a-z" + "".join(re.escape(c) for c in map(chr, range(0xDF, 0x530)) if c.islower())
 _NAME = rf"[{_UPPER}][{_LOWER}][^\W\d_]*(?:[-'’][{_UPPER}]?[^\W\d_]+)?"
+# With the particles of a family name, often written in lower case: "van der Weij et al.", "de Haan (2019)".
+_SURNAME = rf"(?:(?i:van|von|der|den|de|du|ter|ten)\s+){{0,2}}{_NAME}"
 _YEAR = r"(?:19|20)\d\d[a-z]?"
 _ET_AL = r"et\s*al\.?"
 AUTHOR_CITATION = re.compile(
-    rf"\b(?:{_NAME}\s+(?:{_ET_AL}|(?:&|and)\s+{_NAME}(?:\s+{_ET_AL})?)(?:['’]s?)?(?:,?\s*\(?{_YEAR}\)?)?"
-    rf"|{_NAME},?\s*\({_YEAR}\)|{_NAME},\s+{_YEAR})"
+    rf"\b(?:{_SURNAME}\s+(?:{_ET_AL}|(?:&|and)\s+{_SURNAME}(?:\s+{_ET_AL})?)(?:['’]s?)?(?:,?\s*\(?{_YEAR}\)?)?"
+    rf"|{_SURNAME},?\s*\({_YEAR}\)|{_SURNAME},\s+{_YEAR})"
 )
 # "(Zou et al.)", "(Hubinger, 2024)" right after a name or description: the author of what was just named.
 _PAREN_AUTHOR = re.compile(
-    rf"\(\s*({_NAME}(?:\s+{_ET_AL}(?:,?\s*{_YEAR})?|\s+(?:&|and)\s+{_NAME}(?:,?\s*{_YEAR})?|,?\s*{_YEAR}))\s*\)"
+    rf"\(\s*({_SURNAME}(?:\s+{_ET_AL}(?:,?\s*{_YEAR})?|\s+(?:&|and)\s+{_SURNAME}(?:,?\s*{_YEAR})?|,?\s*{_YEAR}))\s*\)"
 )
+# A word of a title or description named before "paper": joined by slashes ("the OpenAI/Apollo anti-scheming
+# paper"), with a title's punctuation ("Sleeper Agents: Training…", "What Does BERT Look At?"), or a gloss in
+# parentheses ("the SHIFT (sparse feature circuits) paper").
+_TITLE_WORD = r"[\w\-’'/:?!&]+"
+_DESCRIPTION_WORD = rf"(?:{_TITLE_WORD}|\([^()\n]{{1,40}}\))"
 # "Burns's CCS paper", "Turner’s Reward is not the optimization target post".
 _POSSESSIVE = re.compile(
-    rf"\b({_NAME})['’]s?\s+(?:[\w\-’']+\s+){{0,9}}?(?:paper|post|report|preprint)\b"
+    rf"\b({_SURNAME})['’]s?\s+(?:{_TITLE_WORD}\s+){{0,20}}?(?:paper|post|report|preprint)\b"
     r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?"
 )
 # Up to five words before "(Zou et al.)", back to punctuation or a word that starts a clause; a gloss in
@@ -47,13 +55,13 @@ _DESCRIBED_BEFORE = re.compile(
     rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)(?:[\w\-’']+|\([^()\n]{{1,40}}\))\s+){{1,5}})$",
     re.IGNORECASE,
 )
+_CAPITALISED = rf"[{_UPPER}0-9][\w\-’'/]*[:?!]?"
+_MINOR = r"(?:a|an|the|and|or|of|to|in|on|for|with|by|at|from|as|is|are|via|vs\.?|do|does|not|without|through|into)"
+_TITLE_BEFORE = re.compile(rf"(?<![\w\-’'])({_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR})){{2,25}}\s+)$")
 # "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
-_NAME_YEAR = re.compile(rf"\b({_NAME})\s+\(?({_YEAR})\b")
-# Words of a description may be joined by slashes ("the OpenAI/Apollo anti-scheming paper") or glossed in
-# parentheses ("the SHIFT (sparse feature circuits) paper").
-_DESCRIPTION_WORD = r"(?:[\w\-’'/]+|\([^()\n]{1,40}\))"
+_NAME_YEAR = re.compile(rf"\b({_SURNAME})\s+\(?({_YEAR})\b")
 THE_X_PAPER = re.compile(
-    rf"\b(?:the|their|his|her|that|this)\s+((?:{_DESCRIPTION_WORD}\s+){{0,9}}?{_DESCRIPTION_WORD})\s+"
+    rf"\b(?:the|their|his|her|that|this)\s+((?:{_DESCRIPTION_WORD}\s+){{0,20}}?{_DESCRIPTION_WORD})\s+"
     r"(?:paper|post|report|preprint|article)s?\b"
     r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?",
     re.IGNORECASE,
@@ -95,6 +103,7 @@ _THING_BEFORE = re.compile(
 )
 _THING_AFTER = re.compile(rf"[\s-]+{_ARTIFACTS}\b", re.IGNORECASE)
 _VERSION = re.compile(r"\d$")
+_CAPITALISED_WORD = re.compile(rf"[{_UPPER}][\w\-’']*")
 _CAPITALISED_RUN = re.compile(rf"\b[{_UPPER}][^\W\d_]*(?:[\s-]+[{_UPPER}][^\W\d_]*)+")
 # Acronyms for ideas, not for any one paper: a thread that says "RLHF" is not citing a work.
 _CONCEPT_ACRONYMS = {"AI", "AGI", "ASI", "ML", "RL", "LLM", "LLMs", "NLP", "RLHF", "CoT", "SAE", "SAEs", "GPT"}
@@ -275,7 +284,10 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         cited.append((match.start(), match.end(), kind))
     for match in _PAREN_AUTHOR.finditer(plain):
         # "weak-to-strong generalization (Burns et al.)": the words before say which of their works.
-        before = _DESCRIBED_BEFORE.search(plain, max(0, match.start() - 80), match.start())
+        # A whole Title Case title may come before it: "Sparse Autoencoders Find Highly Interpretable Features".
+        before = _TITLE_BEFORE.search(plain, max(0, match.start() - 250), match.start()) or _DESCRIBED_BEFORE.search(
+            plain, max(0, match.start() - 80), match.start()
+        )
         cited.append((before.start(1) if before else match.start(1), match.end(), "author"))
     for match in _POSSESSIVE.finditer(plain):
         known = normalize_text(match.group(1)) in corpus.by_surname
@@ -346,9 +358,30 @@ def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int, int]]:
                 continue
             if size > 1 and not all(w[:1].isupper() or w.lower() in _TITLE_MINOR for w in phrase):
                 continue
-            if normalize_text(" ".join(phrase)) in corpus.aliases:
+            if normalize_text(" ".join(phrase)) in corpus.aliases and not _inside_longer_title(
+                text, words, start, size
+            ):
                 found.append((" ".join(phrase), words[start].start(), words[start + size - 1].end()))
     return found
+
+
+def _inside_longer_title(text: str, words: list[re.Match[str]], start: int, size: int) -> bool:
+    """The name is part of a longer capitalised title: "Mitigating Best-of-N Jailbreaking with Prompt…",
+    "Improved Video VAE for…". A word that starts a sentence, a short word ("In", "I") or an owner
+    ("Anthropic's Sleeper Agents") before it does not make it one."""
+    end = start + size
+    after = words[end] if end < len(words) else None
+    if after and _CAPITALISED_WORD.fullmatch(after.group(0)) and not text[words[end - 1].end() : after.start()].strip():
+        return True
+    before = words[start - 1] if start > 0 else None
+    return bool(
+        before
+        and _CAPITALISED_WORD.fullmatch(before.group(0))
+        and len(before.group(0)) > 2
+        and not re.search(r"['’]s?$", before.group(0))
+        and not text[before.end() : words[start].start()].strip()
+        and not re.search(r"(?:^|[.!?;]|\n)\s*$", text[: before.start()])  # "Since Sleeper Agents, …"
+    )
 
 
 def _names_the_thing(text: str, word: re.Match[str]) -> bool:
@@ -367,13 +400,17 @@ def _names_the_thing(text: str, word: re.Match[str]) -> bool:
 
 
 def _spelled_out(acronym: str, text: str) -> bool:
-    """The text spells the acronym out in capitalised words: "Massive Multitask Language Understanding"."""
+    """The text spells the acronym out in capitalised words: "Massive Multitask Language Understanding" (three
+    letters or more: two, like "RE", are found by chance in names such as "Rich Evans")."""
     letters = "".join(c for c in acronym if c.isupper()).lower()
-    for run in _CAPITALISED_RUN.findall(text):
-        initials = "".join(word[0] for word in re.split(r"[\s-]+", run) if word).lower()
-        if len(initials) > 1 and letters in initials:
-            return True
-    return False
+    return len(letters) >= 3 and any(letters in initials for initials in _capitalised_initials(text))
+
+
+@functools.lru_cache(maxsize=4)
+def _capitalised_initials(text: str) -> list[str]:
+    """The initials of each run of capitalised words ("Retrieval-Augmented Generation": "rag"), once per text."""
+    runs = (re.split(r"[\s-]+", run) for run in _CAPITALISED_RUN.findall(text))
+    return ["".join(word[0] for word in run if word).lower() for run in runs]
 
 
 def read_references(

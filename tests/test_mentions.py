@@ -125,6 +125,26 @@ def test_a_possessive_names_the_owner_not_the_title_words(engine: Engine) -> Non
         assert entry.work.title.startswith(title)
 
 
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Hubinger's Sleeper Agents: Training Deceptive LLMs that Persist Through Safety Training paper", "Sleeper"),
+        ("Discovering Latent Knowledge in Language Models Without Supervision (Burns et al.) is old.", "Discovering"),
+        ("As van der Weij et al. (2024) showed, models sandbag.", "AI Sandbagging"),
+        ("Causal confusion is old news (de Haan et al., 2019).", "Causal Confusion in Imitation Learning"),
+    ],
+)  # fmt: skip
+def test_long_titles_and_name_particles_are_read_whole(engine: Engine, text: str, title: str) -> None:
+    [entry] = engine.bibliography(text).entries
+    assert entry.work.title.startswith(title)
+
+
+def test_a_name_inside_a_longer_title_is_not_that_work(engine: Engine) -> None:
+    # "Best-of-N Jailbreaking" here is part of another paper's title, not a mention of that paper.
+    result = engine.bibliography("I liked Mitigating Best-of-N Jailbreaking with Prompt Evaluation a lot.")
+    assert result.entries == []
+
+
 def test_author_citations_that_disagree_with_a_work_are_not_confident(empty_engine: Engine) -> None:
     empty_engine.ingest_records(
         [

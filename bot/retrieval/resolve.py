@@ -352,6 +352,8 @@ class ReferenceResolver:
             return False
         if len(candidates) > 1 and best.score - candidates[1].score < self.margin:
             return False  # a near tie between two different works: we cannot tell which one was meant
+        if kind == "author" and best.signals.get("authors") == 0.0:
+            return False  # "Towards … corrigibility (Hubinger et al.)" is not "Corrigibility" by other authors
         if kind in {"name", "names"}:
             # A weak cue ("the … paper", "Sarah and Tom", a bare name) must name the work, not just share words.
             named = max(best.signals.get("alias", 0.0), best.signals.get("title", 0.0))
