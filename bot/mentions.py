@@ -57,6 +57,7 @@ _DESCRIBED_BEFORE = re.compile(
 )
 _CAPITALISED = rf"[{_UPPER}0-9][\w\-’'/]*[:?!]?"
 _MINOR = r"(?:a|an|the|and|or|of|to|in|on|for|with|by|at|from|as|is|are|via|vs\.?|do|does|not|without|through|into)"
+_TITLE_AFTER = re.compile(rf"\s+{_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR}))*\s+{_CAPITALISED}")
 _TITLE_BEFORE = re.compile(rf"(?<![\w\-’'])({_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR})){{2,25}}\s+)$")
 # "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
 _NAME_YEAR = re.compile(rf"\b({_SURNAME})\s+\(?({_YEAR})\b")
@@ -281,7 +282,10 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
             continue  # "RepE and ActAdd" are two works' names, not two authors
         if kind == "names" and re.match(rf"\s+[{_UPPER}][{_LOWER}]", plain[match.end() :]):
             continue  # "Brown and Catherine Olsson": the second name goes on, so these are people, not a citation
-        cited.append((match.start(), match.end(), kind))
+        end = match.end()
+        if re.search(r"['’]s?$", match.group(0)) and (title := _TITLE_AFTER.match(plain, end)):
+            end = title.end()  # "Turpin et al.'s Language Models Don't Always Say What They Think"
+        cited.append((match.start(), end, kind))
     for match in _PAREN_AUTHOR.finditer(plain):
         # "weak-to-strong generalization (Burns et al.)": the words before say which of their works.
         # A whole Title Case title may come before it: "Sparse Autoencoders Find Highly Interpretable Features".

@@ -130,6 +130,7 @@ def test_a_possessive_names_the_owner_not_the_title_words(engine: Engine) -> Non
     [
         ("Hubinger's Sleeper Agents: Training Deceptive LLMs that Persist Through Safety Training paper", "Sleeper"),
         ("Discovering Latent Knowledge in Language Models Without Supervision (Burns et al.) is old.", "Discovering"),
+        ("Turpin et al.'s Language Models Don't Always Say What They Think is key.", "Language Models Don"),
         ("As van der Weij et al. (2024) showed, models sandbag.", "AI Sandbagging"),
         ("Causal confusion is old news (de Haan et al., 2019).", "Causal Confusion in Imitation Learning"),
     ],
