@@ -11,21 +11,17 @@ name, "the … paper", a sentence-case quote) count only when they resolve with 
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass, field
 
 from bot.domain import Message
 from bot.identifiers import ARXIV_IN_TEXT_RE, DOI_RE, URL_RE, normalize_text
+from bot.mentions.names import LOWER, STOP, TITLE_MINOR, UPPER, WORD, known_names
 from bot.retrieval.corpus import CorpusIndex
-from bot.retrieval.resolve import ORGANISATIONS, Candidate, ReferenceResolver
+from bot.retrieval.resolve import Candidate, ReferenceResolver
 
-# Capitals of the Latin, Greek and Cyrillic alphabets, not only A-Z: "Özdemir et al.", "Šimon & Ørsted".
-_UPPER = "A-Z" + "".join(re.escape(c) for c in map(chr, range(0xC0, 0x530)) if c.isupper())
-# A name has a lower-case second letter: "Zou", "McDonald", not the acronyms "LLMs", "RLHF".
-_LOWER = "a-z" + "".join(re.escape(c) for c in map(chr, range(0xDF, 0x530)) if c.islower())
-_NAME = rf"[{_UPPER}][{_LOWER}][^\W\d_]*(?:[-'’][{_UPPER}]?[^\W\d_]+)?"
+_NAME = rf"[{UPPER}][{LOWER}][^\W\d_]*(?:[-'’][{UPPER}]?[^\W\d_]+)?"
 # With the particles of a family name, often written in lower case: "van der Weij et al.", "de Haan (2019)".
 _SURNAME = rf"(?:(?i:van|von|der|den|de|du|ter|ten)\s+){{0,2}}{_NAME}"
 _YEAR = r"(?:19|20)\d\d[a-z]?"
@@ -55,7 +51,7 @@ _DESCRIBED_BEFORE = re.compile(
     rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)(?:[\w\-’']+|\([^()\n]{{1,40}}\))\s+){{1,5}})$",
     re.IGNORECASE,
 )
-_CAPITALISED = rf"[{_UPPER}0-9][\w\-’'/]*[:?!]?"
+_CAPITALISED = rf"[{UPPER}0-9][\w\-’'/]*[:?!]?"
 _MINOR = r"(?:a|an|the|and|or|of|to|in|on|for|with|by|at|from|as|is|are|via|vs\.?|do|does|not|without|through|into)"
 _TITLE_AFTER = re.compile(rf"\s+{_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR}))*\s+{_CAPITALISED}")
 _TITLE_BEFORE = re.compile(rf"(?<![\w\-’'])({_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR})){{2,25}}\s+)$")
@@ -69,7 +65,6 @@ THE_X_PAPER = re.compile(
 )
 # "Nanda et al. on grokking": the topic after an author citation says which of their works.
 _ON_TOPIC = re.compile(r"\s+(?:on|about)\s+((?:[\w\-]+\s+){0,3}[\w\-]+)")
-_WORD = re.compile(r"[\w\-'’]+")
 _MD_LINK = re.compile(r"\[([^\[\]\n]{0,300})\]\(\s*<?([^()\s<>]+(?:\([^()\s]*\)[^()\s<>]*)*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
@@ -95,27 +90,6 @@ _EMPHASIS = [
     re.compile(r"(?<![\w_])_(?=[^\s_])([^\n_]+?)(?<=[^\s_])_(?![\w_])"),
     re.compile(r"<(em|i|cite|q)>\s*([^<>\n]+?)\s*</\1\s*>", re.IGNORECASE),
 ]
-# Words next to a one-word name that make it the thing itself (a model, a benchmark, a method): "models like
-# BERT", "a method called TracIn", "the MMLU benchmark". A model release ends in its version: "DeepSeek-R1".
-_ARTIFACTS = r"(?:models?|LLMs?|benchmarks?|datasets?|architectures?|methods?|algorithms?|techniques?|systems?)"
-_THING_BEFORE = re.compile(
-    rf"(?:\b(?:called|named|dubbed|termed|coined)|\b{_ARTIFACTS}\s+(?:like|such\s+as|including|e\.g\.,?))\s+$",
-    re.IGNORECASE,
-)
-_THING_AFTER = re.compile(rf"[\s-]+{_ARTIFACTS}\b", re.IGNORECASE)
-_VERSION = re.compile(r"\d$")
-_CAPITALISED_WORD = re.compile(rf"[{_UPPER}][\w\-’']*")
-_CAPITALISED_RUN = re.compile(rf"\b[{_UPPER}][^\W\d_]*(?:[\s-]+[{_UPPER}][^\W\d_]*)+")
-# Acronyms for ideas, not for any one paper: a thread that says "RLHF" is not citing a work.
-_CONCEPT_ACRONYMS = {"AI", "AGI", "ASI", "ML", "RL", "LLM", "LLMs", "NLP", "RLHF", "CoT", "SAE", "SAEs", "GPT"}
-_STOP = frozenset(
-    "a an the and or of to in on for with by at from as is are was were be been it its this that these those "
-    "we you he she they i me my our your their his her not no so but if then than too very can will just about "
-    "into over under what which who whom how why when where all any some more most other such only own same".split()
-)
-# Words that may stay lower-case in a Title Case title.
-_TITLE_MINOR = _STOP | {"via", "vs", "versus", "per", "up", "out", "off", "down", "do", "does", "don't", "dont"}
-
 # Capitalised words before a year that are no one's name: "In March 2023", "Since 2019".
 _NOT_NAMES = frozenset(
     "in on since by from until before after during around about january february march april may june july "
@@ -194,19 +168,19 @@ def _blank(text: str, start: int, end: int) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in (normalize_text(w) for w in _WORD.findall(text)) if w and w not in _STOP]
+    return [w for w in (normalize_text(w) for w in WORD.findall(text)) if w and w not in STOP]
 
 
 def reads_as_title(span: str) -> bool:
     """Title Case, a few words, one phrase: "Sleeper Agents: Training Deceptive LLMs…", not "the answer is A"."""
-    words = _WORD.findall(span)
+    words = WORD.findall(span)
     if not 2 <= len(words) <= 30 or len(content_words(span)) < 2 or _has_sentence_break(span):
         return False
     if not words[0][:1].isupper() and not words[0][:1].isdigit():
         return False
     if ":" in span and len(words) >= 4:
         return True  # "Personalize to generalize: Towards …": sentence-case titles keep the colon shape
-    major = [w for w in words[1:] if w.lower() not in _TITLE_MINOR]
+    major = [w for w in words[1:] if w.lower() not in TITLE_MINOR]
     return bool(major) and sum(w[:1].isupper() or w[:1].isdigit() for w in major) >= 0.7 * len(major)
 
 
@@ -268,7 +242,7 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
             quote(*match.span(1), match.start(1))
     for start, end in sorted(quoted):
         span = rest[start:end]
-        if len(content_words(span)) >= 1 and len(_WORD.findall(span)) >= 2 and len(span) <= 300:
+        if len(content_words(span)) >= 1 and len(WORD.findall(span)) >= 2 and len(span) <= 300:
             add(start, end, "quote", titled=reads_as_title(span))
     plain = rest
     for start, end in quoted:
@@ -278,9 +252,9 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     for match in AUTHOR_CITATION.finditer(plain):
         # "Sarah and Tom" is only a citation if it resolves; with "et al." or a year it surely is one.
         kind = "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names"
-        if kind == "names" and any(normalize_text(w) in corpus.aliases for w in _WORD.findall(match.group(0))):
+        if kind == "names" and any(normalize_text(w) in corpus.aliases for w in WORD.findall(match.group(0))):
             continue  # "RepE and ActAdd" are two works' names, not two authors
-        if kind == "names" and re.match(rf"\s+[{_UPPER}][{_LOWER}]", plain[match.end() :]):
+        if kind == "names" and re.match(rf"\s+[{UPPER}][{LOWER}]", plain[match.end() :]):
             continue  # "Brown and Catherine Olsson": the second name goes on, so these are people, not a citation
         end = match.end()
         if re.search(r"['’]s?$", match.group(0)) and (title := _TITLE_AFTER.match(plain, end)):
@@ -302,7 +276,7 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         if known and not any(s <= match.start() < e for s, e, _ in cited):
             cited.append((match.start(), match.end(), "author"))
     described = [(m.start(), m.end(), "name") for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1))]
-    named = [(start, end, "name") for _phrase, start, end in _known_names(plain, corpus)]
+    named = [(start, end, "name") for _phrase, start, end in known_names(plain, corpus)]
     for start, end, kind in _joined(plain, cited + described + named):
         add(start, end, kind)
     # "Kaleem's post [An elephant in the room](https://…)": the words before a link introduce it.
@@ -340,81 +314,6 @@ def _joined(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int
             end += 1
         joined.append((start, end, kind))
     return joined
-
-
-def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int, int]]:
-    """Aliases from the knowledge base used as names in the text, with their start and end.
-
-    Written as a name, that is: one-word aliases only as an acronym or coined name (two or more capitals,
-    like "RepE", "CCS", "ActAdd"); longer ones with their words capitalised as a name is ("Sleeper Agents"),
-    since in lower case they are usually the idea ("sleeper agents"), not the paper.
-    """
-    words = list(_WORD.finditer(text))
-    found = []
-    for size in range(5, 0, -1):
-        for start in range(len(words) - size + 1):
-            phrase = [m.group(0) for m in words[start : start + size]]
-            if size == 1 and (
-                sum(c.isupper() for c in phrase[0]) < 2
-                or phrase[0] in _CONCEPT_ACRONYMS
-                or _names_the_thing(text, words[start])
-            ):
-                continue
-            if size > 1 and not all(w[:1].isupper() or w.lower() in _TITLE_MINOR for w in phrase):
-                continue
-            if normalize_text(" ".join(phrase)) in corpus.aliases and not _inside_longer_title(
-                text, words, start, size
-            ):
-                found.append((" ".join(phrase), words[start].start(), words[start + size - 1].end()))
-    return found
-
-
-def _inside_longer_title(text: str, words: list[re.Match[str]], start: int, size: int) -> bool:
-    """The name is part of a longer capitalised title: "Mitigating Best-of-N Jailbreaking with Prompt…",
-    "Improved Video VAE for…". A word that starts a sentence, a short word ("In", "I") or an owner
-    ("Anthropic's Sleeper Agents") before it does not make it one."""
-    end = start + size
-    after = words[end] if end < len(words) else None
-    if after and _CAPITALISED_WORD.fullmatch(after.group(0)) and not text[words[end - 1].end() : after.start()].strip():
-        return True
-    before = words[start - 1] if start > 0 else None
-    return bool(
-        before
-        and _CAPITALISED_WORD.fullmatch(before.group(0))
-        and len(before.group(0)) > 2
-        and not re.search(r"['’]s?$", before.group(0))
-        and not text[before.end() : words[start].start()].strip()
-        and not re.search(r"(?:^|[.!?;]|\n)\s*$", text[: before.start()])  # "Since Sleeper Agents, …"
-    )
-
-
-def _names_the_thing(text: str, word: re.Match[str]) -> bool:
-    """A one-word name used for the thing it names, not to cite the work that introduced it: a model, a
-    benchmark or a method ("models like BERT", "a method called TracIn", "the MMLU benchmark", the model
-    release "DeepSeek-R1"), an acronym being defined ("Retrieval-Augmented Generation (RAG)"), or an
-    organisation that shares a work's alias ("CAIS researchers")."""
-    name = word.group(0)
-    return bool(
-        normalize_text(name) in ORGANISATIONS
-        or _VERSION.search(name)
-        or _THING_BEFORE.search(text, max(0, word.start() - 40), word.start())
-        or _THING_AFTER.match(text, word.end())
-        or _spelled_out(name, text)
-    )
-
-
-def _spelled_out(acronym: str, text: str) -> bool:
-    """The text spells the acronym out in capitalised words: "Massive Multitask Language Understanding" (three
-    letters or more: two, like "RE", are found by chance in names such as "Rich Evans")."""
-    letters = "".join(c for c in acronym if c.isupper()).lower()
-    return len(letters) >= 3 and any(letters in initials for initials in _capitalised_initials(text))
-
-
-@functools.lru_cache(maxsize=4)
-def _capitalised_initials(text: str) -> list[str]:
-    """The initials of each run of capitalised words ("Retrieval-Augmented Generation": "rag"), once per text."""
-    runs = (re.split(r"[\s-]+", run) for run in _CAPITALISED_RUN.findall(text))
-    return ["".join(word[0] for word in run if word).lower() for run in runs]
 
 
 def read_references(
