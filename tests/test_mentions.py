@@ -140,6 +140,13 @@ def test_long_titles_and_name_particles_are_read_whole(engine: Engine, text: str
     assert entry.work.title.startswith(title)
 
 
+def test_an_in_text_citation_with_a_year_does_not_take_the_claim_before_it(engine: Engine) -> None:
+    text = "Explanations can be unfaithful (Turpin et al., 2023) in practice."
+    assert [m.text for m in find_mentions(text, engine.corpus)] == ["Turpin et al., 2023"]
+    assert arxiv_ids(engine, text) == ["2305.04388"]
+    # Without a year, the words before say which work: "weak-to-strong generalization (Burns et al.)".
+
+
 def test_a_name_inside_a_longer_title_is_not_that_work(engine: Engine) -> None:
     # "Best-of-N Jailbreaking" here is part of another paper's title, not a mention of that paper.
     result = engine.bibliography("I liked Mitigating Best-of-N Jailbreaking with Prompt Evaluation a lot.")

@@ -263,9 +263,11 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     for match in _PAREN_AUTHOR.finditer(plain):
         # "weak-to-strong generalization (Burns et al.)": the words before say which of their works.
         # A whole Title Case title may come before it: "Sparse Autoencoders Find Highly Interpretable Features".
-        before = _TITLE_BEFORE.search(plain, max(0, match.start() - 250), match.start()) or _DESCRIBED_BEFORE.search(
-            plain, max(0, match.start() - 80), match.start()
-        )
+        # With a year, "(Hubinger et al., 2024)" is an in-text citation of the claim before it: lower-case words
+        # there are the claim, not a description of the work.
+        before = _TITLE_BEFORE.search(plain, max(0, match.start() - 250), match.start())
+        if not before and not re.search(_YEAR, match.group(1)):
+            before = _DESCRIBED_BEFORE.search(plain, max(0, match.start() - 80), match.start())
         cited.append((before.start(1) if before else match.start(1), match.end(), "author"))
     for match in _POSSESSIVE.finditer(plain):
         known = normalize_text(match.group(1)) in corpus.by_surname
