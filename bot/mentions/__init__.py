@@ -51,6 +51,8 @@ _DESCRIBED_BEFORE = re.compile(
     rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)(?:[\w\-’']+|\([^()\n]{{1,40}}\))\s+){{1,5}})$",
     re.IGNORECASE,
 )
+# A Title Case title, written without quotes: before "(Burns et al.)" or after "Turpin et al.'s". Capitalised
+# words (with a title's colon or question mark) and the minor words a title keeps in lower case.
 _CAPITALISED = rf"[{UPPER}0-9][\w\-’'/]*[:?!]?"
 _MINOR = r"(?:a|an|the|and|or|of|to|in|on|for|with|by|at|from|as|is|are|via|vs\.?|do|does|not|without|through|into)"
 _TITLE_AFTER = re.compile(rf"\s+{_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR}))*\s+{_CAPITALISED}")

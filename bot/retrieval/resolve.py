@@ -73,7 +73,7 @@ _PARENTHESISED = re.compile(r"\(([^()]*)\)")
 
 
 def _unpunctuated(text: str) -> str:
-    """Without brackets, commas and possessive endings: "Burns's (2022)" → "Burns  2022 "."""
+    """Brackets, commas and semicolons as spaces, possessive endings dropped: "Burns's CCS (Burns)"."""
     return re.sub(r"['’]s\b|(?<=s)['’](?=\s)", "", re.sub(r"[()\[\],;]", " ", text))
 
 
