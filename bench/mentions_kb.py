@@ -34,8 +34,9 @@ def open_kb(name: str, root: Path = Path("/tmp/alignbot-mentions-kb")) -> Databa
     return db
 
 
-def corpus_for(name: str) -> CorpusIndex:
-    return CorpusIndex.build(open_kb(name))
+def corpus_for(name: str, root: Path = Path("/tmp/alignbot-mentions-kb")) -> CorpusIndex:
+    """The KB's index, saved beside it: later runs load it in seconds instead of rebuilding it."""
+    return CorpusIndex.load_or_build(open_kb(name, root), root / f"{name}.index.pickle")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,14 @@ def test_quoted_titles_keep_their_apostrophes(engine: Engine, quoted: str) -> No
         "In March 2023 we met. Since 2019 the field moved.",
         "Diogo Cruz's work in AI safety grew from this, see Nvidia’s annual reports.",
         "Brown and Catherine Olsson, Research Engineers, Google Brain Team.",
+        # A work's one-word alias used for the thing itself: a model, a benchmark, a method, an organisation.
+        "Encoder models like BERT still win on short classification tasks.",
+        "Our pipeline uses Retrieval-Augmented Generation (RAG) over the wiki.",
+        "Scores on the Massive Multitask Language Understanding suite (MMLU for short) went up.",
+        "They describe an attribution method called TracIn in the appendix.",
+        "DeepSeek-R1 shows its whole chain of thought to the user.",
+        "Two CAIS researchers joined the project.",
+        "We report MMLU benchmark scores for every checkpoint.",
     ],
 )
 def test_ordinary_phrases_never_become_references(engine: Engine, prose: str) -> None:
@@ -104,6 +112,67 @@ def test_a_quoted_title_not_in_the_knowledge_base_is_reported(engine: Engine) ->
 )  # fmt: skip
 def test_mixed_references_resolve_to_the_described_work(engine: Engine, text: str, title: str) -> None:
     assert [e.work.title for e in engine.bibliography(text).entries] == [title]
+
+
+def test_a_possessive_names_the_owner_not_the_title_words(engine: Engine) -> None:
+    # Capitalised title words after "Hadfield-Menell's" are not authors; a double-barrelled surname is found.
+    for text, title in [
+        ("Hadfield-Menell's Cooperative Inverse Reinforcement Learning paper", "Cooperative Inverse Reinforcement"),
+        ("Brown-Cohen's doubly-efficient debate paper", "Scalable AI Safety via Doubly-Efficient Debate"),
+        ("the SHIFT (sparse feature circuits) paper", "Sparse Feature Circuits: Discovering and Editing"),
+    ]:  # fmt: skip
+        [entry] = engine.bibliography(f"Read {text} first.").entries
+        assert entry.work.title.startswith(title)
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Hubinger's Sleeper Agents: Training Deceptive LLMs that Persist Through Safety Training paper", "Sleeper"),
+        ("Discovering Latent Knowledge in Language Models Without Supervision (Burns et al.) is old.", "Discovering"),
+        ("Turpin et al.'s Language Models Don't Always Say What They Think is key.", "Language Models Don"),
+        ("As van der Weij et al. (2024) showed, models sandbag.", "AI Sandbagging"),
+        ("Causal confusion is old news (de Haan et al., 2019).", "Causal Confusion in Imitation Learning"),
+    ],
+)  # fmt: skip
+def test_long_titles_and_name_particles_are_read_whole(engine: Engine, text: str, title: str) -> None:
+    [entry] = engine.bibliography(text).entries
+    assert entry.work.title.startswith(title)
+
+
+def test_an_in_text_citation_with_a_year_does_not_take_the_claim_before_it(engine: Engine) -> None:
+    text = "Explanations can be unfaithful (Turpin et al., 2023) in practice."
+    assert [m.text for m in find_mentions(text, engine.corpus)] == ["Turpin et al., 2023"]
+    assert arxiv_ids(engine, text) == ["2305.04388"]
+    # Without a year, the words before say which work: "weak-to-strong generalization (Burns et al.)".
+
+
+def test_a_name_inside_a_longer_title_is_not_that_work(engine: Engine) -> None:
+    # "Best-of-N Jailbreaking" here is part of another paper's title, not a mention of that paper.
+    result = engine.bibliography("I liked Mitigating Best-of-N Jailbreaking with Prompt Evaluation a lot.")
+    assert result.entries == []
+
+
+def test_author_citations_that_disagree_with_a_work_are_not_confident(empty_engine: Engine) -> None:
+    empty_engine.ingest_records(
+        [
+            {"id": "w1", "title": "Kallini et al. (2024) Do Not Compare", "authors": ["Ann Hunter"], "year": 2024},
+            {"id": "w2", "title": "Scaling Under a Token Crisis", "year": 2023,
+             "authors": ["Fuzhao Xue", "Yao Fu", "Wangchunshu Zhou", "Zangwei Zheng", "Yang You"]},
+            {"id": "w3", "title": "A Family of Multimodal Models", "authors": ["Gemini Team"], "year": 2023},
+            {"id": "w4", "title": "A Paper on Something Else", "authors": ["Jiho An", "Mia Park"], "year": 2022},
+        ],
+        embed=False,
+    )  # fmt: skip
+    # "An" is a surname, not an article; "A & B" names all the authors, not two of five; a team is no one.
+    result = empty_engine.bibliography("As An et al. 2024 argued, and (Team, 2023), see Xue & You 2023.")
+    assert result.entries == []
+    assert {(u.text, u.kind) for u in result.unresolved} == {
+        ("An et al. 2024", "author"),
+        ("Team, 2023", "author"),
+        ("Xue & You 2023", "author"),
+    }
+    assert empty_engine.cite("Xue, Fu, Zhou, Zheng and You 2023").confident
 
 
 def test_an_organisation_is_not_a_title_word(engine: Engine) -> None:

@@ -20,11 +20,14 @@ from bot.retrieval.corpus import CorpusIndex
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)[a-z]?\b")
 _ET_AL = re.compile(r"\bet\s*al\b\.?", re.IGNORECASE)
-_WRAPPER_HEAD = re.compile(r"^(?:the|that|this|their|his|her|a|an)\s+", re.IGNORECASE)
+# "An et al. 2024", "A & B" are names, not articles.
+_WRAPPER_HEAD = re.compile(r"^(?:the|that|this|their|his|her|a|an)\s+(?!et\s*al\b|&|and\s)", re.IGNORECASE)
 _WRAPPER_TAIL = re.compile(
     r"\s+(?:paper|post|article|work|report|preprint|study|essay)s?(?=$|\s+(?:on|about)\s)", re.IGNORECASE
 )
 _CONNECTORS = {"and", "&", "et", "al", "with", "on", "about", "the", "by", "from", "s"}
+# Collective authors ("Gemini Team", "Wikipedia contributors") name no one: "(Team, 2023)" could be any team's.
+_COLLECTIVE = {"team", "teams", "group", "consortium", "collaboration", "contributors", "committee", "council", "staff"}
 # Makers of works people name instead of authors. Matched against aliases and notes, never titles: "OpenAI"
 # in a reference must not pull "OpenAI Gym".
 ORGANISATIONS = (
@@ -60,8 +63,18 @@ class ParsedReference:
     year: int | None
     surnames: list[str]
     et_al: bool
+    every_author: bool = False  # "A & B", "A and B": the names are all the authors
     organisations: list[str] = field(default_factory=list)
     description: str = ""  # what is left after names, year, organisations and filler: "ccs", "many shot jailbreaking"
+
+
+_OWNER = re.compile(r"([^'’()]+?)['’]s?\s(.*)$")
+_PARENTHESISED = re.compile(r"\(([^()]*)\)")
+
+
+def _unpunctuated(text: str) -> str:
+    """Brackets, commas and semicolons as spaces, possessive endings dropped: "Burns's CCS (Burns)"."""
+    return re.sub(r"['’]s\b|(?<=s)['’](?=\s)", "", re.sub(r"[()\[\],;]", " ", text))
 
 
 def _strip_wrappers(text: str) -> str:
@@ -77,21 +90,26 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
     et_al = bool(_ET_AL.search(text))
     cited = _ET_AL.sub(" ", _YEAR.sub(" ", text)) if kind != "quote" else text
     possessive = bool(re.search(r"\w['’]s?\s", cited)) or "(" in cited
-    cited = re.sub(r"['’]s\b|(?<=s)['’](?=\s)", "", re.sub(r"[()\[\],;]", " ", cited))
+    # "Hadfield-Menell's Cooperative Inverse Reinforcement Learning": the names are the owner's (and those of an
+    # "(Author et al.)"); capitalised words after a possessive name the work, not its authors.
+    owner = _OWNER.match(cited)
+    name_text = f"{owner.group(1)} {' '.join(_PARENTHESISED.findall(owner.group(2)))}" if owner else cited
+    cited, name_text = _unpunctuated(cited), _unpunctuated(name_text)
     words = cited.replace("&", " & ").split()
-    surnames = _surnames(words, corpus) if kind != "quote" else []
+    surnames = _surnames(name_text.replace("&", " & ").split(), corpus) if kind != "quote" else []
     # It reads as an author citation when it is (nearly) all names, or names with a cue: "et al.", "&",
     # "and", a year, a possessive, parentheses; or when the mention finder found it as one.
     named = _words(surnames)
     others = [w for w in words if w.lower() not in _CONNECTORS and normalize_text(w) not in named]
-    cue = et_al or bool(years) or "&" in words or any(w.lower() == "and" for w in words) or possessive
+    joined = "&" in words or any(w.lower() == "and" for w in words)
+    cue = et_al or bool(years) or joined or possessive
     allowed = 8 if kind in {"author", "names"} or (kind == "name" and cue) else 2 if cue else 0
     if not surnames or len(others) > allowed:
         surnames = []
     norm_cited = normalize_text(cited)
     organisations = _ORG_RE.findall(norm_cited)
     rest = _ORG_RE.sub(" ", norm_cited)
-    named = _words(surnames)
+    named = _words(surnames) | (set(normalize_text(owner.group(1)).split()) if owner and surnames else set())
     description = " ".join(w for w in rest.split() if w not in named and w not in _FILLER)
     return ParsedReference(
         title_text=title_text,
@@ -99,27 +117,27 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
         year=years[-1] if years else None,
         surnames=surnames,
         et_al=et_al,
+        every_author=joined and not et_al and len(surnames) >= 2,
         organisations=organisations,
         description=description,
     )
 
 
 def _surnames(words: list[str], corpus: CorpusIndex) -> list[str]:
-    """Known surnames among the words, capitalised as written: "Turpin", and with particles "van der Weij"."""
+    """Known surnames among the words, capitalised as written: "Turpin", and with particles "van der Weij";
+    a double-barrelled name as the knowledge base keeps it when it is not known whole ("Brown-Cohen": "cohen")."""
     surnames: list[str] = []
     i = 0
     while i < len(words):
         for size in (3, 2, 1):
             part = words[i : i + size]
-            name = normalize_text(" ".join(part))
-            if (
-                len(part) == size
-                and part[-1][:1].isupper()
-                and not part[-1].isupper()  # "CCS", "RepE"-like acronyms are names of works, not people
-                and name in corpus.by_surname
-                and name not in _CONNECTORS
-                and not _ORG_RE.fullmatch(name)
-            ):
+            if len(part) < size or not part[-1][:1].isupper() or part[-1].isupper():
+                continue  # "CCS", "RepE"-like acronyms are names of works, not people
+            forms = [normalize_text(" ".join(part))]
+            if size == 1 and "-" in part[0]:
+                forms.append(normalize_text(part[0].rsplit("-", 1)[1]))
+            name = next((f for f in forms if f in corpus.by_surname), None)
+            if name and name not in _CONNECTORS and name not in _COLLECTIVE and not _ORG_RE.fullmatch(name):
                 surnames.append(name)
                 i += size
                 break
@@ -296,8 +314,10 @@ class ReferenceResolver:
             elif author_score:
                 # The authors people name are normally the first ones; "X et al." names the first one outright.
                 author_score *= 0.5 if parsed.et_al else 0.8
-            if not parsed.et_al and len(parsed.surnames) >= 2 and len(authors) == len(parsed.surnames):
-                author_score = min(1.0, author_score + 0.1)  # "A & B" names every author
+            if parsed.every_author:
+                # "A & B" names all the authors: a work of five, or one without B, is another work (or not ours).
+                every = len(found) == len(authors) == len(parsed.surnames)
+                author_score = min(1.0, author_score + 0.1) if every else author_score * 0.5
             signals["authors"] = author_score
             parts.append((0.55, author_score))
         if parsed.organisations:
@@ -332,6 +352,8 @@ class ReferenceResolver:
             return False
         if len(candidates) > 1 and best.score - candidates[1].score < self.margin:
             return False  # a near tie between two different works: we cannot tell which one was meant
+        if kind == "author" and best.signals.get("authors") == 0.0:
+            return False  # "Towards … corrigibility (Hubinger et al.)" is not "Corrigibility" by other authors
         if kind in {"name", "names"}:
             # A weak cue ("the … paper", "Sarah and Tom", a bare name) must name the work, not just share words.
             named = max(best.signals.get("alias", 0.0), best.signals.get("title", 0.0))

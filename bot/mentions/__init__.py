@@ -17,27 +17,31 @@ from dataclasses import dataclass, field
 
 from bot.domain import Message
 from bot.identifiers import ARXIV_IN_TEXT_RE, DOI_RE, URL_RE, normalize_text
+from bot.mentions.names import LOWER, STOP, TITLE_MINOR, UPPER, WORD, known_names
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.resolve import Candidate, ReferenceResolver
 
-# Capitals of the Latin, Greek and Cyrillic alphabets, not only A-Z: "Özdemir et al.", "Šimon & Ørsted".
-_UPPER = "A-Z" + "".join(re.escape(c) for c in map(chr, range(0xC0, 0x530)) if c.isupper())
-# A name has a lower-case second letter: "Zou", "McDonald", not the acronyms "LLMs", "RLHF".
-_LOWER = "a-z" + "".join(re.escape(c) for c in map(chr, range(0xDF, 0x530)) if c.islower())
-_NAME = rf"[{_UPPER}][{_LOWER}][^\W\d_]*(?:[-'’][{_UPPER}]?[^\W\d_]+)?"
+_NAME = rf"[{UPPER}][{LOWER}][^\W\d_]*(?:[-'’][{UPPER}]?[^\W\d_]+)?"
+# With the particles of a family name, often written in lower case: "van der Weij et al.", "de Haan (2019)".
+_SURNAME = rf"(?:(?i:van|von|der|den|de|du|ter|ten)\s+){{0,2}}{_NAME}"
 _YEAR = r"(?:19|20)\d\d[a-z]?"
 _ET_AL = r"et\s*al\.?"
 AUTHOR_CITATION = re.compile(
-    rf"\b(?:{_NAME}\s+(?:{_ET_AL}|(?:&|and)\s+{_NAME}(?:\s+{_ET_AL})?)(?:['’]s?)?(?:,?\s*\(?{_YEAR}\)?)?"
-    rf"|{_NAME},?\s*\({_YEAR}\)|{_NAME},\s+{_YEAR})"
+    rf"\b(?:{_SURNAME}\s+(?:{_ET_AL}|(?:&|and)\s+{_SURNAME}(?:\s+{_ET_AL})?)(?:['’]s?)?(?:,?\s*\(?{_YEAR}\)?)?"
+    rf"|{_SURNAME},?\s*\({_YEAR}\)|{_SURNAME},\s+{_YEAR})"
 )
 # "(Zou et al.)", "(Hubinger, 2024)" right after a name or description: the author of what was just named.
 _PAREN_AUTHOR = re.compile(
-    rf"\(\s*({_NAME}(?:\s+{_ET_AL}(?:,?\s*{_YEAR})?|\s+(?:&|and)\s+{_NAME}(?:,?\s*{_YEAR})?|,?\s*{_YEAR}))\s*\)"
+    rf"\(\s*({_SURNAME}(?:\s+{_ET_AL}(?:,?\s*{_YEAR})?|\s+(?:&|and)\s+{_SURNAME}(?:,?\s*{_YEAR})?|,?\s*{_YEAR}))\s*\)"
 )
+# A word of a title or description named before "paper": joined by slashes ("the OpenAI/Apollo anti-scheming
+# paper"), with a title's punctuation ("Sleeper Agents: Training…", "What Does BERT Look At?"), or a gloss in
+# parentheses ("the SHIFT (sparse feature circuits) paper").
+_TITLE_WORD = r"[\w\-’'/:?!&]+"
+_DESCRIPTION_WORD = rf"(?:{_TITLE_WORD}|\([^()\n]{{1,40}}\))"
 # "Burns's CCS paper", "Turner’s Reward is not the optimization target post".
 _POSSESSIVE = re.compile(
-    rf"\b({_NAME})['’]s?\s+(?:[\w\-’']+\s+){{0,9}}?(?:paper|post|report|preprint)\b"
+    rf"\b({_SURNAME})['’]s?\s+(?:{_TITLE_WORD}\s+){{0,20}}?(?:paper|post|report|preprint)\b"
     r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?"
 )
 # Up to five words before "(Zou et al.)", back to punctuation or a word that starts a clause; a gloss in
@@ -47,16 +51,22 @@ _DESCRIBED_BEFORE = re.compile(
     rf"(?:^|[,.;:!?(\[]\s*|\b{_CLAUSE}\s+)((?:(?!{_CLAUSE}\b)(?:[\w\-’']+|\([^()\n]{{1,40}}\))\s+){{1,5}})$",
     re.IGNORECASE,
 )
+# A Title Case title, written without quotes: before "(Burns et al.)" or after "Turpin et al.'s". Capitalised
+# words (with a title's colon or question mark) and the minor words a title keeps in lower case.
+_CAPITALISED = rf"[{UPPER}0-9][\w\-’'/]*[:?!]?"
+_MINOR = r"(?:a|an|the|and|or|of|to|in|on|for|with|by|at|from|as|is|are|via|vs\.?|do|does|not|without|through|into)"
+_TITLE_AFTER = re.compile(rf"\s+{_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR}))*\s+{_CAPITALISED}")
+_TITLE_BEFORE = re.compile(rf"(?<![\w\-’'])({_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR})){{2,25}}\s+)$")
 # "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
-_NAME_YEAR = re.compile(rf"\b({_NAME})\s+\(?({_YEAR})\b")
+_NAME_YEAR = re.compile(rf"\b({_SURNAME})\s+\(?({_YEAR})\b")
 THE_X_PAPER = re.compile(
-    r"\b(?:the|their|his|her|that|this)\s+((?:[\w\-’']+\s+){0,9}?[\w\-’']+)\s+(?:paper|post|report|preprint|article)s?\b"
+    rf"\b(?:the|their|his|her|that|this)\s+((?:{_DESCRIPTION_WORD}\s+){{0,20}}?{_DESCRIPTION_WORD})\s+"
+    r"(?:paper|post|report|preprint|article)s?\b"
     r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?",
     re.IGNORECASE,
 )
 # "Nanda et al. on grokking": the topic after an author citation says which of their works.
 _ON_TOPIC = re.compile(r"\s+(?:on|about)\s+((?:[\w\-]+\s+){0,3}[\w\-]+)")
-_WORD = re.compile(r"[\w\-'’]+")
 _MD_LINK = re.compile(r"\[([^\[\]\n]{0,300})\]\(\s*<?([^()\s<>]+(?:\([^()\s]*\)[^()\s<>]*)*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
@@ -82,16 +92,6 @@ _EMPHASIS = [
     re.compile(r"(?<![\w_])_(?=[^\s_])([^\n_]+?)(?<=[^\s_])_(?![\w_])"),
     re.compile(r"<(em|i|cite|q)>\s*([^<>\n]+?)\s*</\1\s*>", re.IGNORECASE),
 ]
-# Acronyms for ideas, not for any one paper: a thread that says "RLHF" is not citing a work.
-_CONCEPT_ACRONYMS = {"AI", "AGI", "ASI", "ML", "RL", "LLM", "LLMs", "NLP", "RLHF", "CoT", "SAE", "SAEs", "GPT"}
-_STOP = frozenset(
-    "a an the and or of to in on for with by at from as is are was were be been it its this that these those "
-    "we you he she they i me my our your their his her not no so but if then than too very can will just about "
-    "into over under what which who whom how why when where all any some more most other such only own same".split()
-)
-# Words that may stay lower-case in a Title Case title.
-_TITLE_MINOR = _STOP | {"via", "vs", "versus", "per", "up", "out", "off", "down", "do", "does", "don't", "dont"}
-
 # Capitalised words before a year that are no one's name: "In March 2023", "Since 2019".
 _NOT_NAMES = frozenset(
     "in on since by from until before after during around about january february march april may june july "
@@ -170,19 +170,19 @@ def _blank(text: str, start: int, end: int) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in (normalize_text(w) for w in _WORD.findall(text)) if w and w not in _STOP]
+    return [w for w in (normalize_text(w) for w in WORD.findall(text)) if w and w not in STOP]
 
 
 def reads_as_title(span: str) -> bool:
     """Title Case, a few words, one phrase: "Sleeper Agents: Training Deceptive LLMs…", not "the answer is A"."""
-    words = _WORD.findall(span)
+    words = WORD.findall(span)
     if not 2 <= len(words) <= 30 or len(content_words(span)) < 2 or _has_sentence_break(span):
         return False
     if not words[0][:1].isupper() and not words[0][:1].isdigit():
         return False
     if ":" in span and len(words) >= 4:
         return True  # "Personalize to generalize: Towards …": sentence-case titles keep the colon shape
-    major = [w for w in words[1:] if w.lower() not in _TITLE_MINOR]
+    major = [w for w in words[1:] if w.lower() not in TITLE_MINOR]
     return bool(major) and sum(w[:1].isupper() or w[:1].isdigit() for w in major) >= 0.7 * len(major)
 
 
@@ -244,7 +244,7 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
             quote(*match.span(1), match.start(1))
     for start, end in sorted(quoted):
         span = rest[start:end]
-        if len(content_words(span)) >= 1 and len(_WORD.findall(span)) >= 2 and len(span) <= 300:
+        if len(content_words(span)) >= 1 and len(WORD.findall(span)) >= 2 and len(span) <= 300:
             add(start, end, "quote", titled=reads_as_title(span))
     plain = rest
     for start, end in quoted:
@@ -254,14 +254,22 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     for match in AUTHOR_CITATION.finditer(plain):
         # "Sarah and Tom" is only a citation if it resolves; with "et al." or a year it surely is one.
         kind = "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names"
-        if kind == "names" and any(normalize_text(w) in corpus.aliases for w in _WORD.findall(match.group(0))):
+        if kind == "names" and any(normalize_text(w) in corpus.aliases for w in WORD.findall(match.group(0))):
             continue  # "RepE and ActAdd" are two works' names, not two authors
-        if kind == "names" and re.match(rf"\s+[{_UPPER}][{_LOWER}]", plain[match.end() :]):
+        if kind == "names" and re.match(rf"\s+[{UPPER}][{LOWER}]", plain[match.end() :]):
             continue  # "Brown and Catherine Olsson": the second name goes on, so these are people, not a citation
-        cited.append((match.start(), match.end(), kind))
+        end = match.end()
+        if re.search(r"['’]s?$", match.group(0)) and (title := _TITLE_AFTER.match(plain, end)):
+            end = title.end()  # "Turpin et al.'s Language Models Don't Always Say What They Think"
+        cited.append((match.start(), end, kind))
     for match in _PAREN_AUTHOR.finditer(plain):
         # "weak-to-strong generalization (Burns et al.)": the words before say which of their works.
-        before = _DESCRIBED_BEFORE.search(plain, max(0, match.start() - 80), match.start())
+        # A whole Title Case title may come before it: "Sparse Autoencoders Find Highly Interpretable Features".
+        # With a year, "(Hubinger et al., 2024)" is an in-text citation of the claim before it: lower-case words
+        # there are the claim, not a description of the work.
+        before = _TITLE_BEFORE.search(plain, max(0, match.start() - 250), match.start())
+        if not before and not re.search(_YEAR, match.group(1)):
+            before = _DESCRIBED_BEFORE.search(plain, max(0, match.start() - 80), match.start())
         cited.append((before.start(1) if before else match.start(1), match.end(), "author"))
     for match in _POSSESSIVE.finditer(plain):
         known = normalize_text(match.group(1)) in corpus.by_surname
@@ -272,7 +280,7 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         if known and not any(s <= match.start() < e for s, e, _ in cited):
             cited.append((match.start(), match.end(), "author"))
     described = [(m.start(), m.end(), "name") for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1))]
-    named = [(start, end, "name") for _phrase, start, end in _known_names(plain, corpus)]
+    named = [(start, end, "name") for _phrase, start, end in known_names(plain, corpus)]
     for start, end, kind in _joined(plain, cited + described + named):
         add(start, end, kind)
     # "Kaleem's post [An elephant in the room](https://…)": the words before a link introduce it.
@@ -310,27 +318,6 @@ def _joined(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int
             end += 1
         joined.append((start, end, kind))
     return joined
-
-
-def _known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int, int]]:
-    """Aliases from the knowledge base used as names in the text, with their start and end.
-
-    Written as a name, that is: one-word aliases only as an acronym or coined name (two or more capitals,
-    like "RepE", "CCS", "ActAdd"); longer ones with their words capitalised as a name is ("Sleeper Agents"),
-    since in lower case they are usually the idea ("sleeper agents"), not the paper.
-    """
-    words = list(_WORD.finditer(text))
-    found = []
-    for size in range(5, 0, -1):
-        for start in range(len(words) - size + 1):
-            phrase = [m.group(0) for m in words[start : start + size]]
-            if size == 1 and (sum(c.isupper() for c in phrase[0]) < 2 or phrase[0] in _CONCEPT_ACRONYMS):
-                continue
-            if size > 1 and not all(w[:1].isupper() or w.lower() in _TITLE_MINOR for w in phrase):
-                continue
-            if normalize_text(" ".join(phrase)) in corpus.aliases:
-                found.append((" ".join(phrase), words[start].start(), words[start + size - 1].end()))
-    return found
 
 
 def read_references(
