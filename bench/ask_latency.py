@@ -7,6 +7,7 @@ so the run also proves whether the rankings are the same. Questions: the agenda 
 questions and bench/questions.txt (about 300).
 
     python bench/ask_latency.py --kb DIR [--baseline-code DIR] [--profile N]
+    python bench/ask_latency.py --kb CORE_KB --make-large DIR    (the 51k-work KB for timing; see make_large_kb)
 
 --kb: a knowledge base (a data directory with the SQLite database and embedded Chroma, e.g. a copy of the one
 bench/quality.py builds); it is copied per worker, never written. --baseline-code: the checkout to compare
@@ -27,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -72,12 +75,36 @@ def serve(data_dir: Path, k: int) -> None:
         result = engine.ask(question, k=k)
         ms, cpu_ms = (time.perf_counter() - start) * 1000, (time.process_time() - cpu_start) * 1000
         # Untimed: the dense candidates, to tell a ranking change from Chroma's approximate index answering
-        # differently (its graph is rebuilt on each open from a log, by several threads: not reproducible).
+        # differently (vectors still in its log are added to the graph anew on each open: not reproducible).
         searcher = engine.searcher
         vector = engine.embedder.encode([searcher.expander.expand(question)])[0]
         dense = engine.vectors.query(vector, searcher.pool)
         ids = [w.id for w in result.results]
         print(json.dumps({"ms": ms, "cpu_ms": cpu_ms, "ids": ids, "dense": dense}), flush=True)
+
+
+def make_large_kb(target: Path, core_kb: Path) -> None:
+    """A 51k-work knowledge base for timing: bench/mentions_kb.py's `full` records (alignment_kb.jsonl.gz and
+    the reading list), with the core KB's vectors for the works both hold and random unit vectors for the rest
+    (embedding 41k more works takes most of an hour of this machine). Rankings over it mean nothing."""
+    from mentions_kb import open_kb
+
+    target.mkdir(parents=True, exist_ok=True)
+    database = target / "alignbot.sqlite3"
+    if not database.exists():
+        shutil.copyfile(Path(open_kb("full").url.removeprefix("sqlite:///")), database)
+    engine, core = open_engine(target), open_engine(core_kb)
+    ids = engine.corpus.ids
+    rng = np.random.default_rng(51)
+    copied = 0
+    for start in range(0, len(ids), 2000):
+        chunk = [work_id for work_id in ids[start : start + 2000] if work_id in engine.corpus.position]
+        known = core.vectors.get(chunk)
+        copied += len(known)
+        random = rng.standard_normal((len(chunk), 384)).astype(np.float32)
+        random /= np.linalg.norm(random, axis=1, keepdims=True)
+        engine.vectors.upsert(chunk, np.stack([known.get(w, r) for w, r in zip(chunk, random, strict=True)]))
+    print(f"{target}: {engine.vectors.count()} vectors, {copied} of them the core KB's", file=sys.stderr)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -148,12 +175,15 @@ def main() -> None:
     parser.add_argument("--baseline-code", type=Path, help="checkout to compare with (e.g. main)")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--profile", type=int, metavar="N", help="cProfile N asks of this checkout instead")
+    parser.add_argument("--make-large", type=Path, metavar="DIR", help="build the 51k-work timing KB in DIR from --kb")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         return serve(args.serve, args.k)
     if args.kb is None:
         parser.error("--kb is required")
+    if args.make_large:
+        return make_large_kb(args.make_large, args.kb)
     if args.profile:
         return profile(args.kb, args.k, args.profile)
     asked = questions()
