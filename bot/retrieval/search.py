@@ -140,10 +140,8 @@ class HybridSearcher:
         best_title = max(titles.values(), default=1.0)
         best_similarity = max(similarity.values(), default=0.0)
 
-        def column(values: dict[int, float] | set[int]) -> np.ndarray:
-            """One feature per candidate: its value in `values` (1 for a member of a set), else 0."""
-            if isinstance(values, set):
-                return np.fromiter((doc in values for doc in docs), dtype=np.float64, count=len(docs))
+        def column(values: dict[int, float]) -> np.ndarray:
+            """One feature per candidate: its value in `values`, else 0."""
             return np.fromiter((values.get(doc, 0.0) for doc in docs), dtype=np.float64, count=len(docs))
 
         cosines, bm25, years = column(similarity), column(lexical), self.years[docs]
@@ -156,7 +154,7 @@ class HybridSearcher:
                 column(titles) / best_title,
                 column(dense_rank),
                 column(lexical_rank),
-                column(aliases),
+                column(dict.fromkeys(aliases, 1.0)),
                 np.where(years != 0, np.clip((years - 2010) / 15, 0.0, 1.0), 0.0),
                 (years == 0).astype(np.float64),
                 self.curated[docs],

@@ -124,7 +124,7 @@ def test_a_repeated_question_is_encoded_once(engine: Engine) -> None:
 
 def test_feature_rows_follow_the_feature_definitions(engine: Engine) -> None:
     searcher = engine.searcher
-    docs, cosines, matrix = searcher.candidates("debate as a scalable oversight method")
+    docs, cosines, matrix = searcher.candidates("is the encoded reasoning paper about chain-of-thought faithfulness?")
     assert matrix.shape == (len(docs), len(FEATURES)) and len(docs) > 10
     column = {name: matrix[:, i] for i, name in enumerate(FEATURES)}
     assert np.array_equal(column["cosine"], cosines)
@@ -136,3 +136,6 @@ def test_feature_rows_follow_the_feature_definitions(engine: Engine) -> None:
         assert column["no_year"][row] == (0.0 if year else 1.0)
         assert column["recency"][row] == (min(1.0, max(0.0, (year - 2010) / 15)) if year else 0.0)
         assert column["curated"][row] == float(engine.corpus.curated[doc])
+        named = "Preventing Language Models From Hiding" in engine.corpus.titles[doc]  # alias "encoded reasoning paper"
+        assert column["alias_hit"][row] == float(named)
+    assert column["alias_hit"].sum() == 1
