@@ -119,8 +119,9 @@ class LexicalIndex:
         """Up to `k` (document index, BM25 score) pairs with a positive score, best first."""
         if self.size == 0:
             return []
-        token_ids = self.tokenizer.tokenize([query], update_vocab=False, return_as="ids", show_progress=False)
-        known = [t for t in token_ids[0] if t != self._empty_token]
+        # The stream, not the list: the list form wraps the same generator in a progress bar, even a hidden one.
+        token_ids = next(self.tokenizer.tokenize([query], update_vocab=False, return_as="stream"))
+        known = [t for t in token_ids if t != self._empty_token]
         if not known:
             return []
         scores = np.zeros(self.size, dtype=np.float32)
@@ -134,7 +135,8 @@ class LexicalIndex:
         k = min(k, self.size)
         top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(d), float(scores[d])) for d in top if scores[d] > 0]
+        top = top[scores[top] > 0]
+        return list(zip(top.tolist(), scores[top].tolist(), strict=True))
 
     def _score_delta(self, token_ids: list[int], scores: np.ndarray) -> None:
         """Add the delta documents' BM25 scores (bm25s's Lucene variant, k1 and b of the main index)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import Stemmer
@@ -20,7 +21,7 @@ from bot.embedding import Embedder
 from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.expand import AcronymExpander
-from bot.retrieval.fusion import FEATURES, LinearFusion, default_fusion
+from bot.retrieval.fusion import LinearFusion, default_fusion
 from bot.storage import VectorStore, VectorStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 FALLBACK_CANDIDATES = 30
 ALIAS_WORDS = 6  # the longest alias phrase looked for in a question
 CONFIDENCE_HITS = 5  # the hits whose cosines say whether anything found is about the question
+QUERY_VECTORS_KEPT = 1024  # recent questions' vectors (1.5 kB each for MiniLM): a repeated question is not encoded
 COMMON_ACRONYM_SHARE = 0.03  # an acronym used in more than this share of works is not expanded
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
@@ -63,6 +65,9 @@ class HybridSearcher:
         self.fusion = fusion or default_fusion(dense_weight)
         self.expand_acronyms = expand_acronyms
         self._expander: AcronymExpander | None = None
+        # By document number, for building feature columns without a loop: year (0 when unknown), curated.
+        self.years = np.array([year or 0 for year in corpus.years], dtype=np.float64)
+        self.curated = np.array(corpus.curated, dtype=np.float64)
 
     @property
     def expander(self) -> AcronymExpander:
@@ -112,7 +117,7 @@ class HybridSearcher:
         """The candidate works of a question with their dense cosines and feature rows (see fusion.FEATURES)."""
         if self.expand_acronyms:
             query = self.expander.expand(query)
-        query_vector = self.embedder.encode([query])[0]
+        query_vector = query_vector_of(self.embedder, query)
         lexical_hits = self.lexical(query, self.pool)
         lexical = dict(lexical_hits)
         titles = dict(self.corpus.title_index.search(query, self.pool))
@@ -129,28 +134,32 @@ class HybridSearcher:
             similarity = self.encoded_similarity(query_vector, list(lexical)[:FALLBACK_CANDIDATES])
         docs = list(similarity.keys() | lexical.keys())
         aliases = self.alias_docs(query)
-        dense_rank = {doc: rank for rank, (doc, _) in enumerate(dense_hits)}
-        lexical_rank = {doc: rank for rank, (doc, _) in enumerate(lexical_hits)}
+        dense_rank = {doc: 1 / (1 + rank) for rank, (doc, _) in enumerate(dense_hits)}
+        lexical_rank = {doc: 1 / (1 + rank) for rank, (doc, _) in enumerate(lexical_hits)}
         best_lexical = max(lexical.values(), default=1.0)
         best_title = max(titles.values(), default=1.0)
         best_similarity = max(similarity.values(), default=0.0)
-        matrix = np.zeros((len(docs), len(FEATURES)))
-        for row, doc in enumerate(docs):
-            year = self.corpus.years[doc]
-            matrix[row] = (
-                similarity.get(doc, 0.0),
-                similarity.get(doc, 0.0) - best_similarity,
-                np.log1p(lexical.get(doc, 0.0)),
-                lexical.get(doc, 0.0) / best_lexical,
-                titles.get(doc, 0.0) / best_title,
-                1 / (1 + dense_rank[doc]) if doc in dense_rank else 0.0,
-                1 / (1 + lexical_rank[doc]) if doc in lexical_rank else 0.0,
-                float(doc in aliases),
-                min(1.0, max(0.0, (year - 2010) / 15)) if year else 0.0,
-                float(not year),
-                float(self.corpus.curated[doc]),
+
+        def column(values: dict[int, float]) -> np.ndarray:
+            """One feature per candidate: its value in `values`, else 0."""
+            return np.fromiter((values.get(doc, 0.0) for doc in docs), dtype=np.float64, count=len(docs))
+
+        cosines, bm25, years = column(similarity), column(lexical), self.years[docs]
+        matrix = np.column_stack(
+            (  # in the order of fusion.FEATURES
+                cosines,
+                cosines - best_similarity,
+                np.log1p(bm25),
+                bm25 / best_lexical,
+                column(titles) / best_title,
+                column(dense_rank),
+                column(lexical_rank),
+                column(dict.fromkeys(aliases, 1.0)),
+                np.where(years != 0, np.clip((years - 2010) / 15, 0.0, 1.0), 0.0),
+                (years == 0).astype(np.float64),
+                self.curated[docs],
             )
-        cosines = matrix[:, 0].copy() if docs else np.zeros(0)
+        )
         return docs, cosines, matrix
 
     def search(self, query: str, k: int) -> list[Hit]:
@@ -171,6 +180,15 @@ class HybridSearcher:
             return {}
         texts = [f"{self.corpus.titles[d].rstrip('.')}. {self.corpus.descriptions[d]}" for d in docs]
         return {doc: float(v @ query_vector) for doc, v in zip(docs, self.embedder.encode(texts), strict=True)}
+
+
+@lru_cache(maxsize=QUERY_VECTORS_KEPT)
+def query_vector_of(embedder: Embedder, query: str) -> np.ndarray:
+    """A question's vector, remembered: encoding is most of a warm `ask`, and the same question comes back (a
+    retry, another front end, another k). Read-only, as it is shared."""
+    vector = embedder.encode([query])[0]
+    vector.flags.writeable = False
+    return vector
 
 
 def confidence_score(hits: list[Hit]) -> float:

@@ -130,8 +130,9 @@ class ChromaVectorStore:
 
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
         """The `n` nearest works as (id, cosine similarity), best first."""
-        n = min(n, self.count())
-        if n == 0:
+        # Chroma 1.x returns what it has when asked for more than the collection holds: no count() first
+        # (a second round trip, as long as the query itself on an embedded store).
+        if n <= 0:
             return []
         with _reachable(self._where):
             result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])

@@ -1,10 +1,14 @@
 """Related-work search (`Engine.ask`) over the bundled reading list."""
 
+import numpy as np
 import pytest
 
 from bot.domain import Message
+from bot.embedding import Embedder
 from bot.engine import Engine
+from bot.retrieval.fusion import FEATURES
 from bot.retrieval.query import contextual_query
+from bot.retrieval.search import HybridSearcher, query_vector_of
 
 
 def titles(result) -> list[str]:  # type: ignore[no-untyped-def]
@@ -93,3 +97,45 @@ def test_a_bare_request_reads_the_askers_own_message_before_more_recent_ones() -
     # Without knowing the asker (plain strings), recency alone decides.
     plain = contextual_query("source?", [m.text for m in thread[:3]])
     assert plain.startswith("Lunch plans") and "deadline" in plain and "reward hacking" not in plain
+
+
+class CountingEmbedder:
+    """The real model, counting what it is asked to encode."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.texts: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.texts += texts
+        return self.inner.encode(texts)
+
+
+def test_a_repeated_question_is_encoded_once(engine: Engine) -> None:
+    counting = CountingEmbedder(engine.embedder)
+    searcher = HybridSearcher(engine.corpus, engine.vectors, counting)  # type: ignore[arg-type]
+    question = "reward hacking by language models trained with human feedback"
+    first = searcher.search(question, 5)
+    again = searcher.search(question, 5)
+    assert counting.texts == [question]
+    assert [(h.doc, h.score) for h in again] == [(h.doc, h.score) for h in first]
+    assert query_vector_of(counting, question).flags.writeable is False  # type: ignore[arg-type]  # shared
+
+
+def test_feature_rows_follow_the_feature_definitions(engine: Engine) -> None:
+    searcher = engine.searcher
+    docs, cosines, matrix = searcher.candidates("is the encoded reasoning paper about chain-of-thought faithfulness?")
+    assert matrix.shape == (len(docs), len(FEATURES)) and len(docs) > 10
+    column = {name: matrix[:, i] for i, name in enumerate(FEATURES)}
+    assert np.array_equal(column["cosine"], cosines)
+    assert np.allclose(column["cosine_gap"], cosines - cosines.max())
+    assert column["bm25"].max() == 1.0 and np.array_equal(column["bm25_log"] > 0, column["bm25"] > 0)
+    assert column["dense_rank"].max() == 1.0 and column["lexical_rank"].max() == 1.0  # 1 / (1 + rank 0)
+    for row, doc in enumerate(docs):
+        year = engine.corpus.years[doc]
+        assert column["no_year"][row] == (0.0 if year else 1.0)
+        assert column["recency"][row] == (min(1.0, max(0.0, (year - 2010) / 15)) if year else 0.0)
+        assert column["curated"][row] == float(engine.corpus.curated[doc])
+        named = "Preventing Language Models From Hiding" in engine.corpus.titles[doc]  # alias "encoded reasoning paper"
+        assert column["alias_hit"][row] == float(named)
+    assert column["alias_hit"].sum() == 1
