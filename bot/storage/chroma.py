@@ -43,7 +43,16 @@ def _reachable(where: Callable[[], str]) -> Iterator[None]:
         raise VectorStoreUnavailable(f"Chroma cannot serve this now ({exc})") from exc
 
 
+def _chunks(ids: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
 class ChromaVectorStore:
+    # Ids per get/delete call: Chroma binds each id as an SQL variable, and SQLite refuses more than 32,766
+    # ("too many SQL variables"), which repairing or reading a 51k-work knowledge base reaches.
+    id_chunk = 5000
+
     def __init__(self, client: chromadb.ClientAPI, collection: str, embedding_name: str, location: str) -> None:
         self.client = client
         self.location = location  # host:port of the server, or the embedded store's directory
@@ -106,9 +115,9 @@ class ChromaVectorStore:
                 self.collection.upsert(ids=list(ids), embeddings=embeddings)
 
     def delete(self, ids: Sequence[str]) -> None:
-        if ids:
-            with _reachable(self._where):
-                self.collection.delete(ids=list(ids))
+        with _reachable(self._where):
+            for chunk in _chunks(ids, self.id_chunk):
+                self.collection.delete(ids=chunk)
 
     def all_ids(self, page: int = 5000) -> set[str]:
         ids: set[str] = set()
@@ -122,11 +131,12 @@ class ChromaVectorStore:
                 offset += page
 
     def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if not ids:
-            return {}
+        found: dict[str, np.ndarray] = {}
         with _reachable(self._where):
-            result = self.collection.get(ids=list(ids), include=["embeddings"])
-        return dict(zip(result["ids"], np.asarray(result["embeddings"], dtype=np.float32), strict=True))
+            for chunk in _chunks(ids, self.id_chunk):
+                result = self.collection.get(ids=chunk, include=["embeddings"])
+                found.update(zip(result["ids"], np.asarray(result["embeddings"], dtype=np.float32), strict=True))
+        return found
 
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
         """The `n` nearest works as (id, cosine similarity), best first."""

@@ -44,6 +44,20 @@ def test_the_configured_store_keeps_finds_and_forgets_vectors(tmp_path: Path) ->
     assert which == "chroma" and where  # `alignbot status` shows it
 
 
+def test_reads_and_deletes_of_more_ids_than_sqlite_binds_at_once(tmp_path: Path) -> None:
+    # Chroma binds each id as an SQL variable; SQLite refuses more than 32,766 in one statement, which a 51k-work
+    # knowledge base reaches when it is read or repaired in one call.
+    store = open_vector_store(make_settings(tmp_path / "kb"), "test-model")
+    ids = [f"w{n}" for n in range(33_000)]
+    vectors = unit_vectors(len(ids), dimensions=2)
+    for start in range(0, len(ids), 5000):
+        store.upsert(ids[start : start + 5000], vectors[start : start + 5000])
+    got = store.get([*ids, "unknown"])
+    assert len(got) == len(ids) and np.allclose(got["w32999"], vectors[-1], atol=1e-6)
+    store.delete(ids[10:])
+    assert store.all_ids() == set(ids[:10])
+
+
 def test_each_embedding_model_has_a_collection_of_its_own(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "kb")
     first, second = open_vector_store(settings, "model-a"), open_vector_store(settings, "model-b")
