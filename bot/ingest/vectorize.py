@@ -27,7 +27,7 @@ from bot.storage.coordination import LEASE_SECONDS, KnowledgeBaseLock, claim_pen
 
 log = logging.getLogger(__name__)
 
-VECTOR_BATCH = 128
+VECTOR_BATCH = 512  # leased and sorted by token count together: bigger batches pad less (bot.embedding)
 WORKER_BATCH = 32  # small: the background worker lets readers in between batches
 SETTLED_SECONDS = 5.0  # the worker leaves works this fresh to the write that stored them (see claim_pending)
 
