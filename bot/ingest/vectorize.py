@@ -27,7 +27,9 @@ from bot.storage.coordination import LEASE_SECONDS, KnowledgeBaseLock, claim_pen
 
 log = logging.getLogger(__name__)
 
-VECTOR_BATCH = 512  # leased and sorted by token count together: bigger batches pad less (bot.embedding)
+# Leased, encoded (sorted by token count, bot.embedding) and stored together. Most texts reach the 128-token cut,
+# so a bigger batch pads hardly less, and would keep the progress bar and an interrupted run's loss coarser.
+VECTOR_BATCH = 128
 WORKER_BATCH = 32  # small: the background worker lets readers in between batches
 SETTLED_SECONDS = 5.0  # the worker leaves works this fresh to the write that stored them (see claim_pending)
 
