@@ -14,7 +14,6 @@ the same work; a lease of a killed process expires and the work is taken up agai
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import os
 import shlex
@@ -33,14 +32,9 @@ from sqlalchemy import Column, DateTime, Table, Text, delete, exists, text
 from sqlalchemy.engine import Connection, make_url
 from sqlmodel import Field, SQLModel, col, select
 
-from bot.storage.database import Database, Work
+from bot.storage.database import Database, Work, upsert_insert
 
 log = logging.getLogger(__name__)
-
-
-def upsert_insert(postgres: bool) -> Any:
-    """The dialect's INSERT … ON CONFLICT, imported when used (PostgreSQL's dialect: 0.1 s of each SQLite start)."""
-    return importlib.import_module("sqlalchemy.dialects." + ("postgresql" if postgres else "sqlite")).insert
 
 
 # How long a process's heartbeat counts as live, and how long a lease on pending vectors lasts.
@@ -171,7 +165,7 @@ class KnowledgeBaseLock:
         """Write the holder (None: released) and, when taking the lock, count the acquisition; the new epoch."""
         table = WriterLockRow.__table__  # type: ignore[attr-defined]
         values: dict[str, Any] = holder | {"since": _now()} if holder else {"pid": None, "host": None, "since": None}
-        insert = upsert_insert(self.postgres)
+        insert = upsert_insert(self.db.engine)
         statement = insert(table).values(name=self.name, epoch=1 if holder else 0, **values)
         updates = {**values, "epoch": table.c.epoch + 1} if holder else values
         statement = statement.on_conflict_do_update(index_elements=["name"], set_=updates)
@@ -292,7 +286,7 @@ def claim_pending(
         candidates = list(connection.execute(query).scalars())
         if not candidates:
             return []
-        insert = upsert_insert(postgres)
+        insert = upsert_insert(db.engine)
         statement = insert(claims).values(
             [{"work_id": w, "owner": owner, "expires_at": now + lease} for w in candidates]
         )
@@ -335,7 +329,7 @@ def beat(db: Database, role: str, generation_seen: int | None, started_at: datet
     me = identity()
     table = ProcessHeartbeat.__table__  # type: ignore[attr-defined]
     values = {"beat_at": _now(), "generation_seen": generation_seen, "command": me["command"]}
-    insert = upsert_insert(db.engine.dialect.name == "postgresql")
+    insert = upsert_insert(db.engine)
     statement = insert(table).values(
         id=f"{me['host']}:{me['pid']}:{role}",
         pid=me["pid"],

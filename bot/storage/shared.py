@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Column, Text, case, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
+
+from bot.storage.database import upsert_insert
 
 
 class RateBucket(SQLModel, table=True):
@@ -57,10 +57,6 @@ class WebhookDelivery(SQLModel, table=True):
     received: float = Field(index=True)
 
 
-def _insert(engine: SAEngine) -> Any:
-    return sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
-
-
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -84,7 +80,9 @@ class RateBuckets:
         elapsed = case((table.c.updated < now, now - table.c.updated), else_=0.0)  # clocks of replicas may differ
         refilled = table.c.tokens + elapsed * rate
         refilled = case((refilled > burst, float(burst)), else_=refilled)
-        statement = _insert(self.engine)(table).values(key=key, tokens=float(burst) - 1, updated=now, allowed=True)
+        statement = upsert_insert(self.engine)(table).values(
+            key=key, tokens=float(burst) - 1, updated=now, allowed=True
+        )
         statement = statement.on_conflict_do_update(
             index_elements=["key"],
             set_={
