@@ -80,7 +80,7 @@ def knowledge_base_status(engine: Engine, verify: bool = True) -> dict[str, Any]
         )
     return {
         "works": db.count_works(),
-        "vectors": engine.vectors.count() if verify else len(db.vector_marked_ids()),
+        "vectors": engine.vectors.count() if verify else db.count_vector_marked(),
         "vectors_verified": verify,
         "pending_vectors": db.count_needing_vectors(),
         "database": db.engine.url.render_as_string(hide_password=True),

@@ -250,6 +250,11 @@ class Database:
         with self.session() as session:
             return session.exec(select(func.count()).select_from(Work).where(self._stale(curated_only))).one()
 
+    def count_vector_marked(self) -> int:
+        """How many works the database records as embedded (what `vector_marked_ids` holds, counted in SQL)."""
+        with self.session() as session:
+            return session.exec(select(func.count()).select_from(Work).where(col(Work.vector_hash).is_not(None))).one()
+
     def vector_marked_ids(self) -> set[str]:
         with self.session() as session:
             return set(session.exec(select(Work.id).where(col(Work.vector_hash).is_not(None))).all())
