@@ -29,6 +29,7 @@ from rich.table import Table
 
 from bot.citations import Style
 from bot.cli_common import (
+    EXIT_INTERRUPTED,
     INTERRUPTED_NOTICE,
     DataDir,
     JsonFlag,
@@ -172,8 +173,8 @@ def ingest(
         )
     if report.interrupted:
         err.print(f"[yellow]{INTERRUPTED_NOTICE}[/yellow]")
-        leave_if_terminated(130)
-        raise typer.Exit(130)
+        leave_if_terminated(EXIT_INTERRUPTED)
+        raise typer.Exit(EXIT_INTERRUPTED)
     if report.embedding_error:
         err.print(
             f"[yellow]{report.embedding_error}: the records are stored; run `alignbot ingest` again when the vector "
