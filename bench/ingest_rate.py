@@ -29,15 +29,17 @@ FULL = HERE.parent / "shared" / "data" / "kb" / "alignment_kb.jsonl.gz"
 def run_cli(tree: Path, *args: str) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds and the summary line of `python -m bot.cli ARGS` run from `tree`."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", *args], cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    stdout, stderr = process.communicate()
-    output = (stdout + stderr).decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
+    # Output goes to a file, not a pipe: the process is reaped with wait4 (for its own CPU time) before anything
+    # is read, and a pipe's buffer, once full of warnings about bad records, would block it forever.
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=tree, env=env, stdout=log, stderr=log)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    if process.returncode != 0:
         raise SystemExit(f"{tree}: {' '.join(args)} failed:\n{output}")
     summary = next((line for line in output.splitlines() if "records read" in line), "")
     return wall, usage.ru_utime + usage.ru_stime, summary
