@@ -107,11 +107,6 @@ def make_large_kb(target: Path, core_kb: Path) -> None:
     print(f"{target}: {engine.vectors.count()} vectors, {copied} of them the core KB's", file=sys.stderr)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 class Worker:
     def __init__(self, name: str, code: Path, kb: Path, scratch: Path, k: int) -> None:
         self.name = name
@@ -203,8 +198,10 @@ def main() -> None:
     load = f"load average {load_before[0]:.1f} -> {load_after[0]:.1f}"
     print(f"{len(asked)} different questions, each asked once, k={args.k}, warm; {load}")
     for worker in workers:
-        wall = f"p50 {percentile(worker.ms, 50):6.1f} ms  p95 {percentile(worker.ms, 95):6.1f} ms"
-        cpu = f"p50 {percentile(worker.cpu_ms, 50):5.1f} ms  p95 {percentile(worker.cpu_ms, 95):5.1f} ms"
+        wall_50, wall_95 = np.percentile(worker.ms, [50, 95], method="nearest")
+        cpu_50, cpu_95 = np.percentile(worker.cpu_ms, [50, 95], method="nearest")
+        wall = f"p50 {wall_50:6.1f} ms  p95 {wall_95:6.1f} ms"
+        cpu = f"p50 {cpu_50:5.1f} ms  p95 {cpu_95:5.1f} ms"
         print(f"{worker.name:14} wall {wall}  max {max(worker.ms):6.1f} ms | CPU {cpu}")
     if len(workers) == 2:
         ours, base = workers

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 from pydantic import ValidationError
 
 from bot.domain import AskResult
@@ -57,11 +58,6 @@ def load_questions(path: Path) -> list[str]:
     if len(set(questions)) != len(questions):
         raise SystemExit(f"{path}: questions repeat")
     return questions
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def free_port() -> int:
@@ -157,9 +153,10 @@ def summary(samples: list[Sample], wall: float) -> dict[str, str]:
     for s in errors:
         statuses[str(s.status or "no answer")] = statuses.get(str(s.status or "no answer"), 0) + 1
     detail = f" ({', '.join(f'{n}x {status}' for status, n in sorted(statuses.items()))})" if errors else ""
+    p50, p95 = np.percentile(ms, [50, 95], method="nearest")
     return {
-        "p50 latency": f"{percentile(ms, 50):.0f} ms",
-        "p95 latency": f"{percentile(ms, 95):.0f} ms",
+        "p50 latency": f"{p50:.0f} ms",
+        "p95 latency": f"{p95:.0f} ms",
         "max latency": f"{max(ms):.0f} ms",
         "wall time": f"{wall:.2f} s",
         "throughput": f"{len(samples) / wall:.1f} req/s",
