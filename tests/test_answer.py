@@ -495,7 +495,10 @@ def test_format_sources_keeps_a_hostile_title_inside_its_tag() -> None:
 def llm_http(llm_engine: Engine) -> Iterator[TestClient]:
     """The HTTP API (open reads) over the engine whose answers come from the fake provider."""
     moderator = Moderator(llm_engine, config_path=REPO_ROOT / "knowledge" / "moderation.yaml")
-    app = create_app(llm_engine, moderator, ServerSettings(_env_file=None, open_reads=True))  # type: ignore[call-arg]
+    # One anonymous client asks once per attack (31 and counting): more than the default burst of 30 a minute, which
+    # a fast run spends in under a minute. The limit is not what these tests are about.
+    server = ServerSettings(_env_file=None, open_reads=True, anonymous_rate_per_minute=60_000, rate_burst=1_000)  # type: ignore[call-arg]
+    app = create_app(llm_engine, moderator, server)
     with TestClient(app) as client:
         yield client
 
