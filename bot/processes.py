@@ -11,7 +11,7 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.ingest.vectorize import EmbeddingWorker, encoding_in_flight
+from bot.ingest.vectorize import TERMINATING, EmbeddingWorker, encoding_in_flight
 from bot.storage import Database, schema
 from bot.storage.coordination import Heartbeat, KnowledgeBaseLock, describe, live_processes
 from bot.storage.vectors import describe_vector_store
@@ -115,9 +115,6 @@ def status_lines(info: dict[str, Any]) -> list[str]:
     return lines
 
 
-_terminating = threading.Event()
-
-
 def stop_on_sigterm(code: int, notice: str, grace: float = 1.0) -> None:
     """SIGTERM stops the command as Ctrl-C does (KeyboardInterrupt: after the last stored batch), and in any
     case within `grace` seconds: whatever is in flight is a transaction, so nothing stored is lost. Past the
@@ -129,7 +126,7 @@ def stop_on_sigterm(code: int, notice: str, grace: float = 1.0) -> None:
         exit_now(code)
 
     def handler(_signum: int, _frame: Any) -> None:
-        _terminating.set()
+        TERMINATING.set()
         timer = threading.Timer(grace, give_up)
         timer.daemon = True
         timer.start()
@@ -148,5 +145,5 @@ def exit_now(code: int) -> None:
 
 def leave_if_terminated(code: int) -> None:
     """After SIGTERM, `exit_now(code)`."""
-    if _terminating.is_set():
+    if TERMINATING.is_set():
         exit_now(code)

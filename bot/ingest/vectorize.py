@@ -42,6 +42,17 @@ class Stopped(Exception):
     """The stop event was set while a batch was being encoded."""
 
 
+# Set by the CLI's SIGTERM handler (bot.processes.stop_on_sigterm), which then raises KeyboardInterrupt. When the
+# signal lands inside a finalizer (a garbage-collection callback) Python prints "Exception ignored in" and the
+# interrupt is lost, so the embedding loops raise it again from plain code at their next step.
+TERMINATING = threading.Event()
+
+
+def _raise_if_terminating() -> None:
+    if TERMINATING.is_set():
+        raise KeyboardInterrupt
+
+
 def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -69,6 +80,7 @@ def interruptible(
     threading.Thread(target=run, name="encode", daemon=True).start()
     last_tick = time.monotonic()
     while not done.wait(0.1):
+        _raise_if_terminating()
         if stop is not None and stop.is_set():
             raise Stopped
         if every is not None and time.monotonic() - last_tick > every[0]:
@@ -107,6 +119,7 @@ def embed_pending(
     owner = new_owner()
     try:
         while not (stop is not None and stop.is_set()):
+            _raise_if_terminating()
             size = batch_size or VECTOR_BATCH
             batch = claim_pending(db, owner, size, ids=ids, curated_only=curated_only, settled=settled)
             if not batch:
