@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.embedding import load_embedder
+from bot.embedding import embedder_for
 from bot.engine import Engine
 from bot.ingest.parsers import parse_path
 from bot.ingest.pipeline import new_work
@@ -44,7 +44,7 @@ def settings_for(data_dir: Path) -> Settings:
 
 def raw_encode_rate(texts: list[str]) -> float:
     settings = Settings()
-    embedder = load_embedder(settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size)
+    embedder = embedder_for(settings)
     embedder.encode(texts[:64])  # warm-up
     start = time.perf_counter()
     for i in range(0, len(texts), 256):  # the same batch size the pipeline hands the model

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.domain import WorkRecord
-from bot.embedding import load_embedder
+from bot.embedding import embedder_for
 from bot.identifiers import normalize_arxiv_id
 from bot.ingest.parsers import parse_path
 from bot.settings import REPO_ROOT, Settings
@@ -144,7 +144,7 @@ def main() -> None:
     )
 
     settings = Settings()
-    embedder = load_embedder(settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size)
+    embedder = embedder_for(settings)
     profile = embedder.encode(file_profile(READING_LIST))
     started = time.perf_counter()
     vectors = embedder.encode([texts[i] for i in ids])

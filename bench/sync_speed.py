@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.embedding import load_embedder
+from bot.embedding import embedder_for
 from bot.engine import Engine
 from bot.settings import REPO_ROOT, Settings
 from bot.sync.filter import RelevanceFilter, file_profile
@@ -85,7 +85,7 @@ def main() -> None:
     papers = generated(args.records)
     fake = FakeOAI(papers, page_size=args.page)
     defaults = Settings()
-    embedder = load_embedder(defaults.embedding_model, defaults.embedding_max_tokens, defaults.embedding_batch_size)
+    embedder = embedder_for(defaults)
     print(f"{args.records} records, {args.page} a page, fake OAI-PMH on 127.0.0.1, no pacing", flush=True)
     print(f"{'':42} {'read':>6} {'stored':>7} {'seconds':>8} {'records/s':>10} {'embedding s':>12}", flush=True)
 

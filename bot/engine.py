@@ -29,7 +29,7 @@ from bot.domain import (
     UnresolvedMention,
     WorkRecord,
 )
-from bot.embedding import Embedder, load_embedder
+from bot.embedding import Embedder, embedder_for
 from bot.exports import ExportFormat, export
 from bot.identifiers import work_keys
 from bot.ingest.parsers import ParseError, record_from_kb
@@ -92,9 +92,7 @@ class Engine:
         """
         settings = settings or Settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        embedder = embedder or load_embedder(
-            settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size
-        )
+        embedder = embedder or embedder_for(settings)
         db = Database(settings.sqlalchemy_url)
         answerer = None
         if settings.llm.provider:

@@ -11,7 +11,7 @@ Keywords take either form: `Settings(llm={"provider": "ollama"})` or the flat en
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     )
     embedding_max_tokens: int = 128  # MiniLM was trained on 128-token inputs; longer ones cost 2x for little gain
     embedding_batch_size: int = 32
+    embedding_runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
+        default="auto",
+        description="What runs the bundled MiniLM: 'auto' (OpenVINO for bulk encodes when installed, else ONNX "
+        "Runtime), 'onnxruntime' or 'openvino' for every encode (bot/embedding.py).",
+    )
 
     # Retrieval
     candidate_pool: int = 100

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.embedding import Embedder, load_embedder
+from bot.embedding import Embedder, embedder_for
 from bot.engine import Engine
 from bot.settings import Settings
 from tests.backends import BACKENDS, Backends
@@ -24,7 +24,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def embedder() -> Embedder:
     """The bundled all-MiniLM-L6-v2, loaded once for the whole run (loading takes seconds)."""
     settings = Settings()
-    return load_embedder(settings.embedding_model, settings.embedding_max_tokens, settings.embedding_batch_size)
+    return embedder_for(settings)
 
 
 def pytest_report_header() -> str:

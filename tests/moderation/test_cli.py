@@ -34,7 +34,7 @@ def cli(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch):
     for name, value in BACKENDS.env(tmp_path / "data").items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ALIGNBOT_LOAD_BUNDLED_KNOWLEDGE", "false")
-    monkeypatch.setattr(bot.engine, "load_embedder", lambda *args: embedder)  # load the model once per run
+    monkeypatch.setattr(bot.engine, "embedder_for", lambda settings: embedder)  # load the model once per run
     engine = Engine.open(Settings(), embedder=embedder)
     engine.ingest_records(kb_records())
     engine.close()
