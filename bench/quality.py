@@ -9,7 +9,8 @@ few). The learned fusion (bench/train_fusion.py) never trains on the held-out th
 (`heldout`), so that third is also reported alone. --levers adds one row per retrieval lever, switched on
 one at a time: fixed fusion without expansion (the old ranking), + acronym expansion, + learned fusion.
 
-Usage: python bench/quality.py [--data-dir DIR] [--levers] (ingests the corpus on first use).
+Usage: python bench/quality.py [--data-dir DIR] [--levers [--weights NAME=PATH ...]] [--latency] (ingests the
+corpus on first use).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.engine import Engine
-from bot.retrieval.fusion import LinearFusion, default_fusion
+from bot.retrieval.fusion import FEATURES, LinearFusion, default_fusion
 from bot.retrieval.lexical import LexicalIndex
 from bot.retrieval.search import query_vector_of
 from bot.settings import Settings
@@ -57,6 +58,17 @@ def heldout(agenda_id: str) -> bool:
     return hashlib.sha256(agenda_id.encode()).digest()[0] % 3 == 0
 
 
+def weights_from(path: Path) -> LinearFusion:
+    """A fusion weight file, also one written for fewer features (an earlier version's): those it lacks get
+    weight 0, so it ranks as it did."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    weights, mean, scale = np.zeros(len(FEATURES)), np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+    for n, name in enumerate(data["features"]):
+        at = FEATURES.index(name)
+        weights[at], mean[at], scale[at] = data["weights"][n], data["mean"][n], data["scale"][n]
+    return LinearFusion(FEATURES, weights, mean, scale, float(data["bias"]))
+
+
 def per_query(ranked: list[list[str]], gold: list[set[str]]) -> dict[str, np.ndarray]:
     """Each metric per query (recall@5, recall@20, reciprocal rank)."""
     r5, r20, rr = [], [], []
@@ -83,6 +95,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "results" / "core-kb")
     parser.add_argument("--levers", action="store_true", help="one row per retrieval lever, added one at a time")
     parser.add_argument("--latency", action="store_true", help="also time warm `ask` (k=5) against the old ranking")
+    parser.add_argument(
+        "--weights",
+        nargs="*",
+        default=[],
+        metavar="NAME=PATH",
+        help="with --levers, a row per other fusion weight file (one trained on fewer features scores the others 0)",
+    )
     args = parser.parse_args()
     engine = open_bench_engine(args.data_dir)
     corpus = engine.corpus
@@ -117,6 +136,9 @@ def main() -> None:
     if args.levers:
         fixed, learned = LinearFusion.fixed(engine.settings.dense_weight), default_fusion(engine.settings.dense_weight)
         levers = {"fixed fusion (old)": (fixed, False), "+ acronym expansion": (fixed, True)}
+        for spec in args.weights:
+            name, _, path = spec.partition("=")
+            levers[name] = (weights_from(Path(path)), True)
         for name, (fusion, expand) in levers.items():
 
             def lever_ids(query: str, n: int, fusion: LinearFusion = fusion, expand: bool = expand) -> list[str]:
@@ -154,7 +176,8 @@ def main() -> None:
             mention = f"{mention_results[name]:14.3f}" if name in mention_results else f"{'':14}"
             print(f"{name:22} {m['recall@5']:9.3f} {m['recall@20']:10.3f} {m['MRR']:7.3f} {mention}")
         ours = agenda_scores["alignbot hybrid"]
-        for base in ("plain BM25", "plain dense", *(("fixed fusion (old)",) if args.levers else ())):
+        others = ("fixed fusion (old)", *(spec.partition("=")[0] for spec in args.weights)) if args.levers else ()
+        for base in ("plain BM25", "plain dense", *others):
             cells = []
             for metric in ours:
                 difference = (ours[metric] - agenda_scores[base][metric])[mask]

@@ -30,6 +30,8 @@ FEATURES = (
     "recency",  # (year - 2010) / 15, clipped to [0, 1]; 0 without a year
     "no_year",
     "curated",
+    "centroid_cosine",  # cosine to the centroid of the fixed fusion's first FEEDBACK_DOCS hits (feedback)
+    "centroid_gap",  # centroid_cosine minus the best among the question's candidates (≤ 0)
 )
 
 

@@ -1,9 +1,9 @@
 """Hybrid related-work search: exact ids and links first, then BM25 and dense cosine fused.
 
-Fusion is a convex combination of the cosine similarity and the BM25 score divided by the query's best
-BM25 score, over the union of both candidate pools. On the agenda benchmark (bench/quality.py) it beat
-reciprocal-rank fusion, which ignores how far apart scores are. Dense similarity is also kept on its
-own: it is what says whether anything found is really about the question (`confident`).
+Fusion is the learned linear model of bot.retrieval.fusion over per-candidate features (dense and lexical
+scores, ranks, year, and the cosine to the centroid of the first hits, a pseudo-relevance feedback), over the
+union of both candidate pools. Dense similarity is also kept on its own: it is what says whether anything
+found is really about the question (`confident`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ ALIAS_WORDS = 6  # the longest alias phrase looked for in a question
 CONFIDENCE_HITS = 5  # the hits whose cosines say whether anything found is about the question
 QUERY_VECTORS_KEPT = 1024  # recent questions' vectors (1.5 kB each for MiniLM): a repeated question is not encoded
 COMMON_ACRONYM_SHARE = 0.03  # an acronym used in more than this share of works is not expanded
+# Pseudo-relevance feedback: the centroid of this many first-stage hits (fixed fusion), compared with each candidate.
+FEEDBACK_DOCS = 10
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 _STOPWORDS = frozenset(STOPWORDS_EN)
@@ -92,12 +94,13 @@ class HybridSearcher:
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
         return self.corpus.full.search(query, n)
 
-    def dense(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+    def dense(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float, np.ndarray]]:
+        """The `n` nearest works as (document, cosine, stored vector), best first."""
         hits = []
-        for work_id, similarity in self.vectors.query(query_vector, n):
+        for work_id, similarity, vector in self.vectors.query_with_vectors(query_vector, n):
             doc = self.corpus.position.get(work_id)
             if doc is not None:  # a vector whose work was not loaded yet is skipped, not an error
-                hits.append((doc, similarity))
+                hits.append((doc, similarity, vector))
         return hits
 
     def exact(self, query: str) -> list[int]:
@@ -121,20 +124,21 @@ class HybridSearcher:
         lexical_hits = self.lexical(query, self.pool)
         lexical = dict(lexical_hits)
         titles = dict(self.corpus.title_index.search(query, self.pool))
-        dense_hits: list[tuple[int, float]] = []
+        dense_hits: list[tuple[int, float, np.ndarray]] = []
         try:
             dense_hits = self.dense(query_vector, self.pool)
-            similarity = dict(dense_hits)
-            missing = [self.corpus.ids[doc] for doc in lexical.keys() | titles.keys() if doc not in similarity]
+            vectors = {doc: vector for doc, _, vector in dense_hits}
+            missing = [self.corpus.ids[doc] for doc in lexical.keys() | titles.keys() if doc not in vectors]
             # Lexical-only candidates lack a cosine: their stored vectors give it without encoding anything.
             for work_id, vector in self.vectors.get(missing).items():
-                similarity[self.corpus.position[work_id]] = float(vector @ query_vector)
+                vectors[self.corpus.position[work_id]] = vector
         except VectorStoreUnavailable as exc:
             log.warning("%s; answering from lexical candidates re-ranked by encoding them now", exc)
-            similarity = self.encoded_similarity(query_vector, list(lexical)[:FALLBACK_CANDIDATES])
+            vectors = self.encoded_vectors(list(lexical)[:FALLBACK_CANDIDATES])
+        similarity = {doc: float(vector @ query_vector) for doc, vector in vectors.items()}
         docs = list(similarity.keys() | lexical.keys())
         aliases = self.alias_docs(query)
-        dense_rank = {doc: 1 / (1 + rank) for rank, (doc, _) in enumerate(dense_hits)}
+        dense_rank = {doc: 1 / (1 + rank) for rank, (doc, _, _) in enumerate(dense_hits)}
         lexical_rank = {doc: 1 / (1 + rank) for rank, (doc, _) in enumerate(lexical_hits)}
         best_lexical = max(lexical.values(), default=1.0)
         best_title = max(titles.values(), default=1.0)
@@ -145,6 +149,16 @@ class HybridSearcher:
             return np.fromiter((values.get(doc, 0.0) for doc in docs), dtype=np.float64, count=len(docs))
 
         cosines, bm25, years = column(similarity), column(lexical), self.years[docs]
+        stored = np.zeros((len(docs), len(query_vector)), dtype=np.float32)  # a work without a vector: zeros
+        for row, doc in enumerate(docs):
+            if doc in vectors:
+                stored[row] = vectors[doc]
+        # Feedback: how close each candidate is to the centroid of the fixed fusion's first hits. Its learned
+        # weight is negative: among works equally close to the question, the ones in the middle of the pack
+        # are the generic ones (a hubness correction, as CSLS does for cross-lingual retrieval).
+        first_stage = self.dense_weight * cosines + (1 - self.dense_weight) * bm25 / best_lexical
+        centroid = unit(stored[np.argsort(-first_stage, kind="stable")[:FEEDBACK_DOCS]].sum(axis=0))
+        to_centroid = stored @ centroid
         matrix = np.column_stack(
             (  # in the order of fusion.FEATURES
                 cosines,
@@ -158,6 +172,8 @@ class HybridSearcher:
                 np.where(years != 0, np.clip((years - 2010) / 15, 0.0, 1.0), 0.0),
                 (years == 0).astype(np.float64),
                 self.curated[docs],
+                to_centroid,
+                gap(to_centroid),
             )
         )
         return docs, cosines, matrix
@@ -174,12 +190,12 @@ class HybridSearcher:
                 hits.append(Hit(docs[row], float(scores[row]), float(cosines[row])))
         return hits
 
-    def encoded_similarity(self, query_vector: np.ndarray, docs: list[int]) -> dict[int, float]:
-        """Cosines computed from the works' text, for when the vector store is down: slower, same meaning."""
+    def encoded_vectors(self, docs: list[int]) -> dict[int, np.ndarray]:
+        """Vectors computed from the works' text, for when the vector store is down: slower, same meaning."""
         if not docs:
             return {}
         texts = [f"{self.corpus.titles[d].rstrip('.')}. {self.corpus.descriptions[d]}" for d in docs]
-        return {doc: float(v @ query_vector) for doc, v in zip(docs, self.embedder.encode(texts), strict=True)}
+        return dict(zip(docs, self.embedder.encode(texts), strict=True))
 
 
 @lru_cache(maxsize=QUERY_VECTORS_KEPT)
@@ -189,6 +205,17 @@ def query_vector_of(embedder: Embedder, query: str) -> np.ndarray:
     vector = embedder.encode([query])[0]
     vector.flags.writeable = False
     return vector
+
+
+def gap(values: np.ndarray) -> np.ndarray:
+    """Each value minus the largest (≤ 0): how far a candidate is behind the question's best."""
+    return values - values.max() if len(values) else values
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    """`vector` scaled to length 1 (the zero vector stays zero)."""
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
 
 
 def confidence_score(hits: list[Hit]) -> float:

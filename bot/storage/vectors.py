@@ -40,6 +40,10 @@ class VectorStore(Protocol):
         """The `n` nearest works as (id, cosine similarity), best first."""
         ...
 
+    def query_with_vectors(self, embedding: np.ndarray, n: int) -> list[tuple[str, float, np.ndarray]]:
+        """The `n` nearest works as (id, cosine similarity, stored vector), best first."""
+        ...
+
     def describe(self) -> dict[str, str]:
         """Which store this is and where, for `alignbot status`."""
         ...

@@ -57,3 +57,23 @@ def test_a_missing_or_broken_weight_file_falls_back_to_the_fixed_fusion(
         monkeypatch.setattr(fusion, "WEIGHTS_PATH", path)
         fallback = default_fusion(0.7)
         assert not fallback.logistic and fallback.weights[FEATURES.index("cosine")] == pytest.approx(0.7)
+
+
+def test_the_benchmark_scores_an_earlier_weight_file_with_later_features_at_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bench/quality.py --weights: the weights shipped before a feature was added rank as they did.
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "bench"))
+    from quality import weights_from
+
+    earlier = FEATURES[:-2]
+    rng = np.random.default_rng(1)
+    model = LinearFusion(
+        earlier, rng.normal(size=len(earlier)), rng.random(len(earlier)), 1 + rng.random(len(earlier)), 0.3
+    )
+    path = tmp_path / "earlier.json"
+    path.write_text(model.to_json(trained_by="test"), encoding="utf-8")
+    padded = weights_from(path)
+    rows = rng.random((6, len(FEATURES)))
+    assert padded.features == FEATURES
+    assert padded.score(rows) == pytest.approx(model.score(rows[:, : len(earlier)]), abs=1e-5)

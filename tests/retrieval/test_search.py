@@ -8,7 +8,7 @@ from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.retrieval.fusion import FEATURES
 from bot.retrieval.query import contextual_query
-from bot.retrieval.search import HybridSearcher, query_vector_of
+from bot.retrieval.search import FEEDBACK_DOCS, HybridSearcher, query_vector_of
 
 
 def titles(result) -> list[str]:  # type: ignore[no-untyped-def]
@@ -139,3 +139,21 @@ def test_feature_rows_follow_the_feature_definitions(engine: Engine) -> None:
         named = "Preventing Language Models From Hiding" in engine.corpus.titles[doc]  # alias "encoded reasoning paper"
         assert column["alias_hit"][row] == float(named)
     assert column["alias_hit"].sum() == 1
+
+
+def test_the_feedback_columns_follow_their_definition(engine: Engine) -> None:
+    counting = CountingEmbedder(engine.embedder)
+    searcher = HybridSearcher(engine.corpus, engine.vectors, counting)  # type: ignore[arg-type]
+    question = "watching a model's written chain of thought for signs that it plans to deceive its overseers"
+    docs, cosines, matrix = searcher.candidates(question)
+    assert counting.texts == [question]  # the feedback encodes nothing more: it reuses the stored vectors
+    column = {name: matrix[:, i] for i, name in enumerate(FEATURES)}
+    stored = engine.vectors.get([engine.corpus.ids[doc] for doc in docs])
+    vectors = np.stack([stored[engine.corpus.ids[doc]] for doc in docs])
+    assert np.allclose(cosines, vectors @ query_vector_of(counting, question), atol=1e-5)  # type: ignore[arg-type]
+    first_stage = 0.88 * cosines + 0.12 * column["bm25"]  # the fixed fusion picks the feedback works
+    centroid = vectors[np.argsort(-first_stage, kind="stable")[:FEEDBACK_DOCS]].mean(axis=0)
+    assert np.allclose(column["centroid_cosine"], vectors @ (centroid / np.linalg.norm(centroid)), atol=1e-5)
+    assert not np.allclose(column["centroid_cosine"], cosines, atol=0.01)
+    assert column["centroid_gap"].max() == 0.0
+    assert np.allclose(column["centroid_gap"], column["centroid_cosine"] - column["centroid_cosine"].max())

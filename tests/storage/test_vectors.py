@@ -36,6 +36,10 @@ def test_the_configured_store_keeps_finds_and_forgets_vectors(tmp_path: Path) ->
     assert len(nearest) == 4 and nearest[0][0] == ids[3] and nearest[0][1] == pytest.approx(1.0, abs=1e-4)
     assert [score for _id, score in nearest] == sorted((score for _id, score in nearest), reverse=True)
     assert len(store.query(vectors[0], 500)) == 20  # never more than it holds
+    with_vectors = store.query_with_vectors(vectors[3], 4)
+    assert [(i, pytest.approx(score)) for i, score, _ in with_vectors] == nearest
+    assert all(np.allclose(vector, vectors[ids.index(i)], atol=1e-6) for i, _, vector in with_vectors)
+    assert store.query_with_vectors(vectors[3], 0) == []
 
     store.delete(ids[:15])
     store.delete([])
