@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from bench.mentions_kb import REPO, SHARED, corpus_for
+from bench.mentions_kb import REPO, SHARED, corpus_for, open_kb
 from bot.identifiers import normalize_text
 from bot.mentions import read_references
 from bot.retrieval.corpus import CorpusIndex
@@ -69,6 +69,10 @@ def baseline_module(commit: str, path: str, name: str, replace: dict[str, str] |
     sys.modules[name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
+
+
+def git_has(commit: str, path: str) -> bool:
+    return subprocess.run(["git", "cat-file", "-e", f"{commit}:{path}"], cwd=REPO, capture_output=True).returncode == 0
 
 
 def issue_baseline_reader(corpus: CorpusIndex) -> tuple[Reader, Callable[[str], object]]:
@@ -108,12 +112,29 @@ def reader_of(resolver: ReferenceResolver, read_references: Callable) -> tuple[R
     return read, lambda reference: resolver.resolve(reference, n=4)
 
 
+def main_corpus(corpus: CorpusIndex, kb: str, commit: str) -> CorpusIndex:
+    """The KB's index as `commit` builds it (its own bot/retrieval/corpus.py), numbered as today's index is,
+    so that the baseline reads what it read: today's index may know more about each work."""
+    if not subprocess.run(["git", "diff", "--quiet", commit, "--", "bot/retrieval/corpus.py"], cwd=REPO).returncode:
+        return corpus
+    module = baseline_module(commit, "bot/retrieval/corpus.py", "main_corpus")
+    root = Path("/tmp/alignbot-mentions-kb")
+    index = module.CorpusIndex.load_or_build(open_kb(kb, root), root / f"{kb}.{commit}.index.pickle")
+    assert index.ids == corpus.ids, "the baseline's index numbers the works differently"
+    return index
+
+
 def main_reader(corpus: CorpusIndex, commit: str) -> tuple[Reader, Callable[[str], object]]:
     """`bibliography`'s reading at `commit` (main): its resolver and mention finder, loaded from git."""
-    resolve = baseline_module(commit, "bot/retrieval/resolve.py", "main_resolve")
-    mentions = baseline_module(
-        commit, "bot/mentions.py", "main_mentions", {"from bot.retrieval.resolve import": "from main_resolve import"}
-    )
+    own_corpus = {"from bot.retrieval.corpus import": "from main_corpus import"} if "main_corpus" in sys.modules else {}
+    resolve = baseline_module(commit, "bot/retrieval/resolve.py", "main_resolve", own_corpus)
+    to_resolve = {"from bot.retrieval.resolve import": "from main_resolve import"}
+    if git_has(commit, "bot/mentions.py"):
+        mentions = baseline_module(commit, "bot/mentions.py", "main_mentions", to_resolve)
+    else:  # the package (bot/mentions/__init__.py and names.py)
+        baseline_module(commit, "bot/mentions/names.py", "main_names", to_resolve)
+        package = {**to_resolve, "from bot.mentions.names import": "from main_names import"}
+        mentions = baseline_module(commit, "bot/mentions/__init__.py", "main_mentions", package)
     return reader_of(resolve.ReferenceResolver(corpus), mentions.read_references)
 
 
@@ -291,7 +312,7 @@ def main() -> None:
     ).stdout.strip()
     readers = {
         f"before #11 ({ISSUE_BASELINE})": issue_baseline_reader(corpus),
-        f"{args.baseline} ({commit})": main_reader(corpus, commit),
+        f"{args.baseline} ({commit})": main_reader(main_corpus(corpus, args.kb, commit), commit),
         "alignbot": new_reader(corpus),
     }
     rows = []

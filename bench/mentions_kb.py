@@ -15,7 +15,10 @@ from bot.retrieval.corpus import CorpusIndex
 from bot.storage import Database, schema
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+# ../shared/data beside the checkout; a git worktree (/work/wt/<name>) finds it one level further up.
+SHARED = next(
+    (p / "shared" / "data" for p in REPO.parents if (p / "shared" / "data").is_dir()), REPO.parent / "shared" / "data"
+)
 READING_LIST = REPO / "knowledge" / "reading_list.jsonl"
 SOURCES = {"core": SHARED / "kb" / "alignment_core.jsonl", "full": SHARED / "kb" / "alignment_kb.jsonl.gz"}
 
