@@ -214,3 +214,64 @@ def test_cite_and_bibliography_never_need_the_embedding_model(engine: Engine, mo
     monkeypatch.setattr(engine.embedder, "encode", no_dense)
     assert engine.cite("Burns's CCS paper").confident
     assert engine.bibliography("RepE (Zou et al.) and “Sleeper Agents”").entries
+
+
+def test_the_kind_of_work_named_decides_between_works_of_one_name(empty_engine: Engine) -> None:
+    # A post stored with the default kind is known as a post by its forum link.
+    empty_engine.ingest_records(
+        [
+            {"id": "paper", "title": "Grokking: Generalization Beyond Overfitting", "authors": ["Alethea Power"],
+             "year": 2022, "aliases": ["grokking"]},
+            {"id": "post", "title": "A Mechanistic Interpretability Analysis of Grokking", "authors": ["Neel Nanda"],
+             "year": 2022, "aliases": ["grokking"], "url": "https://www.lesswrong.com/posts/N6WM6hs7RQMKDhYjB/x"},
+        ],
+        embed=False,
+    )  # fmt: skip
+    post = empty_engine.cite("the grokking post")
+    assert post.confident and post.match is not None and post.match.id == "post"
+    paper = empty_engine.cite("the grokking paper")
+    assert paper.match is not None and paper.match.id == "paper"
+    # "Paper" is said of posts too: the post is second, not ruled out.
+    assert not paper.confident and [w.id for w in paper.alternatives][:1] == ["post"]
+    assert not empty_engine.cite("grokking").confident  # nothing says which
+
+
+def test_author_names_as_bibtex_sources_write_them(empty_engine: Engine) -> None:
+    empty_engine.ingest_records(
+        [
+            {"id": "magi", "title": "MAGI-1: Autoregressive Video Generation at Scale", "year": 2025,
+             "authors": ["Sand. ai", "Hansi Teng"]},
+            {"id": "bt", "title": "A Better Transformer for Fast Transformer Inference", "year": 2022,
+             "authors": ["Eric Han, Scott Wolchok, Rui Zhu, Christian Puhrsch Michael Gschwind"]},
+        ],
+        embed=False,
+    )  # fmt: skip
+    # A lower-case name in a parenthesised citation; an author field that lists "First Last" names with commas.
+    text = "(ai et al. 2025) is relevant, as argued in (Gschwind 2022)."
+    assert [e.work.id for e in empty_engine.bibliography(text).entries] == ["magi", "bt"]
+    first = empty_engine.cite("Han et al. 2022")
+    assert first.confident and first.match is not None and first.match.id == "bt"
+    # Lower-case words before a year in parentheses are no one's names.
+    result = empty_engine.bibliography("We ran it (since 2019) and again (in 2020), see (circa 2021).")
+    assert result.entries == [] and result.unresolved == []
+
+
+def test_titles_named_as_papers_or_cited_in_sentence_case_are_reported(engine: Engine) -> None:
+    result = engine.bibliography(
+        "As argued in the The Basic Drives Of Stapler Agents paper, it sums to one (see «Score-based pullback "
+        "Riemannian geometry of zebras»), unlike “a quoted sentence case phrase” or the Big Idea paper."
+    )
+    assert result.entries == []
+    assert [(u.kind, u.text) for u in result.unresolved] == [
+        ("name", "the The Basic Drives Of Stapler Agents paper"),
+        ("quote", "Score-based pullback Riemannian geometry of zebras"),
+    ]
+
+
+def test_a_stored_alias_with_its_makers_name_is_a_name(engine: Engine) -> None:
+    text = "As argued in the Apollo scheming evals, models scheme in context."
+    assert [e.work.title for e in engine.bibliography(text).entries] == [
+        "Frontier Models are Capable of In-context Scheming"
+    ]
+    # Without a name in it, a lower-case phrase is the idea, not a work.
+    assert engine.bibliography("Models take the sharp left turn late.").entries == []

@@ -57,6 +57,9 @@ _CAPITALISED = rf"[{UPPER}0-9][\w\-’'/]*[:?!]?"
 _MINOR = r"(?:a|an|the|and|or|of|to|in|on|for|with|by|at|from|as|is|are|via|vs\.?|do|does|not|without|through|into)"
 _TITLE_AFTER = re.compile(rf"\s+{_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR}))*\s+{_CAPITALISED}")
 _TITLE_BEFORE = re.compile(rf"(?<![\w\-’'])({_CAPITALISED}(?:\s+(?:{_CAPITALISED}|{_MINOR})){{2,25}}\s+)$")
+# "(ai et al. 2025)", "(contributors 2019)": a name in lower case, as some BibTeX sources write it, is a citation
+# in parentheses with a year.
+_LOWER_AUTHOR = re.compile(rf"\(\s*([{LOWER}][{LOWER}\-]+)(\s+{_ET_AL})?,?\s+{_YEAR}\s*\)")
 # "Zeiler 2012": a bare name and year is a citation when the name is an author's in the knowledge base.
 _NAME_YEAR = re.compile(rf"\b({_SURNAME})\s+\(?({_YEAR})\b")
 THE_X_PAPER = re.compile(
@@ -99,6 +102,12 @@ _NOT_NAMES = frozenset(
     "for and or to at as this that".split()
 )
 _ABBREVIATIONS = frozenset("vs al etc eg ie fig no dr mr ms st cf approx".split())
+
+# Words that cite what is quoted next: "(see «Score-based pullback Riemannian geometry»)", 'the paper "…"'.
+_CITED_BEFORE = re.compile(
+    rf"\b(?:see(?:\s+also)?|cf\.?|titled|entitled|paper|preprint|article)\s*[:,]?\s*[{re.escape(_QUOTE_MARKS)}\s]*$",
+    re.IGNORECASE,
+)
 
 KINDS = ("link", "author", "names", "quote", "name")
 
@@ -186,6 +195,19 @@ def reads_as_title(span: str) -> bool:
     return bool(major) and sum(w[:1].isupper() or w[:1].isdigit() for w in major) >= 0.7 * len(major)
 
 
+def reads_as_sentence_title(span: str) -> bool:
+    """A sentence-case title ("Score-based pullback Riemannian geometry"): one phrase of three words or more
+    starting with a capital. Only read as a title where the text cites it ("see …", "the paper …")."""
+    words = WORD.findall(span)
+    return (
+        3 <= len(words) <= 30
+        and len(content_words(span)) >= 2
+        and (words[0][:1].isupper() or words[0][:1].isdigit())
+        and not _has_sentence_break(span)
+        and not span.rstrip().endswith((".", "!", "?"))
+    )
+
+
 def _has_sentence_break(span: str) -> bool:
     """Two sentences ("The answer is A. Response: …"), not "In-context vs. In-weight Learning"."""
     return (
@@ -245,7 +267,8 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     for start, end in sorted(quoted):
         span = rest[start:end]
         if len(content_words(span)) >= 1 and len(WORD.findall(span)) >= 2 and len(span) <= 300:
-            add(start, end, "quote", titled=reads_as_title(span))
+            cited_as = _CITED_BEFORE.search(rest, max(0, start - 40), start)
+            add(start, end, "quote", titled=reads_as_title(span) or bool(cited_as and reads_as_sentence_title(span)))
     plain = rest
     for start, end in quoted:
         plain = _blank(plain, start, end)  # a citation inside a quoted example sentence is the example's
@@ -279,10 +302,19 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         known = normalize_text(name) in corpus.by_surname and name.lower() not in _NOT_NAMES
         if known and not any(s <= match.start() < e for s, e, _ in cited):
             cited.append((match.start(), match.end(), "author"))
-    described = [(m.start(), m.end(), "name") for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1))]
+    for match in _LOWER_AUTHOR.finditer(plain):
+        name = match.group(1)
+        # A known author's name ("since", "circa" are no one's); with "et al." it is a name whoever it is.
+        known = match.group(2) or normalize_text(name) in corpus.by_surname
+        if known and name not in _NOT_NAMES and name not in STOP:
+            cited.append((match.start(), match.end(), "author"))
+    described = [m for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1))]
+    # "the The Basic AI Drives paper": a Title Case title of three words or more named as a paper is a strong
+    # reference, reported when it does not resolve (as a quoted title is).
+    titles = [m.span() for m in described if len(WORD.findall(m.group(1))) >= 3 and reads_as_title(m.group(1))]
     named = [(start, end, "name") for _phrase, start, end in known_names(plain, corpus)]
-    for start, end, kind in _joined(plain, cited + described + named):
-        add(start, end, kind)
+    for start, end, kind in _joined(plain, cited + [(*m.span(), "name") for m in described] + named):
+        add(start, end, kind, titled=kind == "name" and any(start <= s and e <= end for s, e in titles))
     # "Kaleem's post [An elephant in the room](https://…)": the words before a link introduce it.
     link_starts = [m.start for m in mentions if m.kind == "link"]
     mentions = [

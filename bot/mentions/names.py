@@ -60,13 +60,21 @@ def known_names(text: str, corpus: CorpusIndex) -> list[tuple[str, int, int]]:
                 or _names_the_thing(text, words[start])
             ):
                 continue
-            if size > 1 and not all(w[:1].isupper() or w.lower() in TITLE_MINOR for w in phrase):
+            if size > 1 and not (
+                all(w[:1].isupper() or w.lower() in TITLE_MINOR for w in phrase) or _definite_name(phrase)
+            ):
                 continue
             if normalize_text(" ".join(phrase)) in corpus.aliases and not _inside_longer_title(
                 text, words, start, size
             ):
                 found.append((" ".join(phrase), words[start].start(), words[start + size - 1].end()))
     return found
+
+
+def _definite_name(phrase: list[str]) -> bool:
+    """ "the Apollo scheming evals": "the", a maker's or author's name, and what they made, as a stored alias
+    says it (lower-case words alone are the idea: "the sharp left turn" is also the concept)."""
+    return len(phrase) >= 3 and phrase[0].lower() == "the" and any(w[:1].isupper() for w in phrase[1:])
 
 
 def _inside_longer_title(text: str, words: list[re.Match[str]], start: int, size: int) -> bool:

@@ -29,7 +29,7 @@ from bot.storage.generation import Generation
 _ET_AL = re.compile(r"[\s,]+et\.?\s*al\b\.?", re.IGNORECASE)
 log = logging.getLogger(__name__)
 # Bumped when the saved layout changes, so an index written by another version is rebuilt, never misread.
-_FORMAT = 2
+_FORMAT = 3
 # Changed works applied incrementally before the whole index is rebuilt (the BM25 delta is scored per query).
 COMPACT_AT = 500
 COMPACT_SHARE = 0.05
@@ -43,6 +43,8 @@ class CorpusIndex:
     years: list[int | None] = field(default_factory=list)
     surnames: list[list[str]] = field(default_factory=list)
     curated: list[bool] = field(default_factory=list)
+    # "paper", "post", "report", … (Work.kind): "the grokking post" is the post, not the paper of that name.
+    kinds: list[str] = field(default_factory=list)
     descriptions: list[str] = field(default_factory=list)
     # Normalised aliases, topics and curated summary: what says who made a work ("the Apollo scheming evals").
     notes: list[str] = field(default_factory=list)
@@ -80,9 +82,10 @@ class CorpusIndex:
             self.norm_titles.append(normalize_text(work.title))
             self.years.append(work.year)
             # "Timo Schick et al." (an author list cut short by its source) is Schick, not "al".
-            names = [s for s in (surname(_ET_AL.sub("", a)) for a in work.authors) if s]
+            names = [s for s in (surname(_ET_AL.sub("", a)) for a in author_names(work.authors)) if s]
             self.surnames.append(names)
             self.curated.append(work.curated)
+            self.kinds.append(work_kind(work))
             self.descriptions.append(work.description)
             self.notes.append(normalize_text(" ".join([*work.aliases, *work.topics, work.summary or ""])))
             for name in set(names):
@@ -121,7 +124,7 @@ class CorpusIndex:
     def updated(self, db: Database, changed: set[str], now: Generation) -> CorpusIndex:
         """A new index with the current version of the `changed` works (those gone from the database removed)."""
         new = copy.copy(self)
-        for name in ("ids", "titles", "norm_titles", "years", "surnames", "curated", "descriptions", "notes"):
+        for name in ("ids", "titles", "norm_titles", "years", "surnames", "curated", "kinds", "descriptions", "notes"):
             setattr(new, name, list(getattr(self, name)))
         new.keys, new.position = dict(self.keys), dict(self.position)
         old = sorted(self.position[work_id] for work_id in changed if work_id in self.position)
@@ -131,7 +134,7 @@ class CorpusIndex:
         new.aliases = self._without(self.aliases, gone, None)
         for doc in old:
             del new.position[self.ids[doc]]
-            new.titles[doc] = new.norm_titles[doc] = new.descriptions[doc] = new.notes[doc] = ""
+            new.titles[doc] = new.norm_titles[doc] = new.descriptions[doc] = new.notes[doc] = new.kinds[doc] = ""
             new.surnames[doc], new.years[doc], new.curated[doc] = [], None, False
         works = db.works(sorted(changed))
         full_texts, title_texts = new._append((works[work_id] for work_id in sorted(works)), shared=True)
@@ -189,6 +192,33 @@ class CorpusIndex:
     def doc_for_key(self, key: str) -> int | None:
         work_id = self.keys.get(key)
         return self.position.get(work_id) if work_id else None
+
+
+# Hosts of forum and blog posts: imported records of posts often carry the default kind "paper".
+_POST_HOST = re.compile(
+    r"^https?://(?:[\w-]+\.)*(?:lesswrong\.com|alignmentforum\.org|forum\.effectivealtruism\.org|substack\.com"
+    r"|medium\.com|blogspot\.com|wordpress\.com)/|^https?://[^/]*\bblog\b|^https?://[^/]+/blog/"
+)
+
+
+def work_kind(work: Work) -> str:
+    """The work's kind, "post" for a record kept as the default "paper" whose link is a forum or blog post."""
+    if work.kind == "paper" and (work.id.startswith("lw:") or _POST_HOST.match(work.url or "")):
+        return "post"
+    return work.kind
+
+
+def author_names(authors: list[str]) -> list[str]:
+    """One name per author: an entry that is itself a list of "First Last" names, comma-separated (a BibTeX
+    author field written with commas for "and"), is split; "Last, First" and "Last, First, Jr." are one name."""
+    names = []
+    for author in authors:
+        parts = [p.strip() for p in author.split(",")]
+        if len(parts) >= 3 and all(len(p.split()) >= 2 for p in parts):
+            names.extend(parts)
+        else:
+            names.append(author)
+    return names
 
 
 def full_text(work: Work) -> str:

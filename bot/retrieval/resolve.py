@@ -23,7 +23,7 @@ _ET_AL = re.compile(r"\bet\s*al\b\.?", re.IGNORECASE)
 # "An et al. 2024", "A & B" are names, not articles.
 _WRAPPER_HEAD = re.compile(r"^(?:the|that|this|their|his|her|a|an)\s+(?!et\s*al\b|&|and\s)", re.IGNORECASE)
 _WRAPPER_TAIL = re.compile(
-    r"\s+(?:paper|post|article|work|report|preprint|study|essay)s?(?=$|\s+(?:on|about)\s)", re.IGNORECASE
+    r"\s+(paper|post|article|work|report|preprint|study|essay)s?(?=$|\s+(?:on|about)\s)", re.IGNORECASE
 )
 _CONNECTORS = {"and", "&", "et", "al", "with", "on", "about", "the", "by", "from", "s"}
 # Collective authors ("Gemini Team", "Wikipedia contributors") name no one: "(Team, 2023)" could be any team's.
@@ -46,6 +46,7 @@ _FILLER = frozenset(
 _CITATION_ALIAS = re.compile(r"\bet al\b|^[a-z][a-z' -]* (?:19|20)\d\d$")
 CITATION_ALIAS_WEIGHT = 0.9
 CONFIDENCE_THRESHOLD = 0.72  # calibrated on the dev part of bench/mentions_labelled.jsonl (README)
+KIND_PENALTY = 0.06  # a work of another kind than the one named: more than the near-tie margin
 CONFIDENCE_MARGIN = 0.05  # a smaller lead over a different work is a near tie: unconfident, alternatives shown
 
 
@@ -66,6 +67,7 @@ class ParsedReference:
     every_author: bool = False  # "A & B", "A and B": the names are all the authors
     organisations: list[str] = field(default_factory=list)
     description: str = ""  # what is left after names, year, organisations and filler: "ccs", "many shot jailbreaking"
+    work_kind: str | None = None  # "post" in "the grokking post": the kind of work named
 
 
 _OWNER = re.compile(r"([^'’()]+?)['’]s?\s(.*)$")
@@ -84,6 +86,7 @@ def _strip_wrappers(text: str) -> str:
 def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None) -> ParsedReference:
     # Whitespace folded first: on a long run of it, `\s+…$` below would backtrack quadratically.
     text = " ".join(reference.split()).strip("\"'“”‘’`*_[]()«»„‚′″ ")
+    tail = _WRAPPER_TAIL.search(text)
     text = _strip_wrappers(text)
     title_text = normalize_text(text)
     years = [int(y) for y in _YEAR.findall(text)] if kind != "quote" else []
@@ -97,6 +100,9 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
     cited, name_text = _unpunctuated(cited), _unpunctuated(name_text)
     words = cited.replace("&", " & ").split()
     surnames = _surnames(name_text.replace("&", " & ").split(), corpus) if kind != "quote" else []
+    if not surnames and kind == "author":
+        # BibTeX sources write some authors in lower case: "(ai et al. 2025)" ("Sand. ai").
+        surnames = _surnames(name_text.replace("&", " & ").split(), corpus, any_case=True)
     # It reads as an author citation when it is (nearly) all names, or names with a cue: "et al.", "&",
     # "and", a year, a possessive, parentheses; or when the mention finder found it as one.
     named = _words(surnames)
@@ -120,23 +126,27 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
         every_author=joined and not et_al and len(surnames) >= 2,
         organisations=organisations,
         description=description,
+        work_kind=tail.group(1).lower() if tail else None,
     )
 
 
-def _surnames(words: list[str], corpus: CorpusIndex) -> list[str]:
+def _surnames(words: list[str], corpus: CorpusIndex, any_case: bool = False) -> list[str]:
     """Known surnames among the words, capitalised as written: "Turpin", and with particles "van der Weij";
-    a double-barrelled name as the knowledge base keeps it when it is not known whole ("Brown-Cohen": "cohen")."""
+    a double-barrelled name as the knowledge base keeps it when it is not known whole ("Brown-Cohen": "cohen").
+    `any_case`: lower-case words too (an author citation's name written in lower case), never filler words."""
     surnames: list[str] = []
     i = 0
     while i < len(words):
         for size in (3, 2, 1):
             part = words[i : i + size]
-            if len(part) < size or not part[-1][:1].isupper() or part[-1].isupper():
+            if len(part) < size or not (any_case or part[-1][:1].isupper()) or part[-1].isupper():
                 continue  # "CCS", "RepE"-like acronyms are names of works, not people
             forms = [normalize_text(" ".join(part))]
             if size == 1 and "-" in part[0]:
                 forms.append(normalize_text(part[0].rsplit("-", 1)[1]))
             name = next((f for f in forms if f in corpus.by_surname), None)
+            if any_case and name in _FILLER:
+                name = None
             if name and name not in _CONNECTORS and name not in _COLLECTIVE and not _ORG_RE.fullmatch(name):
                 surnames.append(name)
                 i += size
@@ -339,7 +349,17 @@ class ReferenceResolver:
                 score = min(score, 0.95)
         if corpus.curated[doc]:
             score += 0.02  # works on our reading list are the ones people mean when a name is ambiguous
-        return min(1.0, score)
+        return min(1.0, score) - self._kind_penalty(parsed, doc)
+
+    def _kind_penalty(self, parsed: ParsedReference, doc: int) -> float:
+        """ "The grokking post" is the post when a paper shares its name; "the … paper" puts a post of the same
+        name second (people call posts papers too, so only by a little: the order changes, not confidence)."""
+        kind = self.corpus.kinds[doc] if self.corpus.kinds else ""
+        if parsed.work_kind == "post":
+            return 0.0 if kind == "post" else KIND_PENALTY
+        if parsed.work_kind in {"paper", "preprint"} and kind == "post":
+            return KIND_PENALTY / 2
+        return 0.0
 
     def is_confident(self, candidates: list[Candidate], kind: str | None = None) -> bool:
         """The best candidate is the answer: high enough, clearly ahead, and (for weak cues) named, not guessed."""
