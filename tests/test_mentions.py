@@ -252,7 +252,10 @@ def test_author_names_as_bibtex_sources_write_them(empty_engine: Engine) -> None
     first = empty_engine.cite("Han et al. 2022")
     assert first.confident and first.match is not None and first.match.id == "bt"
     # Lower-case words before a year in parentheses are no one's names.
-    result = empty_engine.bibliography("We ran it (since 2019) and again (in 2020), see (circa 2021).")
+    empty_engine.ingest_records(
+        [{"id": "see", "title": "Get To The Point", "authors": ["Abigail See"], "year": 2017}], embed=False
+    )
+    result = empty_engine.bibliography("We ran it (since 2019) and again (in 2020), see (circa 2021) (see 2017).")
     assert result.entries == [] and result.unresolved == []
 
 

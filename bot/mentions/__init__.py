@@ -101,6 +101,8 @@ _NOT_NAMES = frozenset(
     "august september october november december spring summer autumn fall winter early late mid the of "
     "for and or to at as this that".split()
 )
+# Lower-case words before a year in parentheses that some author's surname shares: "(see 2019)", "(ca. 2020)".
+_LOWER_NOT_NAMES = frozenset("see also cf ca circa till until no to first last est ed vol version updated".split())
 _ABBREVIATIONS = frozenset("vs al etc eg ie fig no dr mr ms st cf approx".split())
 
 # Words that cite what is quoted next: "(see «Score-based pullback Riemannian geometry»)", 'the paper "…"'.
@@ -306,7 +308,7 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         name = match.group(1)
         # A known author's name ("since", "circa" are no one's); with "et al." it is a name whoever it is.
         known = match.group(2) or normalize_text(name) in corpus.by_surname
-        if known and name not in _NOT_NAMES and name not in STOP:
+        if known and name not in _NOT_NAMES and name not in STOP and name not in _LOWER_NOT_NAMES:
             cited.append((match.start(), match.end(), "author"))
     described = [m for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1))]
     # "the The Basic AI Drives paper": a Title Case title of three words or more named as a paper is a strong
