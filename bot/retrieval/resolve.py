@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.similarity import NearNames, description_match, stem, title_similarity
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)[a-z]?\b")
 _ET_AL = re.compile(r"\bet\s*al\b\.?", re.IGNORECASE)
@@ -161,34 +160,6 @@ def _words(surnames: list[str]) -> set[str]:
     return {word for name in surnames for word in name.split()}
 
 
-def title_similarity(reference: str, title: str) -> float:
-    """1.0 for the same title; high for a clear fragment or a slightly wrong title; low otherwise."""
-    if not reference or not title:
-        return 0.0
-    if reference == title:
-        return 1.0
-    ref_words = reference.split()
-    if len(ref_words) >= 2 and f" {reference} " in f" {title} ":
-        # A whole-word fragment: "looking inward", "language models dont always say what they think".
-        # Two words of a long title are a topic, not a name: the score grows with the part of the title given.
-        coverage = min(1.0, len(reference) / len(title))
-        return 0.7 + 0.25 * coverage + (0.04 if title.startswith(reference) else 0.0)
-    ratio = fuzz.ratio(reference, title) / 100
-    token_set = fuzz.token_set_ratio(reference, title) / 100
-    coverage = min(1.0, len(reference) / max(1, len(title)))
-    return max(ratio, token_set * (0.6 + 0.3 * coverage))
-
-
-def _stem(word: str) -> str:
-    return word[:6] if len(word) > 6 else word.rstrip("s")
-
-
-def description_match(description: str, stems: set[str]) -> float:
-    """Share of the descriptive words (crudely stemmed) among a work's stems: "ccs" in its aliases."""
-    wanted = {_stem(w) for w in description.split()}
-    return len(wanted & stems) / len(wanted) if wanted else 0.0
-
-
 class ReferenceResolver:
     def __init__(
         self,
@@ -207,7 +178,12 @@ class ReferenceResolver:
         for alias, docs in corpus.aliases.items():
             for key in {alias, normalize_text(_strip_wrappers(alias))} - {""}:
                 self.aliases.setdefault(key, []).extend(d for d in docs if d not in self.aliases.get(key, []))
-        self.names = sorted(self.aliases.keys() | self.short_titles.keys())
+        self.names = NearNames(self.aliases.keys() | self.short_titles.keys())
+        # Works by first author: a common name ("Chen") has thousands of works at 51k, too many to filter per call.
+        self.by_first_author: dict[str, list[int]] = {}
+        for doc, names in enumerate(corpus.surnames):
+            if names:
+                self.by_first_author.setdefault(names[0], []).append(doc)
         self._doc_stems: dict[int, set[str]] = {}
 
     def resolve(self, reference: str, n: int = 5, kind: str | None = None) -> list[Candidate]:
@@ -240,7 +216,7 @@ class ReferenceResolver:
             if parsed.surnames or parsed.year or len(name) < 4:
                 continue  # "Turpin et al. 2023" is one letter-edit from "Turner et al. 2023": no fuzzy names
             # Near-misses of a known name: "generalisation", a dropped hyphen or letter.
-            for near, ratio, _ in process.extract(name, self.names, scorer=fuzz.ratio, score_cutoff=88, limit=3):
+            for near, ratio in self.names.near(name):
                 for doc in self.aliases.get(near, []) + self.short_titles.get(near, []):
                     add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), 0.92 * ratio / 100)
         for doc in self._authored(parsed):
@@ -262,17 +238,19 @@ class ReferenceResolver:
         """Works by the cited surnames; for a common name ("Chen", "Li"), the likeliest `limit` of them:
         first author, the year (±1), and the descriptive words, so scoring stays within milliseconds."""
         corpus = self.corpus
-        docs = list(dict.fromkeys(d for s in parsed.surnames for d in corpus.by_surname.get(s, [])))
+        lists = [corpus.by_surname.get(s, []) for s in parsed.surnames]
+        docs = lists[0] if len(lists) == 1 else list(dict.fromkeys(d for works in lists for d in works))
         if len(docs) <= limit:
-            return docs
-        first = parsed.surnames[0]
-        docs = [d for d in docs if corpus.surnames[d][:1] == [first]] or docs
+            return list(docs)
+        # Those first-authored by the first name cited, in document order as `by_surname` keeps them (shared
+        # lists: never sorted in place).
+        docs = self.by_first_author.get(parsed.surnames[0]) or docs
         if parsed.year is not None:
             near = [d for d in docs if (y := corpus.years[d]) is not None and abs(y - parsed.year) <= 1]
             # The cited year first: a common name has more than `limit` works within a year of it.
             docs = sorted(near, key=lambda d: corpus.years[d] != parsed.year) or docs
         if len(docs) > limit and parsed.description:
-            docs.sort(key=lambda d: -description_match(parsed.description, self._stems_of(d)))
+            docs = sorted(docs, key=lambda d: -description_match(parsed.description, self._stems_of(d)))
         return docs[:limit]
 
     def _stems_of(self, doc: int) -> set[str]:
@@ -282,7 +260,7 @@ class ReferenceResolver:
             corpus = self.corpus
             notes = corpus.notes[doc] if corpus.notes else ""
             text = f"{corpus.norm_titles[doc]} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"
-            stems = self._doc_stems[doc] = {_stem(w) for w in text.split()}
+            stems = self._doc_stems[doc] = {stem(w) for w in text.split()}
         return stems
 
     def _score(self, candidate: Candidate, parsed: ParsedReference, kind: str | None) -> float:
@@ -354,12 +332,10 @@ class ReferenceResolver:
     def _kind_penalty(self, parsed: ParsedReference, doc: int) -> float:
         """ "The grokking post" is the post when a paper shares its name; "the … paper" puts a post of the same
         name second (people call posts papers too, so only by a little: the order changes, not confidence)."""
-        kind = self.corpus.kinds[doc] if self.corpus.kinds else ""
+        post = bool(self.corpus.kinds) and self.corpus.kinds[doc] == "post"
         if parsed.work_kind == "post":
-            return 0.0 if kind == "post" else KIND_PENALTY
-        if parsed.work_kind in {"paper", "preprint"} and kind == "post":
-            return KIND_PENALTY / 2
-        return 0.0
+            return 0.0 if post else KIND_PENALTY
+        return KIND_PENALTY / 2 if post and parsed.work_kind in {"paper", "preprint"} else 0.0
 
     def is_confident(self, candidates: list[Candidate], kind: str | None = None) -> bool:
         """The best candidate is the answer: high enough, clearly ahead, and (for weak cues) named, not guessed."""

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.resolve import ReferenceResolver, parse_reference, title_similarity
+from bot.retrieval.similarity import NearNames
 from tests.properties import PURE, elapsed, reading_list_corpus, short_id
 
 
@@ -134,3 +136,17 @@ def test_title_similarity_is_a_score(reference: str, title: str) -> None:
 def test_resolving_adversarial_references_is_fast(resolver: ReferenceResolver, reference: str) -> None:
     _candidates, seconds = elapsed(lambda: resolver.resolve(reference))
     assert seconds < 1.5, seconds
+
+
+_NAME_PIECES = ["sleeper", "agents", "agent", "ccs", "repe", "grokking", "-", " ", "s", "a", "e", "generalisation"]
+names = st.lists(st.sampled_from(_NAME_PIECES) | st.text("abcdeghst -", max_size=6), max_size=6).map("".join)
+
+
+@given(st.lists(names, max_size=60), names, st.sampled_from([60, 88, 95]), st.integers(1, 4))
+@example(["aaab", "b"], "ab", 60, 1)  # a tie between a longer name and a shorter one that sorts after it
+@PURE
+def test_near_names_are_what_a_full_scan_finds(known: list[str], name: str, cutoff: int, limit: int) -> None:
+    """Looking only at names of a length that can reach the cutoff changes no answer, nor the order of ties."""
+    index = NearNames(known)
+    scan = process.extract(name, index.names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+    assert index.near(name, cutoff, limit) == [(near, ratio) for near, ratio, _ in scan]
