@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bot.storage import VectorStore, VectorStoreUnavailable, open_vector_store
+from bot.storage.chroma import SEARCH_EF, ChromaVectorStore
 from bot.storage.vectors import server_health_url
 from tests.backends import BACKENDS, free_port
 from tests.conftest import make_settings
@@ -82,3 +83,23 @@ def test_an_embedded_store_has_no_server_to_ask(tmp_path: Path) -> None:
     if BACKENDS.chroma is not None:  # the production pass: the run's server answers its health URL
         url = server_health_url(make_settings(tmp_path / "kb"))
         assert url is not None and httpx.get(url, timeout=5).status_code == 200
+
+
+def test_nearest_lists_are_searched_wide_also_in_a_collection_made_before(tmp_path: Path) -> None:
+    # Chroma's default search breadth (100) equals the candidate pool: its nearest-100 lists then missed about
+    # 5 % of the exact ones and changed between opens. A collection made with the default is widened on open.
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    path = tmp_path / "chroma"
+    client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+    before = client.get_or_create_collection(
+        "c-m", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    assert before.configuration["hnsw"]["ef_search"] < SEARCH_EF  # Chroma's default, as an older alignbot made it
+    store = ChromaVectorStore.open(path=path, host=None, port=0, collection="c", embedding_name="m")
+    assert store.collection.configuration["hnsw"]["ef_search"] == SEARCH_EF
+    assert client.get_collection("c-m").configuration["hnsw"]["ef_search"] == SEARCH_EF  # stored, not only cached
+    fresh = ChromaVectorStore.open(path=tmp_path / "new", host=None, port=0, collection="c", embedding_name="m")
+    assert fresh.collection.configuration["hnsw"]["space"] == "cosine"
+    assert fresh.collection.configuration["hnsw"]["ef_search"] == SEARCH_EF
