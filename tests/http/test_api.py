@@ -141,7 +141,8 @@ def test_bad_json_is_400_with_the_position(reader: TestClient) -> None:
     assert response.status_code == 400
     body = response.json()
     assert body["error"] == "invalid JSON"
-    assert "at character 18" in body["detail"]
+    # Python 3.13's json names the trailing comma (character 17), earlier ones the brace after it (18).
+    assert body["detail"].endswith(("at character 17", "at character 18")), body["detail"]
 
 
 def test_schema_errors_name_the_field(reader: TestClient) -> None:
