@@ -32,12 +32,14 @@ CITATION = re.compile(
     rf"[{re.escape(_OPEN)}]\s*\^?\s*(\d+(?:\s*[,;–-]\s*\^?\s*\d+)*)\s*[{re.escape(_CLOSE)}]"
 )  # [1], [ 7 ], [^9], 【8】, [1, 2], [1-3]
 _DISCORD_MENTION = re.compile(r"<(?:@[!&]?|#)\d*>")  # <@id>, <@!id>, <@&role>, <#channel>
-# @everyone, @here (anywhere), @name (not the @ of an e-mail address)
-_AT_MENTION = re.compile(r"(?<![\w.+-])[@＠]|[@＠](?=(?:everyone|here)\b)", re.IGNORECASE)
+# @everyone, @here (anywhere), @name (not the @ of an e-mail address). An underscore before it does not make an
+# e-mail: it may be Markdown emphasis, which a renderer drops ("_[_@name" shows "[@name").
+_AT_MENTION = re.compile(r"(?<![^\W_])(?<![.+-])[@＠]|[@＠](?=(?:everyone|here)\b)", re.IGNORECASE)
 _REDDIT_MENTION = re.compile(r"(?<![A-Za-z0-9])/?[uUrR]/")  # u/name, /u/name, r/sub, /r/sub
 # URLs linkify-it does not take (IP literals; after a symbol such as "^" or "`"), which some autolinkers do.
 _UNMATCHED_URL = re.compile(r"(?i)[a-z][a-z0-9+.-]*://\S*|(?<![a-z0-9.-])www\.[a-z0-9]\S*")
 _URL_END = ("", " ", "\n", ".", ",", ";", ":", "!", "?", ")")  # characters no autolinker takes into a URL's end
+_URL_START = ("", " ", "\n", "(", "[", "<", '"', "'")  # characters no autolinker takes into a URL's start
 _MAX_PASSES = 5
 
 
@@ -130,9 +132,12 @@ class AnswerFilter:
 
     def _plain(self, node: SyntaxTreeNode) -> str:
         """A non-link inline node as the text a reader would see, markup kept as characters."""
-        if node.type in ("text", "code_inline"):
-            marks = node.markup if node.type == "code_inline" else ""
-            return marks + node.content + marks
+        if node.type == "text":
+            # A renderer linkifies each text token on its own: "_evil.io_" and "evil.io`[//`" show a link to
+            # evil.io where linkify-it finds none in the string as a whole.
+            return self._text(node.content, prose=False)
+        if node.type == "code_inline":
+            return node.markup + node.content + node.markup
         if node.type in ("softbreak", "hardbreak"):
             return "\n"
         if node.type in ("em", "strong", "s"):
@@ -157,16 +162,20 @@ class AnswerFilter:
 
     # --- text: URLs, citations, mentions -----------------------------------------------------------
 
-    def _text(self, text: str) -> str:
+    def _text(self, text: str, prose: bool = True) -> str:
+        """`text` with its links judged and, with `prose`, its other URLs, mentions and markers too."""
+        keep = self._prose if prose else str
         pieces, last = [], 0
         for match in _LINKIFY.match(text) or []:
-            pieces.append(self._prose(text[last : match.index]))
+            pieces.append(keep(text[last : match.index]))
             allowed = self.allowed_url(match.url) if match.schema.lower() in ("http:", "https:") else None
             if allowed and text[match.last_index : match.last_index + 1] not in _URL_END:
                 allowed += " "  # what follows must not extend the URL for a more greedy autolinker
+            if allowed and text[match.index - 1 : match.index] not in _URL_START:
+                allowed = " " + allowed  # nor what comes before it ("www." + "https://…" is another host)
             pieces.append(allowed or "")
             last = match.last_index
-        pieces.append(self._prose(text[last:]))
+        pieces.append(keep(text[last:]))
         return "".join(pieces)
 
     def _prose(self, text: str) -> str:
