@@ -132,6 +132,17 @@ def stop_on_sigterm(code: int, notice: str, grace: float = 1.0) -> None:
         timer.start()
         raise KeyboardInterrupt
 
+    default_unraisable = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        # The interrupt can land in a finalizer (a weakref callback during garbage collection), where Python
+        # prints "Exception ignored in … Traceback" and swallows it; the command raises it again from plain code
+        # (TERMINATING, bot.ingest.vectorize), so that print would only alarm.
+        if TERMINATING.is_set() and isinstance(info.exc_value, KeyboardInterrupt):
+            return
+        default_unraisable(info)
+
+    sys.unraisablehook = unraisable
     signal.signal(signal.SIGTERM, handler)
 
 

@@ -126,3 +126,25 @@ def test_a_command_slower_to_unwind_than_the_grace_still_reports_an_interruption
         assert took < 2.0
     finally:
         process.kill()
+
+
+def test_an_interrupt_swallowed_in_a_finalizer_prints_no_traceback(tmp_path: Path) -> None:
+    # SIGTERM's KeyboardInterrupt landing in a weakref callback (seen in CI: SQLAlchemy's InstanceState._cleanup)
+    # is printed by Python as "Exception ignored in … Traceback"; the command re-raises it itself, so say nothing.
+    script = (
+        "import os, signal, weakref\n"
+        "from bot.processes import stop_on_sigterm\n"
+        "stop_on_sigterm(130, 'interrupted', grace=30)\n"
+        "class Row: pass\n"
+        "def cleanup(_ref): os.kill(os.getpid(), signal.SIGTERM)  # the handler raises inside the callback\n"
+        "row = Row(); ref = weakref.ref(row, cleanup); del row\n"
+        "def other(_ref): raise ValueError('a real error in a finalizer')\n"
+        "row = Row(); ref2 = weakref.ref(row, other); del row\n"
+        "print('ran on')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True
+    )
+    assert result.stdout == "ran on\n"
+    assert "KeyboardInterrupt" not in result.stderr
+    assert "ValueError: a real error in a finalizer" in result.stderr  # other errors are still shown
