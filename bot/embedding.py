@@ -15,9 +15,11 @@ import threading
 from collections.abc import Callable
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
 import numpy as np
+
+from bot.settings import EmbeddingRuntime
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -142,7 +144,7 @@ class OnnxEmbedder:
         return vectors
 
 
-RUNTIMES = ("auto", "onnxruntime", "openvino")
+RUNTIMES = get_args(EmbeddingRuntime)
 
 
 def import_openvino() -> Any:

@@ -52,6 +52,10 @@ def _flat_names() -> dict[str, tuple[str, str]]:
 FLAT_NAMES = _flat_names()
 
 
+# What runs the bundled MiniLM (bot.embedding.OnnxEmbedder).
+EmbeddingRuntime = Literal["auto", "onnxruntime", "openvino"]
+
+
 class Settings(BaseSettings):
     """Every knob in one place. Env names are `ALIGNBOT_<FIELD>` unless a field says otherwise."""
 
@@ -79,7 +83,7 @@ class Settings(BaseSettings):
     )
     embedding_max_tokens: int = 128  # MiniLM was trained on 128-token inputs; longer ones cost 2x for little gain
     embedding_batch_size: int = 32
-    embedding_runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
+    embedding_runtime: EmbeddingRuntime = Field(
         default="auto",
         description="What runs the bundled MiniLM: 'auto' (OpenVINO for bulk encodes when installed, else ONNX "
         "Runtime), 'onnxruntime' or 'openvino' for every encode (bot/embedding.py).",
