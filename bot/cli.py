@@ -41,7 +41,7 @@ from bot.cli_common import (
     progress_bar,
     sigterm_as_interrupt,
 )
-from bot.domain import AskResult, BibliographyResult, CiteResult, fetched_note
+from bot.domain import AskResult, BibliographyResult, CiteResult, Message, fetched_note
 from bot.exports import ExportFormat
 from bot.ingest.parsers import parser_for
 from bot.mentions import parse_thread
@@ -228,13 +228,28 @@ def _render_ask(result: AskResult) -> None:
     out.print(f"confident: {'true' if result.confident else 'false'}")
 
 
+ContextFile = Annotated[
+    Path | None, typer.Option("--context", help="Thread so far: plain text or JSON [{author, text}].")
+]
+
+
+def _thread_from(context: Path | None) -> list[Message]:
+    """The messages of a --context file (none without one); a missing or unreadable file ends the command."""
+    if context is None:
+        return []
+    if not context.is_file():
+        fail(f"{context}: no such file")
+    try:
+        return parse_thread(context.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        fail(f"{context}: {exc}")
+
+
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="What you want related work for.")] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many papers.")] = 5,
-    context: Annotated[
-        Path | None, typer.Option("--context", help="Thread so far: plain text or JSON [{author, text}].")
-    ] = None,
+    context: ContextFile = None,
     batch: BatchFile = None,
     as_json: JsonFlag = False,
     data_dir: DataDir = None,
@@ -242,14 +257,7 @@ def ask(
     """Related work for a question: ranked papers with a one-line reason each."""
     if (question is None) == (batch is None):
         fail("give a QUESTION or --batch FILE (one of them)")
-    messages = []
-    if context is not None:
-        if not context.is_file():
-            fail(f"{context}: no such file")
-        try:
-            messages = parse_thread(context.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            fail(f"{context}: {exc}")
+    messages = _thread_from(context)
     engine = open_services(data_dir, progress=not (as_json or batch)).engine
     if batch is not None:
         _run_batch(batch, lambda query: engine.ask(query, k=k, context=messages))
@@ -287,6 +295,7 @@ def cite(
     ] = None,
     style: Annotated[Style, typer.Option("--style", help="Citation style.")] = Style.apa,
     export_format: ExportOption = None,
+    context: ContextFile = None,
     batch: BatchFile = None,
     as_json: JsonFlag = False,
     data_dir: DataDir = None,
@@ -294,13 +303,14 @@ def cite(
     """Resolve a reference as people write it in threads to one work and a formatted citation."""
     if (reference is None) == (batch is None):
         fail("give a REFERENCE or --batch FILE (one of them)")
+    messages = _thread_from(context)
     engine = open_services(data_dir, progress=not (as_json or batch or export_format)).engine
     if batch is not None:
-        _run_batch(batch, lambda query: engine.cite(query, style=style, export_format=export_format))
+        _run_batch(batch, lambda query: engine.cite(query, style=style, export_format=export_format, context=messages))
         return
     assert reference is not None
     try:
-        result = engine.cite(reference, style=style, export_format=export_format)
+        result = engine.cite(reference, style=style, export_format=export_format, context=messages)
     except ValueError as exc:
         fail(str(exc))
     if as_json:

@@ -167,7 +167,8 @@ class CiteResult(BaseModel):
     signals: dict[str, float] = Field(
         default_factory=dict,
         description="The signals that decided the match, with their values in [0, 1]: exact, alias, title, "
-        "authors, year, description, organisation.",
+        "authors, year, description, organisation, context (how much of the thread's vocabulary the work shares, when "
+        "the thread ordered works the reference fits nearly equally).",
     )
     export: str | None = Field(
         default=None, description="The match as a BibTeX, CSL-JSON or RIS document, when a format was asked for."

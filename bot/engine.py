@@ -38,7 +38,7 @@ from bot.ingest.writer import KnowledgeWriter
 from bot.mentions import Mention, read_references
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.freshness import FollowedCorpus
-from bot.retrieval.query import contextual_query
+from bot.retrieval.query import context_text, contextual_query
 from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
 from bot.retrieval.search import CONFIDENCE_HITS, HybridSearcher, best_sentence, confidence_score
 from bot.settings import Settings
@@ -268,14 +268,16 @@ class Engine:
         style: Style | str = Style.apa,
         alternatives: int = 3,
         export_format: ExportFormat | str | None = None,
+        context: Sequence[Message | str] = (),
     ) -> CiteResult:
         """Resolve a reference as people write it to one work, with alternatives and a formatted citation
-        (and the match as an `export_format` document when one is given)."""
+        (and the match as an `export_format` document when one is given). `context`, the thread's recent
+        messages, orders works the reference fits nearly equally; it never makes a guess confident."""
         if not reference.strip():
             raise ValueError("the reference is empty")
         style = Style(style)
         resolver = self.resolver
-        candidates = resolver.resolve(reference, n=alternatives + 1)
+        candidates = resolver.resolve(reference, n=alternatives + 1, context=context_text(context))
         ranked = self._ranked(resolver.corpus, [(c.doc, c.score) for c in candidates])
         confident = resolver.is_confident(candidates)
         match = ranked[0] if ranked else None

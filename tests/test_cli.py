@@ -249,6 +249,17 @@ def test_cite_json_resolves_an_author_citation(kb: Path) -> None:
     assert "https://arxiv.org/abs/2004.03685" in result["formatted"]
 
 
+def test_cite_with_context_reads_the_reference_in_its_thread(invoke: Callable[..., Result], tmp_path: Path) -> None:
+    thread = tmp_path / "thread.txt"
+    thread.write_text("We could watch the model's externalized reasoning, as a kind of oversight.\n", encoding="utf-8")
+    run = invoke("cite", "Lanham et al.", "--context", str(thread), "--json")
+    assert run.exit_code == 0, run.output
+    result = json.loads(run.stdout)
+    assert result["match"]["title"].startswith("Externalized reasoning oversight")
+    assert result["confident"] is False
+    assert_clean_failure(invoke("cite", "Lanham et al.", "--context", "missing.txt"), "missing.txt: no such file")
+
+
 def test_cite_bibtex_style(invoke: Callable[..., Result]) -> None:
     text = invoke("cite", "Jacovi & Goldberg", "--style", "bibtex")
     assert text.exit_code == 0, text.output

@@ -67,7 +67,11 @@ def cite(body: CiteRequest, request: Request) -> CiteResult:
     """Resolve a reference as people write it to one work and a formatted citation (`cite --json`)."""
     try:
         return context(request).engine.cite(
-            body.reference, style=body.style, alternatives=body.alternatives, export_format=body.format
+            body.reference,
+            style=body.style,
+            alternatives=body.alternatives,
+            export_format=body.format,
+            context=body.context,
         )
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc

@@ -43,6 +43,11 @@ class CiteRequest(_Request):
     style: Style = Style.apa
     format: ExportFormat | None = Field(default=None, description="Also return the match as this document.")
     alternatives: StrictInt = Field(default=3, ge=0, le=10)
+    context: list[Message | str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Recent messages of the thread, oldest first: they order works the reference fits nearly equally.",
+    )
 
 
 class BibliographyRequest(_Request):

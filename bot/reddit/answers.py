@@ -14,7 +14,7 @@ def compose_answer(
 ) -> tuple[str, str]:
     """(reply body, a short summary for the log)."""
     if request.kind == "cite" and request.text:
-        cited = engine.cite(request.text, style=settings.cite_style)
+        cited = engine.cite(request.text, style=settings.cite_style, context=context)
         summary = "confident match" if cited.confident else "no confident match"
         return render.render_cite(cited, settings.cite_style, footer), summary
     if request.kind in ("cite", "bibliography"):

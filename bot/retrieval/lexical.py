@@ -10,6 +10,7 @@ stay those of its build: a few hundred changed works among thousands move BM25 s
 from __future__ import annotations
 
 import copy
+import re
 import sys
 from collections.abc import Sequence
 
@@ -24,12 +25,15 @@ if _hide_scipy:
     sys.modules["scipy"] = None  # type: ignore[assignment]  # makes `import scipy…` raise ImportError
 try:
     import bm25s
+    from bm25s.stopwords import STOPWORDS_EN
     from bm25s.tokenization import Tokenizer
 finally:
     if _hide_scipy:
         del sys.modules["scipy"]
 
 _STEMMER = Stemmer.Stemmer("english")
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+_STOPWORDS = frozenset(STOPWORDS_EN)
 
 
 _VOCABULARY = ("word_to_stem", "stem_to_sid", "word_to_id")
@@ -166,3 +170,10 @@ class LexicalIndex:
             df = int(self.document_frequency[vocab[stem]]) if stem in vocab else 0
             idf[stem] = self._idf(df)
         return idf
+
+
+def stems(text: str) -> set[str]:
+    """The stemmed, stop-word-free terms of a text, as bm25s tokenizes for the lexical indexes (same token
+    pattern, stop words and stemmer) but without its per-call overhead: it runs per sentence and per candidate."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
+    return set(_STEMMER.stemWords(words))

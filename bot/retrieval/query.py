@@ -11,6 +11,8 @@ from bot.domain import Message
 # times higher when the asker wrote it (their own earlier message is most often what they want sources for).
 THREAD_DECAY = 0.7
 ASKER_WEIGHT = 3.0
+# A reference is read in the light of this many of the thread's latest messages (see `context_text`).
+REFERENCE_CONTEXT_MESSAGES = 5
 # Words that make a message a request for sources rather than a topic ("source?", "related work here?").
 _REQUEST_WORDS = frozenset(
     (
@@ -46,3 +48,8 @@ def contextual_query(question: str, context: Sequence[Message | str] = ()) -> st
     ]
     heaviest = [text for _, text in sorted(weighted, key=lambda item: -item[0])[:2]]
     return " ".join([*heaviest, question]).strip()
+
+
+def context_text(context: Sequence[Message | str], messages: int = REFERENCE_CONTEXT_MESSAGES) -> str:
+    """The thread's latest `messages` as one text: what a reference written there is read against."""
+    return " ".join(m.text if isinstance(m, Message) else m for m in context[-messages:])

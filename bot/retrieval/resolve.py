@@ -5,7 +5,9 @@ paper", "Apollo's scheming evals paper", a half-remembered title, an arXiv id or
 exact keys (an id or link names one work: that work or nothing), aliases, author surnames (any position, the
 first weighted) with the year, title similarity over BM25 title candidates, and the descriptive words matched
 against title, aliases, summary and abstract. Organisations ("Anthropic", "Apollo") are a signal from aliases
-and curated notes, never title words. No embeddings: this path answers in milliseconds.
+and curated notes, never title words. Where two works fit the reference nearly equally ("Dung", "Open
+Problems"), the thread it was written in orders them: the one sharing its rarer words comes first, and the
+answer stays unconfident. No embeddings: this path answers in milliseconds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.lexical import stems
 from bot.retrieval.similarity import NearNames, description_match, stem, title_similarity
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)[a-z]?\b")
@@ -186,8 +189,9 @@ class ReferenceResolver:
                 self.by_first_author.setdefault(names[0], []).append(doc)
         self._doc_stems: dict[int, set[str]] = {}
 
-    def resolve(self, reference: str, n: int = 5, kind: str | None = None) -> list[Candidate]:
-        """Candidates best first, each scored in [0, 1]; `kind` is the mention's shape when a thread was read."""
+    def resolve(self, reference: str, n: int = 5, kind: str | None = None, context: str = "") -> list[Candidate]:
+        """Candidates best first, each scored in [0, 1]; `kind` is the mention's shape when a thread was read,
+        `context` the thread's text around the reference (it orders near ties, see `_by_context`)."""
         corpus = self.corpus
         keys = exact_keys_in(reference)
         if keys or kind == "link":
@@ -232,7 +236,31 @@ class ReferenceResolver:
         for candidate in candidates.values():
             candidate.score = self._score(candidate, parsed, kind)
         ranked = sorted(candidates.values(), key=lambda c: (-c.score, not corpus.curated[c.doc]))
-        return ranked[:n]
+        return self._by_context(ranked, context)[:n]
+
+    def _by_context(self, ranked: list[Candidate], context: str) -> list[Candidate]:
+        """Near ties with the best (within the confidence margin) ordered by how much of the context's rarer
+        vocabulary each work's title and abstract share: in a thread on interpretability "Open Problems" is
+        "Open Problems in Mechanistic Interpretability". Only when the reference nearly names them (among weak
+        look-alikes the context would pick by topic alone); scores are kept, so the answer stays unconfident.
+        Not used when reading a message for mentions: a sentence around a citation is often about something
+        else ("As argued in (Guo et al., 2023), …") and moved ambiguous answers the wrong way (README)."""
+        if not ranked or ranked[0].score < self.threshold - self.margin:
+            return ranked
+        tied = [c for c in ranked if ranked[0].score - c.score < self.margin]
+        context_stems = stems(context) if len(tied) > 1 else set()
+        if not context_stems:
+            return ranked
+        corpus = self.corpus
+        idf = corpus.full.idf(context_stems)
+        total = sum(idf.values())
+        for candidate in tied:
+            text = f"{corpus.titles[candidate.doc]} {corpus.descriptions[candidate.doc][:2000]}"
+            shared = sum(idf[s] for s in context_stems & stems(text))
+            candidate.signals["context"] = round(shared / total, 4)
+        if not any(c.signals["context"] for c in tied):
+            return ranked
+        return sorted(tied, key=lambda c: -c.signals["context"]) + ranked[len(tied) :]
 
     def _authored(self, parsed: ParsedReference, limit: int = 60) -> list[int]:
         """Works by the cited surnames; for a common name ("Chen", "Li"), the likeliest `limit` of them:

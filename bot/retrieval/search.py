@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
 from bot.embedding import Embedder
 from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.expand import AcronymExpander
 from bot.retrieval.fusion import LinearFusion, default_fusion
+from bot.retrieval.lexical import stems
 from bot.storage import VectorStore, VectorStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,6 @@ COMMON_ACRONYM_SHARE = 0.03  # an acronym used in more than this share of works 
 # Pseudo-relevance feedback: the centroid of this many first-stage hits (fixed fusion), compared with each candidate.
 FEEDBACK_DOCS = 10
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
-_STOPWORDS = frozenset(STOPWORDS_EN)
-_STEMMER = Stemmer.Stemmer("english")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 
@@ -227,13 +223,6 @@ def confidence_score(hits: list[Hit]) -> float:
     if hits[0].exact:
         return 1.0
     return max(h.similarity for h in hits[:CONFIDENCE_HITS])
-
-
-def stems(text: str) -> set[str]:
-    """The stemmed, stop-word-free terms of a text, as bm25s tokenizes for the lexical indexes (same token
-    pattern, stop words and stemmer) but without its per-call overhead: best_sentence calls it per sentence."""
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
-    return set(_STEMMER.stemWords(words))
 
 
 def best_sentence(corpus: CorpusIndex, doc: int, query: str) -> str | None:

@@ -228,6 +228,18 @@ def test_cite_formats_in_the_chosen_style(make_bot: Any) -> None:
     assert embed.footer.text.startswith("APA")
 
 
+def test_cite_reads_the_reference_in_its_channel(make_bot: Any) -> None:
+    bot = make_bot()
+    channel = make_channel()
+    make_message("We could watch the model's externalized reasoning, as a kind of oversight.", channel=channel)
+    interaction = make_interaction(bot, channel=channel)
+    run(invoke(bot, interaction, "cite", reference="Lanham et al."))
+    channel.history.assert_called_once()
+    embed = sent_kwargs(interaction)["embed"]
+    assert "Externalized reasoning oversight" in embed.title
+    assert embed.title.startswith("Best guess")
+
+
 def test_cite_without_a_match_says_so(make_bot: Any) -> None:
     bot = make_bot()
     interaction = make_interaction(bot)

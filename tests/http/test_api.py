@@ -31,6 +31,14 @@ def test_related_reads_a_bare_request_with_its_thread(reader: TestClient) -> Non
     assert any("Alignment Faking" in r["title"] for r in response.json()["results"])
 
 
+def test_cite_reads_the_reference_in_its_thread(reader: TestClient) -> None:
+    thread = [{"author": "ana", "text": "We could watch the model's externalized reasoning, as a kind of oversight."}]
+    body = reader.post("/v1/cite", json={"reference": "Lanham et al.", "context": thread}).json()
+    assert body["match"]["title"].startswith("Externalized reasoning oversight")
+    assert body["confident"] is False and body["signals"]["context"] > 0
+    assert reader.post("/v1/cite", json={"reference": "Lanham et al.", "context": "not a list"}).status_code == 422
+
+
 def test_cite_and_bibliography_are_the_cli_json(reader: TestClient, engine: Engine) -> None:
     response = reader.post("/v1/cite", json={"reference": "Jacovi & Goldberg", "style": "bibtex"})
     assert response.status_code == 200

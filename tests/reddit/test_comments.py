@@ -74,6 +74,18 @@ def test_cite_command(fake: FakeReddit, make_bot: BuildBot) -> None:
     assert "> Jacovi, A., & Goldberg, Y. (2020)." in sent["text"]
 
 
+def test_cite_reads_the_reference_in_its_thread(fake: FakeReddit, make_bot: BuildBot) -> None:
+    submission = fake.add_submission(
+        SUB, "alice", "Oversight", "Could we oversee models through externalized reasoning?"
+    )
+    fake.add_comment(submission, "dave", "!cite Lanham et al.")
+    run_once(make_bot(moderator=None))
+    [sent] = replies(fake)
+    # Two of Lanham's works fit: unsure, but the thread's one comes first.
+    assert sent["text"].startswith('No paper in the knowledge base matches "Lanham et al."; closest:')
+    assert "Externalized reasoning oversight" in sent["text"].split("Measuring Faithfulness")[0]
+
+
 def test_says_plainly_when_nothing_matches(fake: FakeReddit, make_bot: BuildBot) -> None:
     submission = fake.add_submission(SUB, "alice", "Off topic", "Ceramics.")
     fake.add_comment(submission, "erin", f"u/{BOT} what is known about medieval pottery glazing in Anatolia?")

@@ -48,6 +48,45 @@ def test_ambiguous_surname_is_not_confident_and_offers_alternatives(engine: Engi
     assert {result.match.authors[0].split()[-1], result.alternatives[0].authors[0].split()[-1]} == {"Lanham"}
 
 
+OVERSIGHT_THREAD = ["We could watch the model's externalized reasoning, as a kind of oversight."]
+FAITHFULNESS_THREAD = ["Does truncating the chain of thought or adding mistakes to it change the answer?"]
+
+
+@pytest.mark.parametrize(
+    ("thread", "title"),
+    [
+        (OVERSIGHT_THREAD, "Externalized reasoning oversight"),
+        (FAITHFULNESS_THREAD, "Measuring Faithfulness in Chain-of-Thought Reasoning"),
+    ],
+)
+def test_the_thread_orders_a_near_tie_but_never_makes_it_confident(
+    engine: Engine, thread: list[str], title: str
+) -> None:
+    result = engine.cite("Lanham et al.", context=thread)
+    assert result.match is not None and result.match.title.startswith(title)
+    assert result.signals["context"] > 0
+    assert not result.confident  # two of Lanham's works fit: the thread makes one likelier, not certain
+    assert {result.match.id, result.alternatives[0].id} == {
+        engine.cite("Lanham et al.").match.id,  # type: ignore[union-attr]
+        engine.cite("Lanham et al.").alternatives[0].id,
+    }
+
+
+def test_the_thread_does_not_move_a_confident_answer(engine: Engine) -> None:
+    alone = engine.cite("Turpin et al. 2023")
+    in_thread = engine.cite(
+        "Turpin et al. 2023", context=["Sleeper agents: deceptive training persists.", *OVERSIGHT_THREAD]
+    )
+    assert in_thread.confident and in_thread.match == alone.match
+    assert "context" not in in_thread.signals
+
+
+def test_the_thread_does_not_pick_among_weak_look_alikes(engine: Engine) -> None:
+    # A reference that names nothing well stays ordered by how it reads, not by the thread's topic.
+    alone = engine.cite("a new agenda")
+    assert engine.cite("a new agenda", context=FAITHFULNESS_THREAD).match == alone.match
+
+
 def test_year_disambiguates(engine: Engine) -> None:
     hubinger_2019 = engine.cite("Hubinger et al. 2019")
     hubinger_2024 = engine.cite("Hubinger et al. 2024")

@@ -235,7 +235,9 @@ class Research(commands.Cog):
         chosen = self._style(style)
         await defer(interaction)
         engine = self.bot.require_engine()
-        result = await self.bot.run_engine(engine.cite, reference, style=chosen)
+        # The channel's latest messages: "Open Problems" in a thread on interpretability is that field's paper.
+        context = await self._history(interaction.channel, limit=self.settings.context_messages)
+        result = await self.bot.run_engine(engine.cite, reference, style=chosen, context=context)
         embed = render.cite_embed(result, chosen)
         await answer(interaction, embed=embed)
 
