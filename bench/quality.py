@@ -1,4 +1,4 @@
-"""Retrieval quality over ../shared/data/kb/alignment_core.jsonl, side by side with plain BM25 and dense.
+"""Retrieval quality over ../shared/data/kb/alignment_core.jsonl (or the 51k works), beside plain BM25 and dense.
 
 - Agenda queries (76, Shallow Review 2025): recall@5, recall@20 and MRR against gold ids in the corpus.
 - Informal link mentions: anchor text -> target, top-1 accuracy over pairs whose target is in the corpus, via
@@ -10,8 +10,8 @@ few). The learned fusion (bench/train_fusion.py) never trains on the held-out th
 (`heldout`), so that third is also reported alone. --levers adds one row per retrieval lever, switched on
 one at a time: fixed fusion without expansion (the old ranking), + acronym expansion, + learned fusion.
 
-Usage: python bench/quality.py [--data-dir DIR] [--levers [--weights NAME=PATH ...]] [--latency] (ingests the
-corpus on first use).
+Usage: python bench/quality.py [--data-dir DIR] [--corpus RECORDS] [--levers [--weights NAME=PATH ...]] [--latency]
+(ingests the corpus on first use; --corpus ../shared/data/kb/alignment_kb.jsonl.gz measures at 51k works).
 """
 
 from __future__ import annotations
@@ -35,18 +35,19 @@ from bot.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CORE = SHARED / "kb" / "alignment_core.jsonl"
+FULL = SHARED / "kb" / "alignment_kb.jsonl.gz"  # the 51k-record knowledge base
 AGENDAS = SHARED / "shallow_review_2025_ai_safety" / "agenda_queries.jsonl"
 MENTIONS = SHARED / "shallow_review_2025_ai_safety" / "informal_link_mentions.jsonl"
 QUESTIONS = Path(__file__).parent / "confidence_questions.jsonl"
 
 
-def open_bench_engine(data_dir: Path) -> Engine:
+def open_bench_engine(data_dir: Path, corpus: Path = CORE) -> Engine:
     """An engine over the corpus alone (no bundled reading list), ingested once and reused."""
     settings = Settings(
         data_dir=data_dir, load_bundled_knowledge=False, database_url=None, chroma_host=None, llm_provider=None
     )
     engine = Engine.open(settings)
-    report = engine.ingest([CORE])
+    report = engine.ingest([corpus])
     if report.added:
         print(f"ingested {report.added} works into {data_dir}", file=sys.stderr)
     return engine
@@ -116,6 +117,12 @@ def bootstrap_interval(differences: np.ndarray, rounds: int = 2000, seed: int = 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "results" / "core-kb")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORE,
+        help=f"the knowledge base's records (default the core {CORE.name}; {FULL.name} for the 51k works)",
+    )
     parser.add_argument("--levers", action="store_true", help="one row per retrieval lever, added one at a time")
     parser.add_argument("--latency", action="store_true", help="also time warm `ask` (k=5) against the old ranking")
     parser.add_argument(
@@ -126,7 +133,7 @@ def main() -> None:
         help="with --levers, a row per other fusion weight file (one trained on fewer features scores the others 0)",
     )
     args = parser.parse_args()
-    engine = open_bench_engine(args.data_dir)
+    engine = open_bench_engine(args.data_dir, args.corpus)
     corpus = engine.corpus
     to_work = corpus.keys  # "id:<corpus id>" -> merged work id
 
