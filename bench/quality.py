@@ -40,13 +40,13 @@ MENTIONS = SHARED / "shallow_review_2025_ai_safety" / "informal_link_mentions.js
 QUESTIONS = Path(__file__).parent / "confidence_questions.jsonl"
 
 
-def open_bench_engine(data_dir: Path) -> Engine:
-    """An engine over the corpus alone (no bundled reading list), ingested once and reused."""
+def open_bench_engine(data_dir: Path, corpus: Path = CORE) -> Engine:
+    """An engine over one corpus alone (no bundled reading list), ingested once and reused."""
     settings = Settings(
         data_dir=data_dir, load_bundled_knowledge=False, database_url=None, chroma_host=None, llm_provider=None
     )
     engine = Engine.open(settings)
-    report = engine.ingest([CORE])
+    report = engine.ingest([corpus])
     if report.added:
         print(f"ingested {report.added} works into {data_dir}", file=sys.stderr)
     return engine
