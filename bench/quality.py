@@ -42,7 +42,7 @@ QUESTIONS = Path(__file__).parent / "confidence_questions.jsonl"
 
 
 def open_bench_engine(data_dir: Path, corpus: Path = CORE) -> Engine:
-    """An engine over the corpus alone (no bundled reading list), ingested once and reused."""
+    """An engine over one corpus alone (no bundled reading list), ingested once and reused."""
     settings = Settings(
         data_dir=data_dir, load_bundled_knowledge=False, database_url=None, chroma_host=None, llm_provider=None
     )

@@ -4,30 +4,65 @@ Training queries: the agenda queries of the Shallow Review 2025 (../shared/data/
 outside the held-out third (`quality.heldout`, by a hash of the agenda id; never used here), and, with
 --mentions, the informal link mentions whose agenda is not held out (anchor text -> the linked work). Every
 candidate `HybridSearcher.candidates` returns for a query is a row (the features the product computes);
-rows are labelled by whether the work is gold, and weighted so each query counts once. The model is an
-L2-regularised logistic regression; its strength is chosen by 5-fold cross-validation grouped by agenda
-(mentions follow their agenda's fold), scored by MRR over the validation agendas.
+rows are labelled by whether the work is gold, and weighted so each query counts once. With --known-items N,
+N seeded works' titles are known-item queries. With --csfcube DIR, csfcube's 50 graded query-by-example
+queries (../shared/data/csfcube_benchmark/; each question the query paper's title and its sentences of the
+asked facet) are asked of a separate knowledge base of csfcube's pooled papers, built once in DIR by the
+product's ingest; works graded >= 2 of 3 are gold and the query paper is never a row. They are in every
+training fold and never scored; --csfcube-weight W counts each as W agenda queries, and --csfcube-no-years keeps
+their years out of the year features' weights (csfcube is 1990s-2019 work; measured: README, "csfcube as
+training data"). The model is an L2-regularised logistic regression; its strength is chosen by
+5-fold cross-validation grouped by agenda (mentions follow their agenda's fold), scored by MRR over the
+validation agendas.
 
 Printed: cross-validated recall@5 / MRR of the fixed fusion and the learned one per regularisation strength.
 The chosen weights are written with their provenance. The held-out agendas are scored by bench/quality.py.
 
-Usage: python bench/train_fusion.py [--data-dir DIR] [--mentions] [--write [--out PATH]] [--compare FEATURE ...]
+--compare FEATURE ... (or csfcube) cross-validates with and without those features (or the csfcube queries,
+each side at its own chosen strength) on the same candidates, three fold assignments, per-agenda bootstrap
+intervals.
+
+Usage: python bench/train_fusion.py [--data-dir DIR] [--mentions] [--known-items N] [--csfcube DIR
+       [--csfcube-weight W] [--csfcube-no-years]] [--write [--out PATH]] [--compare FEATURE|csfcube ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
-from quality import AGENDAS, MENTIONS, bootstrap_interval, heldout, load_jsonl, open_bench_engine
+from quality import AGENDAS, MENTIONS, SHARED, bootstrap_interval, heldout, load_jsonl, open_bench_engine
 from sklearn.linear_model import LogisticRegression
 
+from bot.engine import Engine
 from bot.retrieval.fusion import FEATURES, WEIGHTS_PATH, LinearFusion
 
 FOLDS = 5
 STRENGTHS = (0.01, 0.1, 1.0, 10.0)
 REPEATS = 3  # fold assignments averaged by --compare: one split of 54 agendas is a noisy estimate
+CSFCUBE = SHARED / "csfcube_benchmark"
+CSFCUBE_RELEVANT = 2  # csfcube's graded relevance 0-3: its authors count >= 2 as relevant
+TRAIN_ONLY = -1  # the fold of query groups that are always trained on and never scored (csfcube's)
+
+
+def csfcube_engine(data_dir: Path) -> Engine:
+    """An engine over the csfcube papers some query's candidate pool holds, built once in `data_dir`. The
+    query papers outside every pool are left out: a user asking for work related to their paper rarely has it
+    in the knowledge base, and a question that finds itself first would skew the features normalised by the
+    question's best (cosine_gap, bm25, bm25_title) and the feedback centroid."""
+    records = data_dir / "csfcube_pooled.jsonl"
+    if not records.exists():
+        pooled = set().union(*(q["candidate_pool"] for q in load_jsonl(CSFCUBE / "queries.jsonl")))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with records.open("w", encoding="utf-8") as out:
+            for paper in load_jsonl(CSFCUBE / "corpus.jsonl"):
+                if paper["id"] in pooled:
+                    if not 1800 <= (paper.get("year") or 1800) <= 2100:  # one S2 record says 801
+                        paper["year"] = None
+                    out.write(json.dumps(paper) + "\n")
+    return open_bench_engine(data_dir, records)
 
 
 def ranking_metrics(scores: np.ndarray, labels: np.ndarray, total_gold: int) -> tuple[float, float]:
@@ -42,8 +77,13 @@ def ranking_metrics(scores: np.ndarray, labels: np.ndarray, total_gold: int) -> 
 def fit(queries: list[dict], strength: float, used: list[int]) -> LinearFusion:
     """Logistic regression on the `used` feature columns; the others get weight 0."""
     matrix = np.vstack([q["matrix"] for q in queries])
+    # A feature a query's rows must not train (its "silent" columns) is set to the other rows' mean there:
+    # standardised to 0, those rows add nothing to that feature's weight while they still train the others.
+    for column in {c for q in queries for c in q.get("silent", ())}:
+        silent = np.concatenate([np.full(len(q["labels"]), column in q.get("silent", ())) for q in queries])
+        matrix[silent, column] = matrix[~silent, column].mean()
     labels = np.concatenate([q["labels"] for q in queries])
-    weights = np.concatenate([np.full(len(q["labels"]), 1 / len(q["labels"])) for q in queries])
+    weights = np.concatenate([np.full(len(q["labels"]), q.get("weight", 1.0) / len(q["labels"])) for q in queries])
     mean, scale = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
     mean[used], scale[used] = matrix[:, used].mean(axis=0), matrix[:, used].std(axis=0)
     scale[scale == 0] = 1.0
@@ -68,95 +108,151 @@ def main() -> None:
     parser.add_argument(
         "--known-items", type=int, default=0, metavar="N", help="also train on N works' titles as queries (seeded)"
     )
+    parser.add_argument(
+        "--csfcube",
+        type=Path,
+        metavar="DIR",
+        help="also train on csfcube's 50 graded queries, over a knowledge base of its papers built in DIR",
+    )
+    parser.add_argument(
+        "--csfcube-weight", type=float, default=1.0, metavar="W", help="each csfcube query counts W agenda queries"
+    )
+    parser.add_argument(
+        "--csfcube-no-years", action="store_true", help="csfcube's years do not train the year features"
+    )
     parser.add_argument("--without", nargs="*", default=[], choices=FEATURES, help="features left out (weight 0)")
     parser.add_argument(
         "--compare",
         nargs="+",
         default=[],
-        choices=FEATURES,
-        help="also cross-validate without these features on the same candidates: per-agenda differences with "
-        "95 %% bootstrap intervals (one lever at a time, free of run-to-run noise in the candidates)",
+        choices=(*FEATURES, "csfcube"),
+        help="also cross-validate without these features (or without the csfcube training queries) on the same "
+        "candidates: per-agenda differences with 95 %% bootstrap intervals (one lever at a time, free of "
+        "run-to-run noise in the candidates)",
     )
     args = parser.parse_args()
+    if "csfcube" in args.compare and not args.csfcube:
+        parser.error("--compare csfcube needs --csfcube DIR")
     used = [i for i, name in enumerate(FEATURES) if name not in args.without]
     engine = open_bench_engine(args.data_dir)
-    searcher, keys = engine.searcher, engine.corpus.keys
-    position = engine.corpus.position
 
-    def gold_docs(ids: list[str]) -> set[int]:
+    def gold_docs(engine: Engine, ids: list[str]) -> set[int]:
+        keys, position = engine.corpus.keys, engine.corpus.position
         return {position[keys[f"id:{i}"]] for i in ids if f"id:{i}" in keys and keys[f"id:{i}"] in position}
 
-    def rows(text: str, gold: set[int], group: str, agenda: bool) -> dict | None:
+    def rows(
+        text: str, gold: set[int], group: str, agenda: bool, engine: Engine = engine, skip: frozenset[int] = frozenset()
+    ) -> dict | None:
+        """The question's candidates as training rows, but those in `skip`."""
+        gold = gold - skip
         if not gold:
             return None
-        docs, _, matrix = searcher.candidates(text)
-        labels = np.array([doc in gold for doc in docs], dtype=float)
-        return {"matrix": matrix, "labels": labels, "gold": len(gold), "group": group, "agenda": agenda}
+        docs, _, matrix = engine.searcher.candidates(text)
+        kept = [row for row, doc in enumerate(docs) if doc not in skip]
+        labels = np.array([docs[row] in gold for row in kept], dtype=float)
+        return {"matrix": matrix[kept], "labels": labels, "gold": len(gold), "group": group, "agenda": agenda}
 
     queries = []
     for agenda in load_jsonl(AGENDAS):
         if not heldout(agenda["query_id"]):
-            queries.append(rows(agenda["query"], gold_docs(agenda["gold_ids"]), agenda["query_id"], True))
+            queries.append(rows(agenda["query"], gold_docs(engine, agenda["gold_ids"]), agenda["query_id"], True))
     if args.mentions:
         pairs = {(m["anchor_text"], m["target_id"], m["item_id"]) for m in load_jsonl(MENTIONS)}
         for anchor, target, item in sorted(pairs):
             if not heldout(item):
-                queries.append(rows(anchor, gold_docs([target]), item, False))
+                queries.append(rows(anchor, gold_docs(engine, [target]), item, False))
     if args.known_items:
         # Known-item search: a work asked for by its title must come first whatever its year. Works that are
         # gold of a held-out agenda are skipped, so nothing about those agendas is seen.
-        held_gold = set().union(*(gold_docs(a["gold_ids"]) for a in load_jsonl(AGENDAS) if heldout(a["query_id"])))
+        held_gold = set().union(
+            *(gold_docs(engine, a["gold_ids"]) for a in load_jsonl(AGENDAS) if heldout(a["query_id"]))
+        )
         pool = [d for d in range(len(engine.corpus)) if d not in held_gold]
         for doc in np.random.default_rng(13).choice(pool, size=args.known_items, replace=False):
             queries.append(rows(engine.corpus.titles[doc].lower(), {int(doc)}, f"title:{doc}", False))
+    if args.csfcube:
+        # Query by example as a user would ask it: the paper's title and its sentences of the asked facet
+        # (background, method or result). The query paper itself is never a row (it is not asked for).
+        cube = csfcube_engine(args.csfcube)
+        for query in load_jsonl(CSFCUBE / "queries.jsonl"):
+            queries.append(
+                rows(
+                    f"{query['query_paper_title']}. {query['query']}",
+                    gold_docs(cube, [p for p, grade in query["relevance"].items() if grade >= CSFCUBE_RELEVANT]),
+                    f"csfcube:{query['query_id']}",
+                    False,
+                    cube,
+                    frozenset(gold_docs(cube, [query["query_paper_id"]])),
+                )
+            )
+        cube.close()
+        for q in queries:
+            if q is not None and q["group"].startswith("csfcube:"):
+                q["weight"] = args.csfcube_weight
+                if args.csfcube_no_years:
+                    q["silent"] = (FEATURES.index("recency"), FEATURES.index("no_year"))
     queries = [q for q in queries if q is not None]
-    groups = sorted({q["group"] for q in queries})
+    groups = sorted({q["group"] for q in queries if not q["group"].startswith("csfcube:")})
     fold_of = {group: n % FOLDS for n, group in enumerate(groups)}
     print(
         f"training queries: {sum(q['agenda'] for q in queries)} agendas, {sum(not q['agenda'] for q in queries)} "
-        f"mentions and titles; {sum(len(q['labels']) for q in queries)} candidate rows"
+        f"mentions, titles and csfcube queries; {sum(len(q['labels']) for q in queries)} candidate rows"
     )
 
-    def cross_validated(make) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    def cross_validated(make, pool: list[dict]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
         per_fold = []
         for fold in range(FOLDS):
-            train = [q for q in queries if fold_of[q["group"]] != fold]
-            test = [q for q in queries if fold_of[q["group"]] == fold]
+            train = [q for q in pool if fold_of.get(q["group"], TRAIN_ONLY) != fold]
+            test = [q for q in pool if fold_of.get(q["group"], TRAIN_ONLY) == fold]
             per_fold.append((evaluate(test, make(train)), sum(q["agenda"] for q in test)))
         total = sum(n for _, n in per_fold)
         return tuple(sum(m[i] * n for m, n in per_fold) / total for i in range(2))  # type: ignore[return-value]
 
-    print(f"{'model':24} {'CV recall@5':>12} {'CV MRR':>8}")
-    fixed = cross_validated(lambda _: LinearFusion.fixed(engine.settings.dense_weight))
-    print(f"{'fixed 0.88/0.12':24} {fixed[0]:12.3f} {fixed[1]:8.3f}")
-    scored = {}
-    for strength in STRENGTHS:
-        scored[strength] = cross_validated(lambda train, c=strength: fit(train, c, used))
-        print(f"{f'logistic C={strength}':24} {scored[strength][0]:12.3f} {scored[strength][1]:8.3f}")
-    best = max(STRENGTHS, key=lambda c: (scored[c][1], scored[c][0]))
+    def chosen_strength(pool: list[dict], columns: list[int], label: str) -> tuple[float, dict[float, tuple]]:
+        """The L2 strength with the best cross-validated MRR (then recall@5), each printed."""
+        scored = {}
+        for strength in STRENGTHS:
+            scored[strength] = cross_validated(lambda train, c=strength: fit(train, c, columns), pool)
+            print(f"{f'{label}logistic C={strength}':32} {scored[strength][0]:12.3f} {scored[strength][1]:8.3f}")
+        return max(STRENGTHS, key=lambda c: (scored[c][1], scored[c][0])), scored
+
+    def weights_of(fusion: LinearFusion) -> dict[str, float]:
+        return {f: round(float(w), 3) for f, w in zip(FEATURES, fusion.weights, strict=True)}
+
+    print(f"{'model':32} {'CV recall@5':>12} {'CV MRR':>8}")
+    fixed = cross_validated(lambda _: LinearFusion.fixed(engine.settings.dense_weight), queries)
+    print(f"{'fixed 0.88/0.12':32} {fixed[0]:12.3f} {fixed[1]:8.3f}")
+    best, scored = chosen_strength(queries, used, "")
     fusion = fit(queries, best, used)
-    print("weights (standardised):", {f: round(float(w), 3) for f, w in zip(FEATURES, fusion.weights, strict=True)})
+    print("weights (standardised):", weights_of(fusion))
     if args.compare:
         fewer = [i for i in used if FEATURES[i] not in args.compare]
+        # Without a training source the model is what that training set alone would ship: its own strength.
+        without_pool = [q for q in queries if "csfcube" not in args.compare or not q["group"].startswith("csfcube:")]
+        without_best = best
+        if len(without_pool) < len(queries):
+            without_best, _ = chosen_strength(without_pool, fewer, "without csfcube: ")
+            print(f"weights without csfcube (C={without_best}):", weights_of(fit(without_pool, without_best, fewer)))
 
-        def per_agenda(columns: list[int]) -> np.ndarray:
+        def per_agenda(pool: list[dict], columns: list[int], strength: float) -> np.ndarray:
             """Recall@5, recall@20 and reciprocal rank of each agenda when its fold is held out, averaged over
             REPEATS assignments of groups to folds (the first the one above, then seeded shuffles)."""
-            total: dict[int, np.ndarray] = {}
+            agendas = [q for q in queries if q["agenda"]]
+            total = np.zeros((len(agendas), 3))
             for repeat in range(REPEATS):
                 order = np.random.default_rng(repeat).permutation(len(groups)) if repeat else range(len(groups))
                 folds = {groups[g]: n % FOLDS for n, g in enumerate(order)}
                 for fold in range(FOLDS):
-                    model = fit([q for q in queries if folds[q["group"]] != fold], best, columns)
-                    for n, q in enumerate(queries):
-                        if q["agenda"] and folds[q["group"]] == fold:
+                    model = fit([q for q in pool if folds.get(q["group"], TRAIN_ONLY) != fold], strength, columns)
+                    for n, q in enumerate(agendas):
+                        if folds[q["group"]] == fold:
                             scores = model.score(q["matrix"])
                             recall5, reciprocal = ranking_metrics(scores, q["labels"], q["gold"])
                             top20 = q["labels"][np.argsort(-scores, kind="stable")[:20]]
-                            total[n] = total.get(n, 0) + np.array([recall5, top20.sum() / q["gold"], reciprocal])
-            return np.array([total[n] / REPEATS for n in sorted(total)])
+                            total[n] += [recall5, top20.sum() / q["gold"], reciprocal]
+            return total / REPEATS
 
-        with_them, without = per_agenda(used), per_agenda(fewer)
+        with_them, without = per_agenda(queries, used, best), per_agenda(without_pool, fewer, without_best)
         cells = []
         for column, metric in enumerate(("recall@5", "recall@20", "MRR")):
             difference = with_them[:, column] - without[:, column]
@@ -166,8 +262,40 @@ def main() -> None:
                 f"{difference.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
             )
         print(
-            f"CV ({REPEATS} fold assignments) at C={best}, with - without {' '.join(args.compare)}: " + "; ".join(cells)
+            f"CV ({REPEATS} fold assignments) at C={best} (without: C={without_best}), with - without "
+            f"{' '.join(args.compare)}: " + "; ".join(cells)
         )
+        if len(without_pool) < len(queries):
+            # The other way round: csfcube's own questions (long, paper-like), each ranked by a model that never
+            # saw its query paper (folds by query paper) against the model that never saw csfcube.
+            cube = [q for q in queries if q["group"].startswith("csfcube:")]
+            papers = sorted({q["group"].split("_")[0] for q in cube})
+            fold_of_paper = {paper: n % FOLDS for n, paper in enumerate(papers)}
+            alone = fit(without_pool, without_best, fewer)
+            scored_cube: dict[str, list[tuple[float, float]]] = {"fixed": [], "without": [], "with": []}
+            for fold in range(FOLDS):
+                held = [q for q in cube if fold_of_paper[q["group"].split("_")[0]] == fold]
+                model = fit([q for q in queries if all(q is not h for h in held)], best, used)
+                for q in held:
+                    for name, fusion_of in (
+                        ("fixed", LinearFusion.fixed(engine.settings.dense_weight)),
+                        ("without", alone),
+                        ("with", model),
+                    ):
+                        scored_cube[name].append(ranking_metrics(fusion_of.score(q["matrix"]), q["labels"], q["gold"]))
+            on_cube = {name: np.array(values) for name, values in scored_cube.items()}
+            cells = []
+            for column, metric in enumerate(("recall@5", "MRR")):
+                learned = on_cube["without"][:, column] - on_cube["fixed"][:, column]
+                difference = on_cube["with"][:, column] - on_cube["without"][:, column]
+                (low, high), (learned_low, learned_high) = bootstrap_interval(difference), bootstrap_interval(learned)
+                cells.append(
+                    f"{metric} fixed {on_cube['fixed'][:, column].mean():.3f} -> without "
+                    f"{on_cube['without'][:, column].mean():.3f}, {learned.mean():+.3f} [{learned_low:+.3f}, "
+                    f"{learned_high:+.3f}] -> with {on_cube['with'][:, column].mean():.3f}, "
+                    f"{difference.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
+                )
+            print(f"csfcube's {len(cube)} queries (CV by query paper): " + "; ".join(cells))
     if args.write:
         provenance = {
             "trained_by": " ".join(
@@ -175,12 +303,16 @@ def main() -> None:
                     "bench/train_fusion.py",
                     *(["--mentions"] if args.mentions else []),
                     *([f"--known-items {args.known_items}"] if args.known_items else []),
+                    *(["--csfcube DIR"] if args.csfcube else []),
+                    *([f"--csfcube-weight {args.csfcube_weight}"] if args.csfcube and args.csfcube_weight != 1 else []),
+                    *(["--csfcube-no-years"] if args.csfcube and args.csfcube_no_years else []),
                     *(["--without", *args.without] if args.without else []),
                 ]
             ),
             "trained_on": f"{sum(q['agenda'] for q in queries)} agenda queries (held-out third excluded)"
             + (", link mentions" if args.mentions else "")
             + (f", {args.known_items} works' titles" if args.known_items else "")
+            + (", csfcube's graded queries" if args.csfcube else "")
             + f" ({sum(not q['agenda'] for q in queries)} non-agenda queries)",
             "regularisation_C": best,
             "cv_recall_at_5": round(scored[best][0], 4),
