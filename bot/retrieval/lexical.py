@@ -158,12 +158,8 @@ class LexicalIndex:
     def _idf(self, df: int) -> float:
         return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
 
-    def stems(self, text: str) -> set[str]:
-        """The stemmed, stop-word-free terms of a text, as this index sees them."""
-        return set(bm25s.tokenize(text, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)[0])
-
     def idf(self, stems: set[str]) -> dict[str, float]:
-        """BM25 inverse document frequency of each stem; stems the corpus never uses get the maximum."""
+        """BM25 inverse document frequency of each stem (of `stems`); stems the corpus never uses get the maximum."""
         vocab = self.tokenizer.get_vocab_dict()
         idf = {}
         for stem in stems:
@@ -177,3 +173,8 @@ def stems(text: str) -> set[str]:
     pattern, stop words and stemmer) but without its per-call overhead: it runs per sentence and per candidate."""
     words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
     return set(_STEMMER.stemWords(words))
+
+
+def shared_idf(idf: dict[str, float], text: str) -> float:
+    """The idf mass of the terms in `idf` (a question's or thread's, from `LexicalIndex.idf`) that `text` uses."""
+    return sum(idf[s] for s in idf.keys() & stems(text))

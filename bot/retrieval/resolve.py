@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
-from bot.retrieval.lexical import stems
+from bot.retrieval.lexical import shared_idf, stems
 from bot.retrieval.similarity import NearNames, description_match, stem, title_similarity
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)[a-z]?\b")
@@ -256,8 +256,7 @@ class ReferenceResolver:
         total = sum(idf.values())
         for candidate in tied:
             text = f"{corpus.titles[candidate.doc]} {corpus.descriptions[candidate.doc][:2000]}"
-            shared = sum(idf[s] for s in context_stems & stems(text))
-            candidate.signals["context"] = round(shared / total, 4)
+            candidate.signals["context"] = round(shared_idf(idf, text) / total, 4)
         if not any(c.signals["context"] for c in tied):
             return ranked
         return sorted(tied, key=lambda c: -c.signals["context"]) + ranked[len(tied) :]

@@ -20,7 +20,7 @@ from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.expand import AcronymExpander
 from bot.retrieval.fusion import LinearFusion, default_fusion
-from bot.retrieval.lexical import stems
+from bot.retrieval.lexical import shared_idf, stems
 from bot.storage import VectorStore, VectorStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class HybridSearcher:
                 acronym: form
                 for acronym, form in found.expansions.items()
                 # "LLMs" stems apart from "LLM": either form used widely makes the acronym common.
-                if min(full.idf(full.stems(f"{acronym} {acronym}s")).values(), default=0.0) >= cutoff
+                if min(full.idf(stems(f"{acronym} {acronym}s")).values(), default=0.0) >= cutoff
             }
             self._expander = AcronymExpander(rare)
         return self._expander
@@ -231,12 +231,10 @@ def best_sentence(corpus: CorpusIndex, doc: int, query: str) -> str | None:
     if not text:
         return None
     sentences = [s.strip() for s in _SENTENCE_SPLIT.split(text) if len(s.strip()) > 20] or [text.strip()]
-    query_stems = stems(query)
-    idf = corpus.full.idf(query_stems)
+    idf = corpus.full.idf(stems(query))
     best, best_score = sentences[0], -1.0
     for sentence in sentences:
-        overlap = query_stems & stems(sentence)
-        score = sum(idf.get(s, 0.0) for s in overlap)
+        score = shared_idf(idf, sentence)
         if score > best_score:
             best, best_score = sentence, score
     return best if len(best) <= 300 else best[:297].rstrip() + "…"

@@ -9,6 +9,7 @@ import pytest
 
 from bot.engine import Engine
 from bot.retrieval.corpus import CorpusIndex
+from bot.retrieval.lexical import stems
 from tests.conftest import FIXTURES, OpenEngine
 
 RECORD = {"id": "bib:persisted", "title": "Persisted Lexical Indexes for Quokka Retrieval", "authors": ["A. Writer"]}
@@ -44,9 +45,7 @@ def test_an_unchanged_knowledge_base_loads_the_saved_index(engine: Engine, monke
     assert loaded.ids == first.ids and loaded.keys == first.keys and loaded.aliases == first.aliases
     query = "chain of thought faithfulness"
     assert loaded.full.search(query, 5) == first.full.search(query, 5)
-    assert loaded.title_index.idf(loaded.title_index.stems(query)) == first.title_index.idf(
-        first.title_index.stems(query)
-    )
+    assert loaded.title_index.idf(stems(query)) == first.title_index.idf(stems(query))
 
 
 def test_an_added_work_is_applied_without_a_rebuild_and_saved(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

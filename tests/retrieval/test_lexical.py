@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.retrieval.lexical import LexicalIndex
+from bot.retrieval.lexical import LexicalIndex, stems
 from bot.settings import Settings
 
 READING_LIST = Settings().knowledge_dir / "reading_list.jsonl"
@@ -31,7 +31,7 @@ def test_added_documents_rank_as_in_a_rebuilt_index() -> None:
         assert [d for d, _ in got] == [d for d, _ in expected], query
         for (_, want), (_, have) in zip(expected, got, strict=True):
             assert abs(want - have) <= 0.05 * want, query  # the main index's statistics lack the delta's
-    assert updated.idf(updated.stems("deceptive")) == rebuilt.idf(rebuilt.stems("deceptive"))
+    assert updated.idf(stems("deceptive")) == rebuilt.idf(stems("deceptive"))
 
 
 def test_a_document_only_in_the_delta_is_found_by_new_words() -> None:
@@ -49,3 +49,18 @@ def test_removed_documents_are_not_returned_and_the_old_index_is_unchanged() -> 
     assert updated.search("chain of thought zyxquokka", 1)[0][0] == len(corpus)
     assert index.search("chain of thought", 1)[0][0] == best and index.size == len(corpus)
     assert index.search("zyxquokka", 3) == []  # the new word went to the new index's vocabulary only
+
+
+def test_stems_are_the_terms_the_index_is_built_from() -> None:
+    # `stems` reimplements bm25s's tokenizer without its per-call overhead: idf lookups rely on the two agreeing.
+    import bm25s
+
+    from bot.retrieval.lexical import _STEMMER
+
+    for text in (
+        "Sleeper Agents: Training Deceptive LLMs that Persist Through Safety-Training (2024)",
+        "Chain-of-thought isn't always faithful; models' explanations are_often post-hoc. CoT 42 x",
+        "Über die Mächtigkeit — naïve Bayes, l'apprentissage, 機械学習 and the the a",
+    ):
+        tokenized = bm25s.tokenize(text, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+        assert stems(text) == set(tokenized[0])
