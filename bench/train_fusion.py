@@ -30,9 +30,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+from adapter_fit import ADAPTED, Works
 from quality import AGENDAS, MENTIONS, SHARED, bootstrap_interval, heldout, load_jsonl, open_bench_engine
 from sklearn.linear_model import LogisticRegression
 
@@ -99,7 +103,7 @@ def evaluate(queries: list[dict], fusion: LinearFusion) -> tuple[float, float]:
     return float(np.mean([r[0] for r in results])), float(np.mean([r[1] for r in results]))
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "results" / "core-kb")
     parser.add_argument("--mentions", action="store_true", help="also train on informal link mentions")
@@ -133,192 +137,259 @@ def main() -> None:
     args = parser.parse_args()
     if "csfcube" in args.compare and not args.csfcube:
         parser.error("--compare csfcube needs --csfcube DIR")
-    used = [i for i, name in enumerate(FEATURES) if name not in args.without]
-    engine = open_bench_engine(args.data_dir)
+    return args
 
-    def gold_docs(engine: Engine, ids: list[str]) -> set[int]:
-        keys, position = engine.corpus.keys, engine.corpus.position
-        return {position[keys[f"id:{i}"]] for i in ids if f"id:{i}" in keys and keys[f"id:{i}"] in position}
 
-    def rows(
-        text: str, gold: set[int], group: str, agenda: bool, engine: Engine = engine, skip: frozenset[int] = frozenset()
-    ) -> dict | None:
-        """The question's candidates as training rows, but those in `skip`."""
-        gold = gold - skip
-        if not gold:
-            return None
-        docs, _, matrix = engine.searcher.candidates(text)
-        kept = [row for row, doc in enumerate(docs) if doc not in skip]
-        labels = np.array([docs[row] in gold for row in kept], dtype=float)
-        return {"matrix": matrix[kept], "labels": labels, "gold": len(gold), "group": group, "agenda": agenda}
+def gold_docs(engine: Engine, ids: list[str]) -> set[int]:
+    keys, position = engine.corpus.keys, engine.corpus.position
+    return {position[keys[f"id:{i}"]] for i in ids if f"id:{i}" in keys and keys[f"id:{i}"] in position}
 
-    queries = []
-    for agenda in load_jsonl(AGENDAS):
-        if not heldout(agenda["query_id"]):
-            queries.append(rows(agenda["query"], gold_docs(engine, agenda["gold_ids"]), agenda["query_id"], True))
-    if args.mentions:
+
+class Question(NamedTuple):
+    text: str
+    gold: set[int]
+    group: str  # what cross-validation keeps in one fold: an agenda with its link mentions, a title
+    agenda: bool  # scored; the others only train
+
+
+def questions(engine: Engine, mentions: bool, known_items: int) -> list[Question]:
+    """The training questions: the agendas outside the held-out third, their link mentions (anchor text -> the
+    linked work) with `mentions`, and `known_items` seeded works' titles."""
+    found = [
+        Question(agenda["query"], gold_docs(engine, agenda["gold_ids"]), agenda["query_id"], True)
+        for agenda in load_jsonl(AGENDAS)
+        if not heldout(agenda["query_id"])
+    ]
+    if mentions:
         pairs = {(m["anchor_text"], m["target_id"], m["item_id"]) for m in load_jsonl(MENTIONS)}
-        for anchor, target, item in sorted(pairs):
-            if not heldout(item):
-                queries.append(rows(anchor, gold_docs(engine, [target]), item, False))
-    if args.known_items:
+        found += [Question(a, gold_docs(engine, [t]), item, False) for a, t, item in sorted(pairs) if not heldout(item)]
+    if known_items:
         # Known-item search: a work asked for by its title must come first whatever its year. Works that are
         # gold of a held-out agenda are skipped, so nothing about those agendas is seen.
         held_gold = set().union(
             *(gold_docs(engine, a["gold_ids"]) for a in load_jsonl(AGENDAS) if heldout(a["query_id"]))
         )
         pool = [d for d in range(len(engine.corpus)) if d not in held_gold]
-        for doc in np.random.default_rng(13).choice(pool, size=args.known_items, replace=False):
-            queries.append(rows(engine.corpus.titles[doc].lower(), {int(doc)}, f"title:{doc}", False))
-    if args.csfcube:
-        # Query by example as a user would ask it: the paper's title and its sentences of the asked facet
-        # (background, method or result). The query paper itself is never a row (it is not asked for).
-        cube = csfcube_engine(args.csfcube)
-        for query in load_jsonl(CSFCUBE / "queries.jsonl"):
-            queries.append(
-                rows(
-                    f"{query['query_paper_title']}. {query['query']}",
-                    gold_docs(cube, [p for p, grade in query["relevance"].items() if grade >= CSFCUBE_RELEVANT]),
-                    f"csfcube:{query['query_id']}",
-                    False,
-                    cube,
-                    frozenset(gold_docs(cube, [query["query_paper_id"]])),
-                )
-            )
-        cube.close()
-        for q in queries:
-            if q is not None and q["group"].startswith("csfcube:"):
-                q["weight"] = args.csfcube_weight
-                if args.csfcube_no_years:
-                    q["silent"] = (FEATURES.index("recency"), FEATURES.index("no_year"))
-    queries = [q for q in queries if q is not None]
-    groups = sorted({q["group"] for q in queries if not q["group"].startswith("csfcube:")})
-    fold_of = {group: n % FOLDS for n, group in enumerate(groups)}
-    print(
-        f"training queries: {sum(q['agenda'] for q in queries)} agendas, {sum(not q['agenda'] for q in queries)} "
-        f"mentions, titles and csfcube queries; {sum(len(q['labels']) for q in queries)} candidate rows"
-    )
+        for doc in np.random.default_rng(13).choice(pool, size=known_items, replace=False):
+            found.append(Question(engine.corpus.titles[doc].lower(), {int(doc)}, f"title:{doc}", False))
+    return [q for q in found if q.gold]
 
-    def cross_validated(make, pool: list[dict]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+
+def rows(
+    engine: Engine, text: str, gold: set[int], group: str, agenda: bool, skip: frozenset[int] = frozenset()
+) -> dict | None:
+    """The question's candidates as training rows, but those in `skip`."""
+    gold = gold - skip
+    if not gold:
+        return None
+    docs, _, matrix = engine.searcher.candidates(text)
+    kept = [row for row, doc in enumerate(docs) if doc not in skip]
+    labels = np.array([docs[row] in gold for row in kept], dtype=float)
+    return {
+        "matrix": matrix[kept],
+        "labels": labels,
+        "gold": len(gold),
+        "group": group,
+        "agenda": agenda,
+        "text": text,
+        "docs": np.array([docs[row] for row in kept]),
+        "gold_docs": gold,
+    }
+
+
+def training_queries(engine: Engine, args: argparse.Namespace) -> list[dict]:
+    """Every training query's candidate rows: `questions`, then csfcube's with --csfcube."""
+    queries = [rows(engine, *question) for question in questions(engine, args.mentions, args.known_items)]
+    if args.csfcube:
+        queries.extend(csfcube_queries(args.csfcube, args.csfcube_weight, args.csfcube_no_years))
+    return [q for q in queries if q is not None]
+
+
+def csfcube_queries(data_dir: Path, weight: float, no_years: bool) -> list[dict | None]:
+    """Query by example as a user would ask it: the paper's title and its sentences of the asked facet
+    (background, method or result). The query paper itself is never a row (it is not asked for)."""
+    cube = csfcube_engine(data_dir)
+    queries = []
+    for query in load_jsonl(CSFCUBE / "queries.jsonl"):
+        q = rows(
+            cube,
+            f"{query['query_paper_title']}. {query['query']}",
+            gold_docs(cube, [p for p, grade in query["relevance"].items() if grade >= CSFCUBE_RELEVANT]),
+            f"csfcube:{query['query_id']}",
+            False,
+            frozenset(gold_docs(cube, [query["query_paper_id"]])),
+        )
+        if q is not None:
+            q["weight"] = weight
+            if no_years:
+                q["silent"] = (FEATURES.index("recency"), FEATURES.index("no_year"))
+        queries.append(q)
+    cube.close()
+    return queries
+
+
+def is_csfcube(query: dict) -> bool:
+    return query["group"].startswith("csfcube:")
+
+
+@dataclass
+class CrossValidation:
+    """The training queries with their fold assignment: groups (an agenda with its mentions, a title) by fold;
+    csfcube's queries have none, so they are in every training fold and never scored."""
+
+    queries: list[dict]
+    groups: list[str] = field(init=False)
+    fold_of: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.groups = sorted({q["group"] for q in self.queries if not is_csfcube(q)})
+        self.fold_of = {group: n % FOLDS for n, group in enumerate(self.groups)}
+
+    def scores(self, make: Callable[[list[dict]], LinearFusion], pool: list[dict]) -> tuple[float, float]:
+        """Cross-validated (recall@5, MRR) over the agendas of `pool`, of the models `make` fits per fold."""
         per_fold = []
         for fold in range(FOLDS):
-            train = [q for q in pool if fold_of.get(q["group"], TRAIN_ONLY) != fold]
-            test = [q for q in pool if fold_of.get(q["group"], TRAIN_ONLY) == fold]
+            train = [q for q in pool if self.fold_of.get(q["group"], TRAIN_ONLY) != fold]
+            test = [q for q in pool if self.fold_of.get(q["group"], TRAIN_ONLY) == fold]
             per_fold.append((evaluate(test, make(train)), sum(q["agenda"] for q in test)))
         total = sum(n for _, n in per_fold)
         return tuple(sum(m[i] * n for m, n in per_fold) / total for i in range(2))  # type: ignore[return-value]
 
-    def chosen_strength(pool: list[dict], columns: list[int], label: str) -> tuple[float, dict[float, tuple]]:
+    def chosen_strength(self, pool: list[dict], columns: list[int], label: str) -> tuple[float, dict[float, tuple]]:
         """The L2 strength with the best cross-validated MRR (then recall@5), each printed."""
         scored = {}
         for strength in STRENGTHS:
-            scored[strength] = cross_validated(lambda train, c=strength: fit(train, c, columns), pool)
+            scored[strength] = self.scores(lambda train, c=strength: fit(train, c, columns), pool)
             print(f"{f'{label}logistic C={strength}':32} {scored[strength][0]:12.3f} {scored[strength][1]:8.3f}")
         return max(STRENGTHS, key=lambda c: (scored[c][1], scored[c][0])), scored
 
-    def weights_of(fusion: LinearFusion) -> dict[str, float]:
-        return {f: round(float(w), 3) for f, w in zip(FEATURES, fusion.weights, strict=True)}
+    def per_agenda(self, pool: list[dict], columns: list[int], strength: float) -> np.ndarray:
+        """Recall@5, recall@20 and reciprocal rank of each agenda when its fold is held out, averaged over
+        REPEATS assignments of groups to folds (the first the one above, then seeded shuffles)."""
+        agendas = [q for q in self.queries if q["agenda"]]
+        total = np.zeros((len(agendas), 3))
+        for repeat in range(REPEATS):
+            order = np.random.default_rng(repeat).permutation(len(self.groups)) if repeat else range(len(self.groups))
+            folds = {self.groups[g]: n % FOLDS for n, g in enumerate(order)}
+            for fold in range(FOLDS):
+                model = fit([q for q in pool if folds.get(q["group"], TRAIN_ONLY) != fold], strength, columns)
+                for n, q in enumerate(agendas):
+                    if folds[q["group"]] == fold:
+                        scores = model.score(q["matrix"])
+                        recall5, reciprocal = ranking_metrics(scores, q["labels"], q["gold"])
+                        top20 = q["labels"][np.argsort(-scores, kind="stable")[:20]]
+                        total[n] += [recall5, top20.sum() / q["gold"], reciprocal]
+        return total / REPEATS
 
+
+def weights_of(fusion: LinearFusion) -> dict[str, float]:
+    return {f: round(float(w), 3) for f, w in zip(FEATURES, fusion.weights, strict=True)}
+
+
+def compare(cv: CrossValidation, left_out: list[str], used: list[int], best: float, dense_weight: float) -> None:
+    """Prints per-agenda CV differences with and without the features (or the csfcube queries) `left_out`."""
+    queries = cv.queries
+    fewer = [i for i in used if FEATURES[i] not in left_out]
+    # Without a training source the model is what that training set alone would ship: its own strength.
+    without_pool = [q for q in queries if "csfcube" not in left_out or not is_csfcube(q)]
+    without_best = best
+    if len(without_pool) < len(queries):
+        without_best, _ = cv.chosen_strength(without_pool, fewer, "without csfcube: ")
+        print(f"weights without csfcube (C={without_best}):", weights_of(fit(without_pool, without_best, fewer)))
+    with_them, without = cv.per_agenda(queries, used, best), cv.per_agenda(without_pool, fewer, without_best)
+    cells = []
+    for column, metric in enumerate(("recall@5", "recall@20", "MRR")):
+        difference = with_them[:, column] - without[:, column]
+        low, high = bootstrap_interval(difference)
+        cells.append(
+            f"{metric} {without[:, column].mean():.3f} -> {with_them[:, column].mean():.3f}, "
+            f"{difference.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
+        )
+    print(
+        f"CV ({REPEATS} fold assignments) at C={best} (without: C={without_best}), with - without "
+        f"{' '.join(left_out)}: " + "; ".join(cells)
+    )
+    if len(without_pool) < len(queries):
+        scored_on_csfcube(queries, fit(without_pool, without_best, fewer), used, best, dense_weight)
+
+
+def scored_on_csfcube(
+    queries: list[dict], without: LinearFusion, used: list[int], best: float, dense_weight: float
+) -> None:
+    """The other way round: csfcube's own questions (long, paper-like), each ranked by a model that never saw
+    its query paper (folds by query paper) against the model that never saw csfcube and the fixed fusion."""
+    cube = [q for q in queries if is_csfcube(q)]
+    papers = sorted({q["group"].split("_")[0] for q in cube})
+    fold_of_paper = {paper: n % FOLDS for n, paper in enumerate(papers)}
+    scored: dict[str, list[tuple[float, float]]] = {"fixed": [], "without": [], "with": []}
+    for fold in range(FOLDS):
+        held = [q for q in cube if fold_of_paper[q["group"].split("_")[0]] == fold]
+        model = fit([q for q in queries if all(q is not h for h in held)], best, used)
+        for q in held:
+            for name, fusion in (("fixed", LinearFusion.fixed(dense_weight)), ("without", without), ("with", model)):
+                scored[name].append(ranking_metrics(fusion.score(q["matrix"]), q["labels"], q["gold"]))
+    on_cube = {name: np.array(values) for name, values in scored.items()}
+    cells = []
+    for column, metric in enumerate(("recall@5", "MRR")):
+        learned = on_cube["without"][:, column] - on_cube["fixed"][:, column]
+        difference = on_cube["with"][:, column] - on_cube["without"][:, column]
+        (low, high), (learned_low, learned_high) = bootstrap_interval(difference), bootstrap_interval(learned)
+        cells.append(
+            f"{metric} fixed {on_cube['fixed'][:, column].mean():.3f} -> without "
+            f"{on_cube['without'][:, column].mean():.3f}, {learned.mean():+.3f} [{learned_low:+.3f}, "
+            f"{learned_high:+.3f}] -> with {on_cube['with'][:, column].mean():.3f}, "
+            f"{difference.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
+        )
+    print(f"csfcube's {len(cube)} queries (CV by query paper): " + "; ".join(cells))
+
+
+def provenance(args: argparse.Namespace, queries: list[dict], best: float, scored: tuple[float, float]) -> dict:
+    """What the weight file records of how it was made."""
+    flags = [
+        *(["--mentions"] if args.mentions else []),
+        *([f"--known-items {args.known_items}"] if args.known_items else []),
+        *(["--csfcube DIR"] if args.csfcube else []),
+        *([f"--csfcube-weight {args.csfcube_weight}"] if args.csfcube and args.csfcube_weight != 1 else []),
+        *(["--csfcube-no-years"] if args.csfcube and args.csfcube_no_years else []),
+        *(["--without", *args.without] if args.without else []),
+    ]
+    return {
+        "trained_by": " ".join(["bench/train_fusion.py", *flags]),
+        "trained_on": f"{sum(q['agenda'] for q in queries)} agenda queries (held-out third excluded)"
+        + (", link mentions" if args.mentions else "")
+        + (f", {args.known_items} works' titles" if args.known_items else "")
+        + (", csfcube's graded queries" if args.csfcube else "")
+        + f" ({sum(not q['agenda'] for q in queries)} non-agenda queries)",
+        "regularisation_C": best,
+        "cv_recall_at_5": round(scored[0], 4),
+        "cv_mrr": round(scored[1], 4),
+    }
+
+
+def main() -> None:
+    args = arguments()
+    used = [i for i, name in enumerate(FEATURES) if name not in args.without]
+    engine = open_bench_engine(args.data_dir)
+    dense_weight = engine.settings.dense_weight
+    cv = CrossValidation(training_queries(engine, args))
+    if engine.searcher.adapter is not None and set(ADAPTED) & set(used):
+        # In-sample adapted features look better than a new question's: the fusion would over-trust them.
+        cv.queries = Works(engine).out_of_fold(cv.queries, cv.fold_of)
+    queries = cv.queries
+    print(
+        f"training queries: {sum(q['agenda'] for q in queries)} agendas, {sum(not q['agenda'] for q in queries)} "
+        f"mentions, titles and csfcube queries; {sum(len(q['labels']) for q in queries)} candidate rows"
+    )
     print(f"{'model':32} {'CV recall@5':>12} {'CV MRR':>8}")
-    fixed = cross_validated(lambda _: LinearFusion.fixed(engine.settings.dense_weight), queries)
+    fixed = cv.scores(lambda _: LinearFusion.fixed(dense_weight), queries)
     print(f"{'fixed 0.88/0.12':32} {fixed[0]:12.3f} {fixed[1]:8.3f}")
-    best, scored = chosen_strength(queries, used, "")
+    best, scored = cv.chosen_strength(queries, used, "")
     fusion = fit(queries, best, used)
     print("weights (standardised):", weights_of(fusion))
     if args.compare:
-        fewer = [i for i in used if FEATURES[i] not in args.compare]
-        # Without a training source the model is what that training set alone would ship: its own strength.
-        without_pool = [q for q in queries if "csfcube" not in args.compare or not q["group"].startswith("csfcube:")]
-        without_best = best
-        if len(without_pool) < len(queries):
-            without_best, _ = chosen_strength(without_pool, fewer, "without csfcube: ")
-            print(f"weights without csfcube (C={without_best}):", weights_of(fit(without_pool, without_best, fewer)))
-
-        def per_agenda(pool: list[dict], columns: list[int], strength: float) -> np.ndarray:
-            """Recall@5, recall@20 and reciprocal rank of each agenda when its fold is held out, averaged over
-            REPEATS assignments of groups to folds (the first the one above, then seeded shuffles)."""
-            agendas = [q for q in queries if q["agenda"]]
-            total = np.zeros((len(agendas), 3))
-            for repeat in range(REPEATS):
-                order = np.random.default_rng(repeat).permutation(len(groups)) if repeat else range(len(groups))
-                folds = {groups[g]: n % FOLDS for n, g in enumerate(order)}
-                for fold in range(FOLDS):
-                    model = fit([q for q in pool if folds.get(q["group"], TRAIN_ONLY) != fold], strength, columns)
-                    for n, q in enumerate(agendas):
-                        if folds[q["group"]] == fold:
-                            scores = model.score(q["matrix"])
-                            recall5, reciprocal = ranking_metrics(scores, q["labels"], q["gold"])
-                            top20 = q["labels"][np.argsort(-scores, kind="stable")[:20]]
-                            total[n] += [recall5, top20.sum() / q["gold"], reciprocal]
-            return total / REPEATS
-
-        with_them, without = per_agenda(queries, used, best), per_agenda(without_pool, fewer, without_best)
-        cells = []
-        for column, metric in enumerate(("recall@5", "recall@20", "MRR")):
-            difference = with_them[:, column] - without[:, column]
-            low, high = bootstrap_interval(difference)
-            cells.append(
-                f"{metric} {without[:, column].mean():.3f} -> {with_them[:, column].mean():.3f}, "
-                f"{difference.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
-            )
-        print(
-            f"CV ({REPEATS} fold assignments) at C={best} (without: C={without_best}), with - without "
-            f"{' '.join(args.compare)}: " + "; ".join(cells)
-        )
-        if len(without_pool) < len(queries):
-            # The other way round: csfcube's own questions (long, paper-like), each ranked by a model that never
-            # saw its query paper (folds by query paper) against the model that never saw csfcube.
-            cube = [q for q in queries if q["group"].startswith("csfcube:")]
-            papers = sorted({q["group"].split("_")[0] for q in cube})
-            fold_of_paper = {paper: n % FOLDS for n, paper in enumerate(papers)}
-            alone = fit(without_pool, without_best, fewer)
-            scored_cube: dict[str, list[tuple[float, float]]] = {"fixed": [], "without": [], "with": []}
-            for fold in range(FOLDS):
-                held = [q for q in cube if fold_of_paper[q["group"].split("_")[0]] == fold]
-                model = fit([q for q in queries if all(q is not h for h in held)], best, used)
-                for q in held:
-                    for name, fusion_of in (
-                        ("fixed", LinearFusion.fixed(engine.settings.dense_weight)),
-                        ("without", alone),
-                        ("with", model),
-                    ):
-                        scored_cube[name].append(ranking_metrics(fusion_of.score(q["matrix"]), q["labels"], q["gold"]))
-            on_cube = {name: np.array(values) for name, values in scored_cube.items()}
-            cells = []
-            for column, metric in enumerate(("recall@5", "MRR")):
-                learned = on_cube["without"][:, column] - on_cube["fixed"][:, column]
-                difference = on_cube["with"][:, column] - on_cube["without"][:, column]
-                (low, high), (learned_low, learned_high) = bootstrap_interval(difference), bootstrap_interval(learned)
-                cells.append(
-                    f"{metric} fixed {on_cube['fixed'][:, column].mean():.3f} -> without "
-                    f"{on_cube['without'][:, column].mean():.3f}, {learned.mean():+.3f} [{learned_low:+.3f}, "
-                    f"{learned_high:+.3f}] -> with {on_cube['with'][:, column].mean():.3f}, "
-                    f"{difference.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
-                )
-            print(f"csfcube's {len(cube)} queries (CV by query paper): " + "; ".join(cells))
+        compare(cv, args.compare, used, best, dense_weight)
     if args.write:
-        provenance = {
-            "trained_by": " ".join(
-                [
-                    "bench/train_fusion.py",
-                    *(["--mentions"] if args.mentions else []),
-                    *([f"--known-items {args.known_items}"] if args.known_items else []),
-                    *(["--csfcube DIR"] if args.csfcube else []),
-                    *([f"--csfcube-weight {args.csfcube_weight}"] if args.csfcube and args.csfcube_weight != 1 else []),
-                    *(["--csfcube-no-years"] if args.csfcube and args.csfcube_no_years else []),
-                    *(["--without", *args.without] if args.without else []),
-                ]
-            ),
-            "trained_on": f"{sum(q['agenda'] for q in queries)} agenda queries (held-out third excluded)"
-            + (", link mentions" if args.mentions else "")
-            + (f", {args.known_items} works' titles" if args.known_items else "")
-            + (", csfcube's graded queries" if args.csfcube else "")
-            + f" ({sum(not q['agenda'] for q in queries)} non-agenda queries)",
-            "regularisation_C": best,
-            "cv_recall_at_5": round(scored[best][0], 4),
-            "cv_mrr": round(scored[best][1], 4),
-        }
-        args.out.write_text(fusion.to_json(**provenance) + "\n", encoding="utf-8")
+        args.out.write_text(fusion.to_json(**provenance(args, queries, best, scored[best])) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     engine.close()
 

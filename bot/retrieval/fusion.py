@@ -32,6 +32,8 @@ FEATURES = (
     "curated",
     "centroid_cosine",  # cosine to the centroid of the fixed fusion's first FEEDBACK_DOCS hits (feedback)
     "centroid_gap",  # centroid_cosine minus the best among the question's candidates (≤ 0)
+    "adapted_cosine",  # cosine of the work and the question's vector mapped by the query adapter (adapter.py)
+    "adapted_gap",  # adapted_cosine minus the best among the question's candidates (≤ 0)
 )
 
 

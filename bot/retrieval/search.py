@@ -1,9 +1,10 @@
 """Hybrid related-work search: exact ids and links first, then BM25 and dense cosine fused.
 
 Fusion is the learned linear model of bot.retrieval.fusion over per-candidate features (dense and lexical
-scores, ranks, year, and the cosine to the centroid of the first hits, a pseudo-relevance feedback), over the
-union of both candidate pools. Dense similarity is also kept on its own: it is what says whether anything
-found is really about the question (`confident`).
+scores, ranks, year, the cosine to the centroid of the first hits, a pseudo-relevance feedback, and the cosine
+to the question's vector mapped by the learned query adapter), over the union of both candidate pools. Dense
+similarity is also kept on its own: it is what says whether anything found is really about the question
+(`confident`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from bot.embedding import Embedder
 from bot.identifiers import exact_keys_in, normalize_text
+from bot.retrieval.adapter import QueryAdapter, adapter_for
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.expand import AcronymExpander
 from bot.retrieval.fusion import LinearFusion, default_fusion
@@ -54,6 +56,7 @@ class HybridSearcher:
         dense_weight: float = 0.88,
         fusion: LinearFusion | None = None,
         expand_acronyms: bool = True,
+        adapter: QueryAdapter | None = None,
     ) -> None:
         self.corpus = corpus
         self.vectors = vectors
@@ -62,6 +65,7 @@ class HybridSearcher:
         self.dense_weight = dense_weight
         self.fusion = fusion or default_fusion(dense_weight)
         self.expand_acronyms = expand_acronyms
+        self.adapter = adapter or adapter_for(embedder.name)
         self._expander: AcronymExpander | None = None
         # By document number, for building feature columns without a loop: year (0 when unknown), curated.
         self.years = np.array([year or 0 for year in corpus.years], dtype=np.float64)
@@ -155,6 +159,7 @@ class HybridSearcher:
         first_stage = self.dense_weight * cosines + (1 - self.dense_weight) * bm25 / best_lexical
         centroid = unit(stored[np.argsort(-first_stage, kind="stable")[:FEEDBACK_DOCS]].sum(axis=0))
         to_centroid = stored @ centroid
+        adapted = stored @ (self.adapter.apply(query_vector) if self.adapter else query_vector)
         matrix = np.column_stack(
             (  # in the order of fusion.FEATURES
                 cosines,
@@ -170,6 +175,8 @@ class HybridSearcher:
                 self.curated[docs],
                 to_centroid,
                 gap(to_centroid),
+                adapted,
+                gap(adapted),
             )
         )
         return docs, cosines, matrix
