@@ -11,9 +11,10 @@ asked facet) are asked of a separate knowledge base of csfcube's pooled papers, 
 product's ingest; works graded >= 2 of 3 are gold and the query paper is never a row. They are in every
 training fold and never scored; --csfcube-weight W counts each as W agenda queries, and --csfcube-no-years keeps
 their years out of the year features' weights (csfcube is 1990s-2019 work; measured: README, "csfcube as
-training data"). The model is an L2-regularised logistic regression; its strength is chosen by
-5-fold cross-validation grouped by agenda (mentions follow their agenda's fold), scored by MRR over the
-validation agendas.
+training data"). Each training question's adapted features (bot/retrieval/adapter.py) come from an adapter fitted
+without its fold (bench/adapter_fit.py), as a question the shipped adapter never saw gets them. The model is an
+L2-regularised logistic regression; its strength is chosen by 5-fold cross-validation grouped by agenda
+(mentions follow their agenda's fold), scored by MRR over the validation agendas.
 
 Printed: cross-validated recall@5 / MRR of the fixed fusion and the learned one per regularisation strength.
 The chosen weights are written with their provenance. The held-out agendas are scored by bench/quality.py.
