@@ -60,14 +60,15 @@ def normalise_url(url: str) -> str | None:
     None for anything else: protocol-relative, `javascript:`, `data:`, bare hosts."""
     try:
         parts = urlsplit(url.strip())
+        port = parts.port  # read lazily: raises for a port that is not a number ("https://host:%5B")
     except ValueError:
         return None
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
     if scheme not in ("http", "https") or not host:
         return None
     host = host.removeprefix("www.")
-    if parts.port and parts.port != {"http": 80, "https": 443}[scheme]:
-        host = f"{host}:{parts.port}"
+    if port and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
     return urlunsplit((scheme, host, parts.path.rstrip("/"), parts.query, parts.fragment))
 
 

@@ -29,6 +29,8 @@ RESULTS = [
         ("data:text/html,hi", None),
         ("www.evil.example/x", None),
         ("https://[::1", None),  # unparseable
+        ("https://http:%5B", None),  # a port that is not a number (found by the property test below)
+        ("https://example.org:x/p", None),
     ],
 )
 def test_normalise_url(url: str, normal: str | None) -> None:
