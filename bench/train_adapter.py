@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 from adapter_fit import ADAPTED, STRENGTH, Works
-from quality import bootstrap_interval, open_bench_engine
-from train_fusion import FOLDS, CrossValidation, fit, questions, ranking_metrics, rows
+from quality import open_bench_engine
+from train_fusion import FOLDS, CrossValidation, agenda_metrics, difference_cells, fit, questions, rows
 
 from bot.retrieval.adapter import ADAPTER_PATH, QueryAdapter
 from bot.retrieval.fusion import FEATURES
@@ -43,25 +43,15 @@ def nested_cv(works: Works, queries: list[dict], strength: float) -> None:
     for fold in range(FOLDS):
         train = [q for q in queries if cv.fold_of[q["group"]] != fold]
         inner = {group: n for group, n in cv.fold_of.items() if n != fold}
-        train = works.out_of_fold(train, inner, strength)
-        matrix = works.fit([q for q in queries if cv.fold_of[q["group"]] != fold], strength)
-        models = {name: fit(train, FUSION_STRENGTH, used) for name, used in columns.items()}
+        matrix = works.fit(train, strength)
+        fitted_on = works.out_of_fold(train, inner, strength)
+        models = {name: fit(fitted_on, FUSION_STRENGTH, used) for name, used in columns.items()}
         for n, q in enumerate(agendas):
             if cv.fold_of[q["group"]] == fold:
                 scored = works.adapted(q, matrix)
                 for name, model in models.items():
-                    scores = model.score(scored["matrix"])
-                    recall5, reciprocal = ranking_metrics(scores, q["labels"], q["gold"])
-                    top20 = q["labels"][np.argsort(-scores, kind="stable")[:20]]
-                    results[name][n] = [recall5, top20.sum() / q["gold"], reciprocal]
-    cells = []
-    for column, metric in enumerate(("recall@5", "recall@20", "MRR")):
-        before, after = results["without"][:, column], results["with"][:, column]
-        low, high = bootstrap_interval(after - before)
-        cells.append(
-            f"{metric} {before.mean():.3f} -> {after.mean():.3f}, "
-            f"{(after - before).mean():+.3f} [{low:+.3f}, {high:+.3f}]"
-        )
+                    results[name][n] = agenda_metrics(model.score(scored["matrix"]), q)
+    cells = difference_cells(results["without"], results["with"])
     print(f"nested CV, λ={strength}, fusion without -> with the adapter: " + "; ".join(cells), flush=True)
 
 

@@ -79,6 +79,26 @@ def ranking_metrics(scores: np.ndarray, labels: np.ndarray, total_gold: int) -> 
     return float(recall5), float(1 / (first[0] + 1)) if len(first) else 0.0
 
 
+def agenda_metrics(scores: np.ndarray, query: dict) -> list[float]:
+    """[recall@5, recall@20, reciprocal rank] of one query's candidates ranked by `scores`."""
+    recall5, reciprocal = ranking_metrics(scores, query["labels"], query["gold"])
+    top20 = query["labels"][np.argsort(-scores, kind="stable")[:20]]
+    return [recall5, top20.sum() / query["gold"], reciprocal]
+
+
+def difference_cells(without: np.ndarray, with_them: np.ndarray) -> list[str]:
+    """Per metric of two agenda × `agenda_metrics` arrays: both means and the difference with its interval."""
+    cells = []
+    for column, metric in enumerate(("recall@5", "recall@20", "MRR")):
+        difference = with_them[:, column] - without[:, column]
+        low, high = bootstrap_interval(difference)
+        cells.append(
+            f"{metric} {without[:, column].mean():.3f} -> {with_them[:, column].mean():.3f}, "
+            f"{difference.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
+        )
+    return cells
+
+
 def fit(queries: list[dict], strength: float, used: list[int]) -> LinearFusion:
     """Logistic regression on the `used` feature columns; the others get weight 0."""
     matrix = np.vstack([q["matrix"] for q in queries])
@@ -276,10 +296,7 @@ class CrossValidation:
                 model = fit([q for q in pool if folds.get(q["group"], TRAIN_ONLY) != fold], strength, columns)
                 for n, q in enumerate(agendas):
                     if folds[q["group"]] == fold:
-                        scores = model.score(q["matrix"])
-                        recall5, reciprocal = ranking_metrics(scores, q["labels"], q["gold"])
-                        top20 = q["labels"][np.argsort(-scores, kind="stable")[:20]]
-                        total[n] += [recall5, top20.sum() / q["gold"], reciprocal]
+                        total[n] += agenda_metrics(model.score(q["matrix"]), q)
         return total / REPEATS
 
 
@@ -298,14 +315,7 @@ def compare(cv: CrossValidation, left_out: list[str], used: list[int], best: flo
         without_best, _ = cv.chosen_strength(without_pool, fewer, "without csfcube: ")
         print(f"weights without csfcube (C={without_best}):", weights_of(fit(without_pool, without_best, fewer)))
     with_them, without = cv.per_agenda(queries, used, best), cv.per_agenda(without_pool, fewer, without_best)
-    cells = []
-    for column, metric in enumerate(("recall@5", "recall@20", "MRR")):
-        difference = with_them[:, column] - without[:, column]
-        low, high = bootstrap_interval(difference)
-        cells.append(
-            f"{metric} {without[:, column].mean():.3f} -> {with_them[:, column].mean():.3f}, "
-            f"{difference.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
-        )
+    cells = difference_cells(without, with_them)
     print(
         f"CV ({REPEATS} fold assignments) at C={best} (without: C={without_best}), with - without "
         f"{' '.join(left_out)}: " + "; ".join(cells)

@@ -159,7 +159,7 @@ class HybridSearcher:
         first_stage = self.dense_weight * cosines + (1 - self.dense_weight) * bm25 / best_lexical
         centroid = unit(stored[np.argsort(-first_stage, kind="stable")[:FEEDBACK_DOCS]].sum(axis=0))
         to_centroid = stored @ centroid
-        adapted = stored @ (self.adapter.apply(query_vector) if self.adapter else query_vector)
+        adapted = stored @ self.adapter.apply(query_vector) if self.adapter else cosines
         matrix = np.column_stack(
             (  # in the order of fusion.FEATURES
                 cosines,
