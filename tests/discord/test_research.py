@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from typing import Any
+from unittest.mock import create_autospec
 
 import discord
 import pytest
@@ -240,6 +241,42 @@ def test_cite_reads_the_reference_in_its_channel(make_bot: Any) -> None:
     assert embed.title.startswith("Best guess")
 
 
+def test_a_channel_is_read_once_then_kept_from_its_events(make_bot: Any) -> None:
+    bot = make_bot()
+    cog = bot.get_cog("Research")
+    channel = make_channel()
+    make_message("Has anyone tried the new pasta place?", channel=channel)
+
+    def cite_title() -> str:
+        interaction = make_interaction(bot, channel=channel)
+        run(invoke(bot, interaction, "cite", reference="Lanham et al."))
+        return sent_kwargs(interaction)["embed"].title
+
+    assert "Externalized reasoning oversight" not in cite_title()
+    channel.history.assert_called_once()
+    oversight = make_message("We could watch the model's externalized reasoning, as oversight.", channel=channel)
+    run(cog.on_message(oversight))  # the gateway's event: the next command knows it without reading the channel
+    assert "Externalized reasoning oversight" in cite_title()
+    channel.history.assert_called_once()
+
+    edited = make_message("The pasta was good.", channel=channel, message_id=oversight.id, add_to_channel=False)
+    payload = create_autospec(discord.RawMessageUpdateEvent, instance=True)
+    payload.channel_id, payload.message = channel.id, edited
+    run(cog.on_raw_message_edit(payload))
+    assert "Externalized reasoning oversight" not in cite_title()
+    channel.history.assert_called_once()
+
+    deleted = create_autospec(discord.RawMessageDeleteEvent, instance=True)
+    deleted.channel_id, deleted.message_id = channel.id, oversight.id
+    channel.messages.remove(oversight)
+    run(cog.on_raw_message_delete(deleted))
+    cite_title()
+    assert channel.history.call_count == 2  # a deleted message leaves a gap only the channel can fill
+    run(cog.on_disconnect())
+    cite_title()
+    assert channel.history.call_count == 3  # events may have been missed
+
+
 def test_cite_without_a_match_says_so(make_bot: Any) -> None:
     bot = make_bot()
     interaction = make_interaction(bot)
@@ -447,7 +484,7 @@ def test_a_request_in_a_configured_thread_is_answered_from_the_thread(make_bot: 
     kwargs = message.reply.await_args.kwargs
     assert kwargs["allowed_mentions"].to_dict() == {"parse": []} and kwargs["mention_author"] is False
     assert "Faithful" in titles(kwargs["embed"])  # the thread's topic, not the word "source"
-    assert thread.history.call_args.kwargs["before"] is message
+    thread.history.assert_called_once()
     assert isinstance(kwargs["view"], PagesView) and kwargs["view"].owner_id == message.author.id
 
     again = make_message("citation?", author=make_member("carol"), channel=thread)
@@ -457,6 +494,7 @@ def test_a_request_in_a_configured_thread_is_answered_from_the_thread(make_bot: 
     mention = make_message(f"{bot.user.mention} what about reward hacking?", channel=thread, mentions=[bot.user])
     run(cog.on_message(mention))
     mention.reply.assert_awaited_once()  # being asked directly is not "chatty"
+    thread.history.assert_called_once()  # the thread was read once; later messages came as events
 
 
 @pytest.mark.parametrize("text", ["The source code is on GitHub", "Did you read the paper?", "thanks!", "lol"])

@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 from bot.citations import Style
 from bot.discord import embeds, render, triggers
 from bot.discord.checks import UserError, rate_limit_check, rate_limited
+from bot.discord.history import RecentMessages, SeenMessage, seen_message
 from bot.discord.interactions import NO_MENTIONS, answer, defer
 from bot.discord.ratelimit import RateLimiter
 from bot.discord.views import PagesView, send_pages
@@ -145,6 +146,8 @@ class Research(commands.Cog):
         # "source?" gets one reading list, not ten.
         cooldown = self.settings.reply_cooldown_seconds
         self.channel_limiter = RateLimiter(1, cooldown) if cooldown > 0 else None
+        # One more than the context, so that the messages before a new one are known without another read.
+        self.recent = RecentMessages(self.settings.context_messages + 1)
         self.menus = [
             app_commands.ContextMenu(name="Find related work", callback=self.find_related_menu),
             app_commands.ContextMenu(name="Cite papers mentioned", callback=self.cite_mentioned_menu),
@@ -162,22 +165,45 @@ class Research(commands.Cog):
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    async def _history(
+    async def _read(
         self, channel: Any, *, limit: int, before: discord.abc.Snowflake | None = None, oldest_first: bool = False
-    ) -> list[Message]:
-        """Members' messages in a channel or thread, oldest first (bots' own answers are not context)."""
-        if limit <= 0 or channel is None or not hasattr(channel, "history"):
-            return []
-        messages: list[Message] = []
+    ) -> list[SeenMessage] | None:
+        """A channel's messages from Discord's API, in the order asked for; None without permission."""
+        seen: list[SeenMessage] = []
         try:
             async for message in channel.history(limit=limit, before=before, oldest_first=oldest_first):
-                if message.author.bot or not message.content.strip():
-                    continue
-                messages.append(Message(author=message.author.display_name, text=message.content))
+                seen.append(seen_message(message))
         except discord.Forbidden:
             log.info("no permission to read history in channel %s", getattr(channel, "id", "?"))
+            return None
+        return seen
+
+    async def _history(self, channel: Any, *, limit: int, oldest_first: bool = False) -> list[Message]:
+        """Members' messages in a channel or thread, read now, oldest first (bots' own answers are not context)."""
+        if limit <= 0 or channel is None or not hasattr(channel, "history"):
             return []
-        return messages if oldest_first else messages[::-1]
+        seen = await self._read(channel, limit=limit, oldest_first=oldest_first) or []
+        found = [m.context() for m in (seen if oldest_first else seen[::-1])]
+        return [m for m in found if m is not None]
+
+    async def _context(self, channel: Any, before: discord.Message | None = None) -> list[Message]:
+        """The channel's latest members' messages (before `before`), oldest first: read from Discord once per
+        channel, then kept from events (`RecentMessages`)."""
+        limit = self.settings.context_messages
+        if limit <= 0 or channel is None or not hasattr(channel, "history"):
+            return []
+        before_id = before.id if before is not None else None
+        found = self.recent.latest(channel.id, limit, before_id)
+        if found is None:
+            seen = await self._read(channel, limit=self.recent.per_channel)
+            if seen is None:
+                return []
+            self.recent.seed(channel.id, seen)
+            found = self.recent.latest(channel.id, limit, before_id)
+        if found is None:  # `before` is older than what was read (messages came after it meanwhile)
+            seen = await self._read(channel, limit=limit, before=before) or []
+            found = [m for m in (s.context() for s in seen[::-1]) if m is not None]
+        return found
 
     async def _starter(self, thread: discord.Thread) -> Message | None:
         """The message a thread was started from, when it lives in the parent channel (not in a forum)."""
@@ -213,7 +239,7 @@ class Research(commands.Cog):
         await defer(interaction)
         context: list[Message] = []
         if len(content_words(question)) < 2:  # a bare "this?" in a thread is about the thread
-            context = await self._history(interaction.channel, limit=self.settings.context_messages)
+            context = await self._context(interaction.channel)
         pages = await self._ask(question, context)
         await send_pages(interaction, pages, timeout=self.settings.view_timeout_seconds)
 
@@ -236,7 +262,7 @@ class Research(commands.Cog):
         await defer(interaction)
         engine = self.bot.require_engine()
         # The channel's latest messages: "Open Problems" in a thread on interpretability is that field's paper.
-        context = await self._history(interaction.channel, limit=self.settings.context_messages)
+        context = await self._context(interaction.channel)
         result = await self.bot.run_engine(engine.cite, reference, style=chosen, context=context)
         embed = render.cite_embed(result, chosen)
         await answer(interaction, embed=embed)
@@ -337,8 +363,27 @@ class Research(commands.Cog):
         # Members often pick the bot's managed role from the @ list instead of the bot itself.
         return any(role.tags is not None and role.tags.bot_id == me.id for role in message.role_mentions)
 
+    # --- the channels' latest messages, kept from events -------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        self.recent.edit(payload.channel_id, seen_message(payload.message))
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        self.recent.delete(payload.channel_id, {payload.message_id})
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        self.recent.delete(payload.channel_id, payload.message_ids)
+
+    @commands.Cog.listener()
+    async def on_disconnect(self) -> None:
+        self.recent.forget()  # events may be missed until the session is resumed or a new one starts
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        self.recent.add(message.channel.id, seen_message(message))
         try:
             await self._maybe_answer(message)
         except Exception:  # a listener has no user to tell: log, never post a traceback
@@ -365,7 +410,7 @@ class Research(commands.Cog):
         if self.bot.limiter.hit(("user", message.author.id)) > 0:
             log.debug("user %s is rate limited; not answering", message.author.id)
             return
-        context = await self._history(message.channel, limit=settings.context_messages, before=message)
+        context = await self._context(message.channel, before=message)
         if not trigger.question.strip() and not context:
             return
         engine = self.bot.require_engine()

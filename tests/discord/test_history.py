@@ -1,0 +1,74 @@
+"""RecentMessages: what a channel's kept messages can answer, and when the channel must be read again."""
+
+from __future__ import annotations
+
+from bot.discord.history import RecentMessages, SeenMessage
+from bot.domain import Message
+
+
+def seen(n: int, *, bot: bool = False, text: str | None = None) -> SeenMessage:
+    return SeenMessage(n, f"user{n}", f"message {n}" if text is None else text, bot)
+
+
+def texts(found: list[Message] | None) -> list[str] | None:
+    return None if found is None else [m.text for m in found]
+
+
+def test_an_unread_channel_is_unknown_and_events_do_not_make_it_known() -> None:
+    recent = RecentMessages(per_channel=3)
+    recent.add(1, seen(5))
+    assert recent.latest(1, 2) is None
+
+
+def test_latest_counts_every_message_as_history_does_but_returns_members_text_only() -> None:
+    recent = RecentMessages(per_channel=4)
+    recent.seed(1, [seen(4), seen(2), seen(3, bot=True), seen(1, text="  ")])
+    assert texts(recent.latest(1, 3)) == ["message 2", "message 4"]  # 2, the bot's 3 and 4; the blank 1 is past
+    assert texts(recent.latest(1, 0)) == []
+
+
+def test_messages_before_a_new_one_need_one_more_kept_than_asked() -> None:
+    recent = RecentMessages(per_channel=3)
+    recent.seed(1, [seen(1), seen(2), seen(3)])
+    assert texts(recent.latest(1, 2, before=3)) == ["message 1", "message 2"]
+    # Three kept and all three asked for before message 3: message 0 may exist, so the channel must be read.
+    assert recent.latest(1, 3, before=3) is None
+    assert recent.latest(1, 4) is None
+
+
+def test_a_short_channel_is_complete() -> None:
+    recent = RecentMessages(per_channel=5)
+    recent.seed(1, [seen(1), seen(2)])
+    assert texts(recent.latest(1, 4, before=2)) == ["message 1"]
+
+
+def test_events_keep_the_list_in_order_without_duplicates() -> None:
+    recent = RecentMessages(per_channel=3)
+    recent.seed(1, [seen(1), seen(3)])
+    recent.add(1, seen(2))  # an event that arrived late
+    recent.add(1, seen(3))  # and one seen twice
+    recent.add(1, seen(4))
+    assert texts(recent.latest(1, 3)) == ["message 2", "message 3", "message 4"]
+
+
+def test_an_edit_changes_the_text_and_a_delete_forgets_the_channel() -> None:
+    recent = RecentMessages(per_channel=3)
+    recent.seed(1, [seen(1), seen(2)])
+    recent.edit(1, seen(2, text="edited"))
+    assert texts(recent.latest(1, 2)) == ["message 1", "edited"]
+    recent.delete(1, {7})  # not kept: nothing changes
+    assert texts(recent.latest(1, 2)) == ["message 1", "edited"]
+    recent.delete(1, {1})
+    assert recent.latest(1, 2) is None
+
+
+def test_the_least_recently_used_channel_goes_first() -> None:
+    recent = RecentMessages(per_channel=2, channels=2)
+    recent.seed(1, [seen(1)])
+    recent.seed(2, [seen(2)])
+    assert recent.latest(1, 1) is not None  # channel 1 used: channel 2 is now the oldest
+    recent.seed(3, [seen(3)])
+    assert recent.latest(2, 1) is None
+    assert recent.latest(1, 1) is not None and recent.latest(3, 1) is not None
+    recent.forget()
+    assert recent.latest(1, 1) is None and recent.latest(3, 1) is None
