@@ -72,3 +72,28 @@ def test_the_least_recently_used_channel_goes_first() -> None:
     assert recent.latest(1, 1) is not None and recent.latest(3, 1) is not None
     recent.forget()
     assert recent.latest(1, 1) is None and recent.latest(3, 1) is None
+
+
+def test_events_during_a_read_are_merged_and_a_delete_during_it_keeps_nothing() -> None:
+    recent = RecentMessages(per_channel=3)
+    recent.reading(1)
+    recent.add(1, seen(3))  # came after the read was sent: the read has 1 and 2 only
+    recent.edit(1, seen(2, text="edited"))  # newer than what the read returns for 2
+    recent.seed(1, [seen(1), seen(2)])
+    assert texts(recent.latest(1, 3)) == ["message 1", "edited", "message 3"]
+
+    recent.reading(2)
+    recent.delete(2, {5})  # the read may still hold message 5
+    recent.seed(2, [seen(5)])
+    assert recent.latest(2, 1) is None
+
+    recent.reading(3)
+    recent.forget()  # a disconnect during the read
+    recent.seed(3, [seen(6)])
+    assert recent.latest(3, 1) is None
+
+    recent.reading(4)
+    recent.forget(4)  # the read failed: nothing is kept, later events are not buffered
+    recent.add(4, seen(7))
+    recent.seed(4, [seen(8)])
+    assert texts(recent.latest(4, 1)) == ["message 8"]

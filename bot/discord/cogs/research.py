@@ -195,8 +195,10 @@ class Research(commands.Cog):
         before_id = before.id if before is not None else None
         found = self.recent.latest(channel.id, limit, before_id)
         if found is None:
+            self.recent.reading(channel.id)
             seen = await self._read(channel, limit=self.recent.per_channel)
             if seen is None:
+                self.recent.forget(channel.id)
                 return []
             self.recent.seed(channel.id, seen)
             found = self.recent.latest(channel.id, limit, before_id)
