@@ -8,12 +8,17 @@ the bot cannot have seen (a gap while it was disconnected) makes it read the cha
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import Any
 
 import discord
+from discord.ext import commands
 
 from bot.domain import Message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,26 @@ def seen_message(message: discord.Message) -> SeenMessage:
     return SeenMessage(message.id, message.author.display_name, message.content, message.author.bot)
 
 
-class RecentMessages:
+def members_text(seen: list[SeenMessage]) -> list[Message]:
+    """The messages that are context, in the order given."""
+    return [m for m in (s.context() for s in seen) if m is not None]
+
+
+async def read_history(
+    channel: Any, *, limit: int, before: discord.abc.Snowflake | None = None, oldest_first: bool = False
+) -> list[SeenMessage] | None:
+    """A channel's messages from Discord's API, in the order asked for (newest first by default); None without
+    permission to read it."""
+    try:
+        return [seen_message(m) async for m in channel.history(limit=limit, before=before, oldest_first=oldest_first)]
+    except discord.Forbidden:
+        log.info("no permission to read history in channel %s", getattr(channel, "id", "?"))
+        return None
+
+
+class RecentMessages(commands.Cog):
     """Per channel (or thread), its latest `per_channel` messages; at most `channels` channels, least recently
-    used dropped first."""
+    used dropped first. A cog: the gateway's events keep it up to date."""
 
     def __init__(self, per_channel: int, channels: int = 256) -> None:
         self.per_channel = per_channel
@@ -43,6 +65,25 @@ class RecentMessages:
         # Channels being read: the events that came meanwhile (the read may have missed them), or None when a
         # message was deleted meanwhile (the read may hold it).
         self._arrived: dict[int, list[SeenMessage] | None] = {}
+
+    async def context(self, channel: Any, limit: int, before: discord.Message | None = None) -> list[Message]:
+        """Members' messages among the channel's latest `limit` (before `before`), oldest first: from what is
+        kept, else read from Discord (one more than `limit`, so the messages before a new one are known) and kept."""
+        if limit <= 0:
+            return []
+        before_id = before.id if before is not None else None
+        found = self.latest(channel.id, limit, before_id)
+        if found is None:
+            self.reading(channel.id)
+            seen = await read_history(channel, limit=self.per_channel)
+            if seen is None:
+                self.forget(channel.id)
+                return []
+            self.seed(channel.id, seen)
+            found = self.latest(channel.id, limit, before_id)
+        if found is None:  # `before` is older than what was read (messages came after it meanwhile)
+            found = members_text((await read_history(channel, limit=limit, before=before) or [])[::-1])
+        return found
 
     def latest(self, channel_id: int, limit: int, before: int | None = None) -> list[Message] | None:
         """Members' messages among the channel's latest `limit` (older than message `before` if given), oldest
@@ -55,8 +96,7 @@ class RecentMessages:
         if len(older) < limit and len(kept) == kept.maxlen:  # the channel may hold older ones than those kept
             return None
         self._kept.move_to_end(channel_id)
-        found = (m.context() for m in (older[-limit:] if limit > 0 else []))
-        return [m for m in found if m is not None]
+        return members_text(older[-limit:] if limit > 0 else [])
 
     def reading(self, channel_id: int) -> None:
         """The channel's history is about to be read: events from now on are kept for `seed`."""
@@ -113,3 +153,25 @@ class RecentMessages:
             return
         self._kept.clear()
         self._arrived = dict.fromkeys(self._arrived)
+
+    # --- the gateway's events ---------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        self.add(message.channel.id, seen_message(message))
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        self.edit(payload.channel_id, seen_message(payload.message))
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        self.delete(payload.channel_id, {payload.message_id})
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        self.delete(payload.channel_id, payload.message_ids)
+
+    @commands.Cog.listener()
+    async def on_disconnect(self) -> None:
+        self.forget()  # events may be missed until the session is resumed or a new one starts

@@ -89,6 +89,19 @@ async def _noop(interaction: discord.Interaction) -> None:
     return None
 
 
+def test_unloading_research_removes_its_cogs_and_menus_and_loading_brings_them_back() -> None:
+    bot = create_bot(DiscordSettings(_env_file=None, token=None))  # type: ignore[call-arg]
+    try:
+        run_async(bot.unload_extension("bot.discord.cogs.research"))
+        assert not {"Research", "RecentMessages"} & set(bot.cogs)
+        assert bot.tree.get_command("Find related work", type=discord.AppCommandType.message) is None
+        run_async(bot.load_extension("bot.discord.cogs.research"))
+        assert {"Research", "RecentMessages"} <= set(bot.cogs)
+        assert bot.tree.get_command("Find related work", type=discord.AppCommandType.message) is not None
+    finally:
+        bot.executor.shutdown()
+
+
 def test_bot_defaults() -> None:
     bot = create_bot(DiscordSettings(_env_file=None, token=None))  # type: ignore[call-arg]
     try:
@@ -97,7 +110,7 @@ def test_bot_defaults() -> None:
         assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}
         assert bot.intents.message_content and bot.intents.guilds and bot.intents.guild_messages
         assert not bot.intents.presences and not bot.intents.members  # no privileged intents we do not use
-        assert {type(c).__name__ for c in bot.cogs.values()} == {"Research", "Moderation", "Papers"}
+        assert {type(c).__name__ for c in bot.cogs.values()} == {"Research", "RecentMessages", "Moderation", "Papers"}
         assert set(bot.extensions) == set(EXTENSIONS)  # each cog came in through its extension's setup()
         [style] = [p for p in bot.tree.get_command("cite").parameters if p.name == "style"]
         assert [(c.name, c.value) for c in style.choices] == [(s.label, s.value) for s in Style]  # every style

@@ -255,24 +255,24 @@ def test_a_channel_is_read_once_then_kept_from_its_events(make_bot: Any) -> None
     assert "Externalized reasoning oversight" not in cite_title()
     channel.history.assert_called_once()
     oversight = make_message("We could watch the model's externalized reasoning, as oversight.", channel=channel)
-    run(cog.on_message(oversight))  # the gateway's event: the next command knows it without reading the channel
+    run(cog.recent.on_message(oversight))  # the gateway's event: the next command knows it without reading the channel
     assert "Externalized reasoning oversight" in cite_title()
     channel.history.assert_called_once()
 
     edited = make_message("The pasta was good.", channel=channel, message_id=oversight.id, add_to_channel=False)
     payload = create_autospec(discord.RawMessageUpdateEvent, instance=True)
     payload.channel_id, payload.message = channel.id, edited
-    run(cog.on_raw_message_edit(payload))
+    run(cog.recent.on_raw_message_edit(payload))
     assert "Externalized reasoning oversight" not in cite_title()
     channel.history.assert_called_once()
 
     deleted = create_autospec(discord.RawMessageDeleteEvent, instance=True)
     deleted.channel_id, deleted.message_id = channel.id, oversight.id
     channel.messages.remove(oversight)
-    run(cog.on_raw_message_delete(deleted))
+    run(cog.recent.on_raw_message_delete(deleted))
     cite_title()
     assert channel.history.call_count == 2  # a deleted message leaves a gap only the channel can fill
-    run(cog.on_disconnect())
+    run(cog.recent.on_disconnect())
     cite_title()
     assert channel.history.call_count == 3  # events may have been missed
 

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 from bot.citations import Style
 from bot.discord import embeds, render, triggers
 from bot.discord.checks import UserError, rate_limit_check, rate_limited
-from bot.discord.history import RecentMessages, SeenMessage, seen_message
+from bot.discord.history import RecentMessages, members_text, read_history
 from bot.discord.interactions import NO_MENTIONS, answer, defer
 from bot.discord.ratelimit import RateLimiter
 from bot.discord.views import PagesView, send_pages
@@ -159,53 +159,25 @@ class Research(commands.Cog):
         for menu in self.menus:
             self.bot.tree.add_command(menu)
 
-    def cog_unload(self) -> None:
+    async def cog_unload(self) -> None:
         for menu in self.menus:
             self.bot.tree.remove_command(menu.name, type=menu.type)
+        await self.bot.remove_cog(self.recent.qualified_name)
 
     # --- helpers -------------------------------------------------------------------------------------
-
-    async def _read(
-        self, channel: Any, *, limit: int, before: discord.abc.Snowflake | None = None, oldest_first: bool = False
-    ) -> list[SeenMessage] | None:
-        """A channel's messages from Discord's API, in the order asked for; None without permission."""
-        seen: list[SeenMessage] = []
-        try:
-            async for message in channel.history(limit=limit, before=before, oldest_first=oldest_first):
-                seen.append(seen_message(message))
-        except discord.Forbidden:
-            log.info("no permission to read history in channel %s", getattr(channel, "id", "?"))
-            return None
-        return seen
 
     async def _history(self, channel: Any, *, limit: int, oldest_first: bool = False) -> list[Message]:
         """Members' messages in a channel or thread, read now, oldest first (bots' own answers are not context)."""
         if limit <= 0 or channel is None or not hasattr(channel, "history"):
             return []
-        seen = await self._read(channel, limit=limit, oldest_first=oldest_first) or []
-        found = [m.context() for m in (seen if oldest_first else seen[::-1])]
-        return [m for m in found if m is not None]
+        seen = await read_history(channel, limit=limit, oldest_first=oldest_first) or []
+        return members_text(seen if oldest_first else seen[::-1])
 
     async def _context(self, channel: Any, before: discord.Message | None = None) -> list[Message]:
-        """The channel's latest members' messages (before `before`), oldest first: read from Discord once per
-        channel, then kept from events (`RecentMessages`)."""
-        limit = self.settings.context_messages
-        if limit <= 0 or channel is None or not hasattr(channel, "history"):
+        """The channel's latest members' messages (before `before`), oldest first (`RecentMessages.context`)."""
+        if channel is None or not hasattr(channel, "history"):
             return []
-        before_id = before.id if before is not None else None
-        found = self.recent.latest(channel.id, limit, before_id)
-        if found is None:
-            self.recent.reading(channel.id)
-            seen = await self._read(channel, limit=self.recent.per_channel)
-            if seen is None:
-                self.recent.forget(channel.id)
-                return []
-            self.recent.seed(channel.id, seen)
-            found = self.recent.latest(channel.id, limit, before_id)
-        if found is None:  # `before` is older than what was read (messages came after it meanwhile)
-            seen = await self._read(channel, limit=limit, before=before) or []
-            found = [m for m in (s.context() for s in seen[::-1]) if m is not None]
-        return found
+        return await self.recent.context(channel, self.settings.context_messages, before)
 
     async def _starter(self, thread: discord.Thread) -> Message | None:
         """The message a thread was started from, when it lives in the parent channel (not in a forum)."""
@@ -365,27 +337,8 @@ class Research(commands.Cog):
         # Members often pick the bot's managed role from the @ list instead of the bot itself.
         return any(role.tags is not None and role.tags.bot_id == me.id for role in message.role_mentions)
 
-    # --- the channels' latest messages, kept from events -------------------------------------------------
-
-    @commands.Cog.listener()
-    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        self.recent.edit(payload.channel_id, seen_message(payload.message))
-
-    @commands.Cog.listener()
-    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        self.recent.delete(payload.channel_id, {payload.message_id})
-
-    @commands.Cog.listener()
-    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        self.recent.delete(payload.channel_id, payload.message_ids)
-
-    @commands.Cog.listener()
-    async def on_disconnect(self) -> None:
-        self.recent.forget()  # events may be missed until the session is resumed or a new one starts
-
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        self.recent.add(message.channel.id, seen_message(message))
         try:
             await self._maybe_answer(message)
         except Exception:  # a listener has no user to tell: log, never post a traceback
@@ -436,4 +389,6 @@ class Research(commands.Cog):
 
 async def setup(bot: AlignBot) -> None:
     """The extension's entry point (`bot.load_extension("bot.discord.cogs.research")`)."""
-    await bot.add_cog(Research(bot))
+    research = Research(bot)
+    await bot.add_cog(research.recent)  # the context it reads, kept from events
+    await bot.add_cog(research)
