@@ -68,7 +68,7 @@ class RecentMessages(commands.Cog):
 
     async def context(self, channel: Any, limit: int, before: discord.Message | None = None) -> list[Message]:
         """Members' messages among the channel's latest `limit` (before `before`), oldest first: from what is
-        kept, else read from Discord (one more than `limit`, so the messages before a new one are known) and kept."""
+        kept, else read from Discord (its latest `per_channel` messages) and kept."""
         if limit <= 0:
             return []
         before_id = before.id if before is not None else None
