@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from adapter_fit import ADAPTED, STRENGTH, Works
 from quality import open_bench_engine
-from train_fusion import FOLDS, CrossValidation, agenda_metrics, difference_cells, fit, questions, rows
+from train_fusion import FOLDS, CrossValidation, agenda_metrics, difference_cells, fit, question_rows
 
 from bot.retrieval.adapter import ADAPTER_PATH, QueryAdapter
 from bot.retrieval.fusion import FEATURES
@@ -65,8 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     engine = open_bench_engine(args.data_dir)
     works = Works(engine)
-    queries = [rows(engine, *q) for q in questions(engine, mentions=True, known_items=KNOWN_ITEMS)]
-    queries = [q for q in queries if q is not None]
+    queries = question_rows(engine, mentions=True, known_items=KNOWN_ITEMS)
     print(f"{len(queries)} training questions, {len(works.vectors)} works ({works.left_out.sum()} out of the softmax)")
     if args.cv:
         for strength in args.strength:

@@ -218,12 +218,19 @@ def rows(
     }
 
 
+def question_rows(engine: Engine, mentions: bool, known_items: int) -> list[dict]:
+    """The candidate rows of `questions`, each a training query."""
+    found = (rows(engine, *question) for question in questions(engine, mentions, known_items))
+    return [q for q in found if q is not None]
+
+
 def training_queries(engine: Engine, args: argparse.Namespace) -> list[dict]:
     """Every training query's candidate rows: `questions`, then csfcube's with --csfcube."""
-    queries = [rows(engine, *question) for question in questions(engine, args.mentions, args.known_items)]
+    queries = question_rows(engine, args.mentions, args.known_items)
     if args.csfcube:
-        queries.extend(csfcube_queries(args.csfcube, args.csfcube_weight, args.csfcube_no_years))
-    return [q for q in queries if q is not None]
+        csfcube = csfcube_queries(args.csfcube, args.csfcube_weight, args.csfcube_no_years)
+        queries.extend(q for q in csfcube if q is not None)
+    return queries
 
 
 def csfcube_queries(data_dir: Path, weight: float, no_years: bool) -> list[dict | None]:
