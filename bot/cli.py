@@ -36,6 +36,7 @@ from bot.cli_common import (
     close_services,
     err,
     fail,
+    load_settings,
     open_services,
     print_json,
     progress_bar,
@@ -384,9 +385,9 @@ def status(
         ),
     ] = False,
 ) -> None:
-    """Where the knowledge base lives and how much it holds."""
-    engine = open_services(data_dir, progress=False).engine
-    info = engine.status(verify=verify)
+    """Where the knowledge base lives and how much it holds. It reports; it never ingests the reading list."""
+    settings = load_settings(data_dir).model_copy(update={"load_bundled_knowledge": False})  # a look changes nothing
+    info = open_services(settings=settings, progress=False).engine.status(verify=verify)
     if as_json:
         print_json(info)
     else:

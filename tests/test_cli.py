@@ -158,7 +158,9 @@ def write_jsonl(path: Path, rows: list[Any]) -> Path:
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
     """A data dir after a user's first command: the bundled reading list ingested and embedded."""
     data_dir = tmp_path_factory.mktemp("cli") / "kb"
-    run = run_cli(["status", "--json"], data_dir, timeout=600)
+    first = run_cli(["ingest"], data_dir, timeout=600)
+    assert first.code == 0, first.stderr
+    run = run_cli(["status", "--json"], data_dir)
     assert run.code == 0, run.stderr
     return data_dir, run
 
@@ -207,6 +209,13 @@ def test_first_run_loads_the_bundled_reading_list(first_run: tuple[Path, Run]) -
     assert status["works"] == len(distinct) == count_works(data_dir)
     assert status["vectors"] == status["works"] and status["pending_vectors"] == 0
     assert status["database"] == make_url(make_settings(data_dir).sqlalchemy_url).render_as_string(hide_password=True)
+
+
+def test_status_reports_and_never_loads_the_reading_list(tmp_path: Path) -> None:
+    data_dir = tmp_path / "kb"
+    run = run_cli(["status", "--json"], data_dir)
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["works"] == 0 == count_works(data_dir)
 
 
 @pytest.fixture(scope="module")
