@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot import cli_common
 from bot.embedding import Embedder, embedder_for
 from bot.engine import Engine
 from bot.settings import Settings
@@ -70,6 +71,16 @@ def backends() -> Iterator[Backends]:
         else:
             os.environ[name] = value
     BACKENDS.stop()
+
+
+@pytest.fixture(autouse=True)
+def commands_close_what_they_open() -> Iterator[None]:
+    """A command run in-process must leave nothing open: `bot.cli.app`'s callback closes its Services (a test
+    app without that callback leaked one per command and broke a later test's count in the same process)."""
+    yield
+    left = list(cli_common._opened)
+    cli_common.close_services()
+    assert not left, f"{len(left)} Services left open: invoke `bot.cli.app`, whose callback closes them"
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import click
 import pytest
-import typer
 from typer.testing import CliRunner
 
 import bot.engine
-from bot.commands.moderation import register
+from bot.cli import app
 from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.settings import Settings
@@ -38,9 +37,7 @@ def cli(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch):
     engine = Engine.open(Settings(), embedder=embedder)
     engine.ingest_records(kb_records())
     engine.close()
-    app = typer.Typer()
-    register(app)
-    runner = CliRunner()
+    runner = CliRunner()  # the whole app: its callback closes what each command opened
 
     def run(*args: str) -> tuple[int, str, str]:
         result = runner.invoke(app, list(args))
@@ -160,8 +157,6 @@ def test_posts_fetch_from_a_forummagnum_server(cli, forum) -> None:
 
 def test_commands_are_registered_on_the_main_app() -> None:
     from typer.main import get_command
-
-    from bot.cli import app
 
     main = get_command(app)
     context = click.Context(main)
