@@ -104,6 +104,8 @@ def status_lines(info: dict[str, Any]) -> list[str]:
             value = describe(value | {"since": since}) if value else "free" if key == "writer_lock" else "none"
         elif key == "processes":
             continue
+        elif key == "works" and value == 0:
+            value = "0 (empty: `alignbot ingest` loads the bundled reading list)"
         lines.append(f"{key:16} {value}")
     lines.append(f"{'processes':16} {len(info['processes'])} live")
     for process in info["processes"]:

@@ -216,6 +216,8 @@ def test_status_reports_and_never_loads_the_reading_list(tmp_path: Path) -> None
     run = run_cli(["status", "--json"], data_dir)
     assert run.code == 0, run.stderr
     assert json.loads(run.stdout)["works"] == 0 == count_works(data_dir)
+    text = run_cli(["status"], data_dir)
+    assert "0 (empty: `alignbot ingest` loads the bundled reading list" in text.stdout and count_works(data_dir) == 0
 
 
 @pytest.fixture(scope="module")
