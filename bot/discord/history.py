@@ -8,6 +8,7 @@ the bot cannot have seen (a gap while it was disconnected) makes it read the cha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class RecentMessages(commands.Cog):
         # Channels being read: the events that came meanwhile (the read may have missed them), or None when a
         # message was deleted meanwhile (the read may hold it).
         self._arrived: dict[int, list[SeenMessage] | None] = {}
+        self._reads: dict[int, asyncio.Future[bool]] = {}  # the read under way per channel, shared (`_read`)
 
     async def context(self, channel: Any, limit: int, before: discord.Message | None = None) -> list[Message]:
         """Members' messages among the channel's latest `limit` (before `before`), oldest first: from what is
@@ -74,16 +76,31 @@ class RecentMessages(commands.Cog):
         before_id = before.id if before is not None else None
         found = self.latest(channel.id, limit, before_id)
         if found is None:
-            self.reading(channel.id)
-            seen = await read_history(channel, limit=self.per_channel)
-            if seen is None:
-                self.forget(channel.id)
+            if not await self._read(channel):
                 return []
-            self.seed(channel.id, seen)
             found = self.latest(channel.id, limit, before_id)
         if found is None:  # `before` is older than what was read (messages came after it meanwhile)
             found = members_text((await read_history(channel, limit=limit, before=before) or [])[::-1])
         return found
+
+    async def _read(self, channel: Any) -> bool:
+        """Read the channel's latest `per_channel` messages and keep them; False without permission. Callers
+        asking at once share one read: a second read would cost another request, and its `reading` would drop
+        the events the first one had buffered."""
+        read = self._reads.get(channel.id)
+        if read is None:
+            read = self._reads[channel.id] = asyncio.ensure_future(self._read_now(channel))
+            read.add_done_callback(lambda _: self._reads.pop(channel.id, None))
+        return await asyncio.shield(read)  # a caller that gives up does not cancel the others' read
+
+    async def _read_now(self, channel: Any) -> bool:
+        self.reading(channel.id)
+        seen = await read_history(channel, limit=self.per_channel)
+        if seen is None:
+            self.forget(channel.id)
+            return False
+        self.seed(channel.id, seen)
+        return True
 
     def latest(self, channel_id: int, limit: int, before: int | None = None) -> list[Message] | None:
         """Members' messages among the channel's latest `limit` (older than message `before` if given), oldest

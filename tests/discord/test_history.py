@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+
 from bot.discord.history import RecentMessages, SeenMessage
 from bot.domain import Message
 
@@ -97,3 +101,38 @@ def test_events_during_a_read_are_merged_and_a_delete_during_it_keeps_nothing() 
     recent.add(4, seen(7))
     recent.seed(4, [seen(8)])
     assert texts(recent.latest(4, 1)) == ["message 8"]
+
+
+class SlowChannel:
+    """A channel whose history answers only when `release` is set, counting the reads."""
+
+    def __init__(self) -> None:
+        self.id = 9
+        self.reads = 0
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def history(self, *, limit: int, before: object = None, oldest_first: bool = False) -> AsyncIterator:
+        self.reads += 1
+        self.asked.set()
+        await self.release.wait()
+        for n in (2, 1):  # newest first, as Discord answers
+            author = SimpleNamespace(display_name=f"user{n}", bot=False)
+            yield SimpleNamespace(id=n, content=f"message {n}", author=author)
+
+
+def test_callers_asking_at_once_share_one_read_and_keep_what_arrived_meanwhile() -> None:
+    async def scenario() -> tuple[list[Message], list[Message], int]:
+        recent = RecentMessages(per_channel=3)
+        channel = SlowChannel()
+        first = asyncio.ensure_future(recent.context(channel, 3))
+        await channel.asked.wait()
+        recent.add(channel.id, seen(3))  # came after the read was sent
+        second = asyncio.ensure_future(recent.context(channel, 3))
+        await asyncio.sleep(0)
+        channel.release.set()
+        return await first, await second, channel.reads
+
+    first, second, reads = asyncio.run(scenario())
+    assert reads == 1
+    assert [m.text for m in first] == [m.text for m in second] == ["message 1", "message 2", "message 3"]
