@@ -2,7 +2,9 @@
 
 The weights are produced by bench/train_fusion.py on public data only (agenda queries of the Shallow Review
 split by agenda, informal link mentions), cross-validated, with a held-out part of the agendas never tuned
-on; the file records what it was trained on and how it scored. Scoring is one matrix product in numpy.
+on; the file records what it was trained on and how it scored. Training also fits a column this module never
+computes, whether a work lacks an abstract, and drops its weight (`nuisance_dropped`): the benchmark's gold is
+disproportionately title-only, which the other weights would otherwise learn. Scoring is one matrix product.
 """
 
 from __future__ import annotations
