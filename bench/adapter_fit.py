@@ -6,7 +6,10 @@ knowledge base's works (mapped cosine × TEMPERATURE), plus λ‖A‖²; the age
 other questions (mentions, titles) together. The works alignment_core.jsonl holds only as Shallow Review gold
 (LessWrong posts and other web pages: every `lw:` and `url:` record there is some agenda's gold) are left out of
 the softmax, as gold and as negatives: with them in, the adapter learns to prefer pages like those, a prior of
-how the benchmark corpus was built, not of the question (README, "Query adapter").
+how the benchmark corpus was built, not of the question (README, "Query adapter"). For the same reason the softmax
+has one more parameter while fitting, a logit added to every work without an abstract, which is then dropped:
+such works are three times as likely to be gold in that corpus, and without it the map learns to move questions
+toward them (README, "Title-only gold").
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class Works:
         for key, work_id in corpus.keys.items():
             if key.startswith(BENCHMARK_ONLY) and work_id in corpus.position:
                 self.left_out[corpus.position[work_id]] = True
+        self.title_only = np.array([not text.strip() for text in corpus.descriptions], dtype=np.float32)
         self.engine = engine
 
     def question_vector(self, text: str) -> np.ndarray:
@@ -61,14 +65,17 @@ class Works:
         weights = torch.tensor([p[2] for p in pairs], dtype=torch.float32)
         works = torch.tensor(self.vectors)
         excluded = torch.tensor(np.where(self.left_out, -1e4, 0.0), dtype=torch.float32)
+        title_only = torch.tensor(self.title_only)
         dimension = works.shape[1]
         change = torch.zeros(dimension, dimension, requires_grad=True)
-        optimiser = torch.optim.Adam([change], lr=LEARNING_RATE)
+        title_only_prior = torch.zeros(1, requires_grad=True)  # fitted, then dropped (see the module's docstring)
+        optimiser = torch.optim.Adam([change, title_only_prior], lr=LEARNING_RATE)
         for _ in range(STEPS):
             optimiser.zero_grad()
             mapped = asked + asked @ change.T
             mapped = mapped / mapped.norm(dim=1, keepdim=True)
-            log_p = torch.log_softmax(TEMPERATURE * mapped @ works.T + excluded, dim=1)
+            logits = TEMPERATURE * mapped @ works.T + excluded + title_only_prior * title_only
+            log_p = torch.log_softmax(logits, dim=1)
             loss = -(log_p[rows, docs] * weights).sum() + strength * (change**2).sum()
             loss.backward()
             optimiser.step()

@@ -77,7 +77,8 @@ def main() -> None:
             args.out,
             trained_by=f"bench/train_adapter.py --strength {strength} --write",
             trained_on=f"{sum(q['agenda'] for q in queries)} agenda queries (held-out third excluded), link "
-            f"mentions, {KNOWN_ITEMS} works' titles; lw:/url: records of alignment_core left out of the softmax",
+            f"mentions, {KNOWN_ITEMS} works' titles; lw:/url: records of alignment_core left out of the softmax; "
+            "a logit for works without an abstract fitted beside the map and dropped",
         )
         print(f"wrote {args.out} (‖A‖ = {np.linalg.norm(matrix - np.eye(len(matrix))):.3f})")
     engine.close()
