@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from quality import without_abstract
 
 from bot.engine import Engine
 from bot.retrieval.adapter import QueryAdapter
@@ -45,7 +46,7 @@ class Works:
         for key, work_id in corpus.keys.items():
             if key.startswith(BENCHMARK_ONLY) and work_id in corpus.position:
                 self.left_out[corpus.position[work_id]] = True
-        self.title_only = np.array([not text.strip() for text in corpus.descriptions], dtype=np.float32)
+        self.title_only = without_abstract(corpus).astype(np.float32)
         self.engine = engine
 
     def question_vector(self, text: str) -> np.ndarray:

@@ -40,7 +40,16 @@ from typing import NamedTuple
 
 import numpy as np
 from adapter_fit import ADAPTED, Works
-from quality import AGENDAS, MENTIONS, SHARED, bootstrap_interval, heldout, load_jsonl, open_bench_engine
+from quality import (
+    AGENDAS,
+    MENTIONS,
+    SHARED,
+    bootstrap_interval,
+    heldout,
+    load_jsonl,
+    open_bench_engine,
+    without_abstract,
+)
 from sklearn.linear_model import LogisticRegression
 
 from bot.engine import Engine
@@ -216,10 +225,10 @@ def rows(
     docs, _, matrix = engine.searcher.candidates(text)
     kept = [row for row, doc in enumerate(docs) if doc not in skip]
     labels = np.array([docs[row] in gold for row in kept], dtype=float)
-    descriptions = engine.corpus.descriptions
+    title_only = without_abstract(engine.corpus)
     return {
         "matrix": matrix[kept],
-        "nuisance": np.array([[not descriptions[docs[row]].strip()] for row in kept], dtype=float),  # NUISANCE
+        "nuisance": title_only[[docs[row] for row in kept]].astype(float)[:, None],  # the NUISANCE column
         "labels": labels,
         "gold": len(gold),
         "group": group,
