@@ -26,6 +26,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -94,10 +95,11 @@ def after_review(corpus: CorpusIndex) -> frozenset[int]:
     return frozenset(doc for doc, year in enumerate(corpus.years) if year and year > REVIEW_YEAR)
 
 
-def without_abstract(corpus: CorpusIndex) -> np.ndarray:
-    """Per document, whether it is title-only: in the benchmark corpus such works are three times as likely to
-    be agenda gold (the Review's outputs were added without abstracts), a trait of how it was built."""
-    return np.array([not text.strip() for text in corpus.descriptions])
+def without_abstract(corpus: CorpusIndex, docs: Iterable[int] | None = None) -> np.ndarray:
+    """Per document (all, or `docs`), whether it is title-only: in the benchmark corpus such works are three times
+    as likely to be agenda gold (the Review's outputs were added without abstracts), a trait of how it was built."""
+    texts = corpus.descriptions if docs is None else (corpus.descriptions[doc] for doc in docs)
+    return np.array([not text.strip() for text in texts], dtype=bool)
 
 
 def judged_view(

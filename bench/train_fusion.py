@@ -225,10 +225,9 @@ def rows(
     docs, _, matrix = engine.searcher.candidates(text)
     kept = [row for row, doc in enumerate(docs) if doc not in skip]
     labels = np.array([docs[row] in gold for row in kept], dtype=float)
-    title_only = without_abstract(engine.corpus)
     return {
         "matrix": matrix[kept],
-        "nuisance": title_only[[docs[row] for row in kept]].astype(float)[:, None],  # the NUISANCE column
+        "nuisance": without_abstract(engine.corpus, (docs[row] for row in kept)).astype(float)[:, None],  # NUISANCE
         "labels": labels,
         "gold": len(gold),
         "group": group,
