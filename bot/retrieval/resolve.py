@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from bot.identifiers import exact_keys_in, normalize_text
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.lexical import shared_idf, stems
-from bot.retrieval.similarity import NearNames, description_match, stem, title_similarity
+from bot.retrieval.similarity import NearNames, description_match, short_title_names, stem, title_similarity
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)[a-z]?\b")
 _ET_AL = re.compile(r"\bet\s*al\b\.?", re.IGNORECASE)
@@ -50,6 +50,8 @@ CITATION_ALIAS_WEIGHT = 0.9
 CONFIDENCE_THRESHOLD = 0.72  # calibrated on the dev part of bench/mentions_labelled.jsonl (README)
 KIND_PENALTY = 0.06  # a work of another kind than the one named: more than the near-tie margin
 CONFIDENCE_MARGIN = 0.05  # a smaller lead over a different work is a near tie: unconfident, alternatives shown
+MISATTRIBUTED = 0.1  # a work's name given with an author who did not write it: a doubt, not a veto
+STEMMED_NAME_WEIGHT = 0.93  # other word forms of a known name ("mesa-optimizer"): still names it (× 0.97 ≥ 0.9)
 
 
 @dataclass
@@ -105,13 +107,14 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
     if not surnames and kind == "author":
         # BibTeX sources write some authors in lower case: "(ai et al. 2025)" ("Sand. ai").
         surnames = _surnames(name_text.replace("&", " & ").split(), corpus, any_case=True)
-    # It reads as an author citation when it is (nearly) all names, or names with a cue: "et al.", "&",
-    # "and", a year, a possessive, parentheses; or when the mention finder found it as one.
+    # It reads as an author citation when it is (nearly) all names, or names with a cue: "et al.", "&", "and", a
+    # year, a possessive, parentheses; when the mention finder found it as one; or when an owner's name ("Hubinger's
+    # …") is followed by words describing the work, however many.
     named = _words(surnames)
     others = [w for w in words if w.lower() not in _CONNECTORS and normalize_text(w) not in named]
     joined = "&" in words or any(w.lower() == "and" for w in words)
     cue = et_al or bool(years) or joined or possessive
-    allowed = 8 if kind in {"author", "names"} or (kind == "name" and cue) else 2 if cue else 0
+    allowed = 8 if kind in {"author", "names"} or (kind == "name" and cue) or owner else 2 if cue else 0
     if not surnames or len(others) > allowed:
         surnames = []
     norm_cited = normalize_text(cited)
@@ -175,13 +178,15 @@ class ReferenceResolver:
         self.title_pool = title_pool
         self.threshold = threshold
         self.margin = margin
-        self.short_titles = _short_title_aliases(corpus)
+        self.short_titles = short_title_names(corpus.titles)
         # Aliases also under their bare form: "the chess hacking paper" is found as "chess hacking".
         self.aliases: dict[str, list[int]] = {}
         for alias, docs in corpus.aliases.items():
             for key in {alias, normalize_text(_strip_wrappers(alias))} - {""}:
                 self.aliases.setdefault(key, []).extend(d for d in docs if d not in self.aliases.get(key, []))
-        self.names = NearNames(self.aliases.keys() | self.short_titles.keys())
+        known = {*self.aliases, *self.short_titles}  # the works each known name (alias or short title) names
+        self.named = {name: self.aliases.get(name, []) + self.short_titles.get(name, []) for name in known}
+        self.names = NearNames(self.named, _FILLER)
         # Works by first author: a common name ("Chen") has thousands of works at 51k, too many to filter per call.
         self.by_first_author: dict[str, list[int]] = {}
         for doc, names in enumerate(corpus.surnames):
@@ -217,11 +222,17 @@ class ReferenceResolver:
                 add(doc).signals["alias"] = 1.0 if trusted else CITATION_ALIAS_WEIGHT
             for doc in self.short_titles.get(name, []):
                 add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), 0.92)
+            # Other word forms of a known name; with names or a year cited, of the descriptive words only ("Schmidt
+            # 2015" and an alias "Schmidhuber 2015" share stems, hence never a citation alias either).
+            descriptive = name == parsed.description or not (parsed.surnames or parsed.year)
+            alike = self.names.same_stems(name) if descriptive else []
+            for doc in (d for k in alike if not _CITATION_ALIAS.search(k) for d in self.named[k]):
+                add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), STEMMED_NAME_WEIGHT)
             if parsed.surnames or parsed.year or len(name) < 4:
                 continue  # "Turpin et al. 2023" is one letter-edit from "Turner et al. 2023": no fuzzy names
             # Near-misses of a known name: "generalisation", a dropped hyphen or letter.
             for near, ratio in self.names.near(name):
-                for doc in self.aliases.get(near, []) + self.short_titles.get(near, []):
+                for doc in self.named[near]:
                     add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), 0.92 * ratio / 100)
         for doc in self._authored(parsed):
             add(doc)
@@ -347,8 +358,9 @@ class ReferenceResolver:
             combined = sum(w * v for w, v in parts) / sum(w for w, _ in parts)
             if not parsed.surnames and not parsed.description:
                 combined = min(combined, 0.6)  # "DeepMind (2024)" names a maker and a year, not a work
-            # A reference that is mostly a title stays one ("Sleeper Agents (Hubinger et al.)").
-            score = max(combined, title_score if title_score >= 0.9 else 0.0)
+            # Mostly a title stays a title ("Sleeper Agents (Hubinger et al.)") unless no author named wrote it.
+            misattributed = signals.get("authors") == 0.0 and bool(corpus.surnames[doc])
+            score = max(combined, title_score - MISATTRIBUTED * misattributed if title_score >= 0.9 else 0.0)
             if signals.get("alias", 0.0) < 1.0:
                 # Only a stored alias ("Hendrycks et al. 2023") names one of an author's works outright.
                 score = min(score, 0.95)
@@ -385,13 +397,3 @@ class ReferenceResolver:
         if kind == "quote":
             return max(best.signals.get("alias", 0.0), best.signals.get("title", 0.0)) >= 0.85
         return True
-
-
-def _short_title_aliases(corpus: CorpusIndex) -> dict[str, list[int]]:
-    """Short names implied by titles: "Sleeper Agents: Training…" → "sleeper agents", "STACK: …" → "stack"."""
-    aliases: dict[str, list[int]] = {}
-    for doc, title in enumerate(corpus.titles):
-        head, sep, _tail = title.partition(":")
-        if sep and 1 <= len(head.split()) <= 4:
-            aliases.setdefault(normalize_text(head), []).append(doc)
-    return aliases

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
 
+from bot.identifiers import normalize_text
+
 
 def title_similarity(reference: str, title: str) -> float:
     """1.0 for the same title; high for a clear fragment or a slightly wrong title; low otherwise."""
@@ -39,12 +41,29 @@ def description_match(description: str, stems: set[str]) -> float:
 class NearNames:
     """Known names (aliases, short titles) and their near-misses: "generalisation", a dropped hyphen or letter."""
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: Iterable[str], filler: frozenset[str] = frozenset()) -> None:
         self.names = sorted(names)
+        self.filler = filler
         # By length: a ratio of 88 needs the lengths within 12 % of their sum, a fifth of the names at 51k works.
         self._by_length = sorted(range(len(self.names)), key=lambda i: len(self.names[i]))
         self._lengths = [len(self.names[i]) for i in self._by_length]
         self._names_by_length = [self.names[i] for i in self._by_length]
+        self._by_stems: dict[str, list[str]] = {}
+        for name in self.names:
+            if key := self._stems_of(name):
+                self._by_stems.setdefault(key, []).append(name)
+
+    def _stems_of(self, name: str) -> str:
+        """The stems of a name's words, filler words left out: "model organisms of misalignment" and "model
+        organism misalignment" read alike. Empty under two words: one word's stem, its first six letters,
+        collides too often."""
+        found = [stem(word) for word in name.split() if word not in self.filler]
+        return " ".join(found) if len(found) >= 2 else ""
+
+    def same_stems(self, name: str) -> list[str]:
+        """The known names whose words (filler left out) have the stems of `name`'s."""
+        key = self._stems_of(name)
+        return self._by_stems.get(key, []) if key else []
 
     def near(self, name: str, cutoff: float = 88, limit: int = 3) -> list[tuple[str, float]]:
         """What `process.extract(name, self.names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)` says
@@ -56,3 +75,13 @@ class NearNames:
         found = process.extract(name, window, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
         found.sort(key=lambda f: (-f[1], self._by_length[lo + f[2]]))
         return [(near, ratio) for near, ratio, _ in found[:limit]]
+
+
+def short_title_names(titles: Iterable[str]) -> dict[str, list[int]]:
+    """Short names implied by titles: "Sleeper Agents: Training…" → "sleeper agents", "STACK: …" → "stack"."""
+    names: dict[str, list[int]] = {}
+    for doc, title in enumerate(titles):
+        head, sep, _tail = title.partition(":")
+        if sep and 1 <= len(head.split()) <= 4:
+            names.setdefault(normalize_text(head), []).append(doc)
+    return names

@@ -22,6 +22,9 @@ from bot.engine import Engine
         ("Language models dont always say what they think", "2305.04388"),
         ("weak to strong generalisation", "2312.09390"),
         ("the alignment faking paper", "2412.14093"),
+        # A known name in other word forms (alias "the mesa-optimization paper"), also after its author's name.
+        ("the mesa-optimizer paper", "1906.01820"),
+        ("Hubinger's mesa-optimisation paper", "1906.01820"),
         ("arXiv:2401.05566v2", "2401.05566"),
         ("https://arxiv.org/pdf/2412.14093v2", "2412.14093"),
         ("2305.04388", "2305.04388"),
@@ -38,6 +41,27 @@ def test_references_as_people_write_them(engine: Engine, reference: str, arxiv_i
 def test_nonsense_and_unknown_references_are_not_confident(engine: Engine) -> None:
     assert not engine.cite("best pizza dough hydration").confident
     assert engine.cite("zxqv wibble").match is None
+
+
+def test_an_owner_name_before_a_long_description_is_read_as_the_author(engine: Engine) -> None:
+    # Four descriptive words after "Hubinger's": Hubinger still counts, and the AF post is found, not a paper
+    # whose title shares the words ("Model Organisms for Emergent Misalignment", by others).
+    result = engine.cite("Hubinger's model organism of misalignment paper")
+    assert result.confident and result.match is not None
+    assert result.match.title.startswith("Model Organisms of Misalignment:")
+    assert result.signals["authors"] == 1.0
+
+
+def test_a_named_work_and_an_author_who_did_not_write_it(engine: Engine) -> None:
+    # "reward tampering" is an alias of Denison et al.'s paper, and Everitt wrote another reward-tampering paper:
+    # his comes first, the named one beside it, and neither is certain.
+    result = engine.cite("Everitt's reward tampering paper")
+    assert result.match is not None and result.match.arxiv_id == "1908.04734"
+    assert not result.confident
+    assert any(a.title.startswith("Sycophancy to Subterfuge") for a in result.alternatives)
+    # Everitt wrote nothing like "sleeper agents": the name outweighs a misremembered author.
+    sleeper = engine.cite("Everitt's sleeper agents paper").match
+    assert sleeper is not None and sleeper.arxiv_id == "2401.05566"
 
 
 def test_ambiguous_surname_is_not_confident_and_offers_alternatives(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.resolve import ReferenceResolver, parse_reference, title_similarity
-from bot.retrieval.similarity import NearNames
+from bot.retrieval.similarity import NearNames, stem
 from tests.properties import PURE, elapsed, reading_list_corpus, short_id
 
 
@@ -150,3 +150,34 @@ def test_near_names_are_what_a_full_scan_finds(known: list[str], name: str, cuto
     index = NearNames(known)
     scan = process.extract(name, index.names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
     assert index.near(name, cutoff, limit) == [(near, ratio) for near, ratio, _ in scan]
+
+
+FILLER = frozenset({"of", "the", "paper"})
+
+
+def test_same_stems_reads_other_word_forms_of_names_of_two_words_or_more() -> None:
+    index = NearNames(["mesa optimization", "model organisms of misalignment", "christiano"], FILLER)
+    assert index.same_stems("mesa optimizer") == ["mesa optimization"]
+    assert index.same_stems("the mesa optimisation paper") == ["mesa optimization"]
+    assert index.same_stems("model organism misalignment") == ["model organisms of misalignment"]
+    assert index.same_stems("christian") == []  # one word: its stem is its first six letters
+    assert index.same_stems("mesa") == index.same_stems("of the paper") == []
+
+
+_WORDS = ["of", "model", "models", "agent", "agents", "agentic"]
+word_names = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3).map(" ".join)
+
+
+@given(st.sets(word_names, min_size=1, max_size=12), st.data())
+@PURE
+def test_same_stems_is_what_a_full_scan_finds(known: set[str], data: st.DataObject) -> None:
+    # Mostly a known name in another word form, so that most examples have names to find.
+    base = data.draw(st.sampled_from(sorted(known)))
+    forms = [base, base.replace("models", "model"), base.replace("agent", "agents"), f"of {base}"]
+    name = data.draw(st.sampled_from(forms) | word_names)
+
+    def key(text: str) -> list[str]:
+        return [stem(word) for word in text.split() if word not in FILLER]
+
+    expected = sorted(k for k in known if len(key(k)) >= 2 and key(k) == key(name))
+    assert sorted(NearNames(known, FILLER).same_stems(name)) == expected
