@@ -39,7 +39,8 @@ def description_match(description: str, stems: set[str]) -> float:
 
 
 class NearNames:
-    """Known names (aliases, short titles) and their near-misses: "generalisation", a dropped hyphen or letter."""
+    """Known names (aliases, short titles), their near-misses ("generalisation", a dropped hyphen or letter) and
+    their other word forms ("mesa optimizer" for "mesa optimization"; `filler` words do not count)."""
 
     def __init__(self, names: Iterable[str], filler: frozenset[str] = frozenset()) -> None:
         self.names = sorted(names)

@@ -256,8 +256,12 @@ def test_processes_sharing_a_database_share_the_pace(apis: FakeApis, tmp_path: P
     db.close()
     seen = apis.to("arxiv")
     assert len(seen) == 6
-    assert max(s.at for s in seen) - min(s.at for s in seen) < 5  # they did overlap in time
-    assert min(gaps([s.at for s in seen])) >= PACED * 0.4
+    times = sorted(s.at for s in seen)
+    assert times[-1] - times[0] < 5  # they did overlap in time
+    # A request goes at its agreed slot or later, never earlier, so one late request can shorten the next gap (a
+    # loaded machine's pass 2 saw 0.22 s) but not the whole run: the six span five intervals less a late start,
+    # where two processes pacing themselves alone would span two.
+    assert times[-1] - times[0] >= 5 * 0.4 * 0.75
 
 
 # --- what we send -------------------------------------------------------------------------------------------
