@@ -39,7 +39,8 @@ from bot.mentions import Mention, read_references
 from bot.retrieval.corpus import CorpusIndex
 from bot.retrieval.freshness import FollowedCorpus
 from bot.retrieval.query import context_text, contextual_query
-from bot.retrieval.resolve import Candidate, ReferenceResolver, parse_reference
+from bot.retrieval.reference import parse_reference
+from bot.retrieval.resolve import Candidate, ReferenceResolver
 from bot.retrieval.search import CONFIDENCE_HITS, HybridSearcher, best_sentence, confidence_score
 from bot.settings import Settings
 from bot.storage import Database, VectorStore, Work, open_vector_store

@@ -12,7 +12,7 @@ import re
 
 from bot.identifiers import normalize_text
 from bot.retrieval.corpus import CorpusIndex
-from bot.retrieval.resolve import ORGANISATIONS
+from bot.retrieval.reference import ORGANISATIONS
 
 # Capitals of the Latin, Greek and Cyrillic alphabets, not only A-Z: "Özdemir et al.", "Šimon & Ørsted".
 UPPER = "A-Z" + "".join(re.escape(c) for c in map(chr, range(0xC0, 0x530)) if c.isupper())

@@ -23,7 +23,7 @@ from bot.metadata.base import MetadataClient
 from bot.metadata.errors import MetadataError
 from bot.metadata.openalex import OpenAlexClient
 from bot.metadata.semantic_scholar import SemanticScholarClient
-from bot.retrieval.resolve import ParsedReference
+from bot.retrieval.reference import ParsedReference
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

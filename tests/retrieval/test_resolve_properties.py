@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
 from bot.retrieval.corpus import CorpusIndex
-from bot.retrieval.resolve import ReferenceResolver, parse_reference, title_similarity
-from bot.retrieval.similarity import NearNames, stem
+from bot.retrieval.reference import parse_reference
+from bot.retrieval.resolve import ReferenceResolver
+from bot.retrieval.similarity import NearNames, stem, title_similarity
 from tests.properties import PURE, elapsed, reading_list_corpus, short_id
 
 
