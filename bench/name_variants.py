@@ -7,6 +7,9 @@ written three ways: bare, "the … paper", and "<first author>'s … paper". Top
 against the work whose alias it is; a confident answer naming another work is a wrong citation. A fourth set
 names each alias as it is after the first author of another work of the list who did not write it ("Everitt's
 sleeper agents paper"): the reference contradicts itself, so a confident answer there claims more than it knows.
+Each set is reported on all its works and on a held-out third of them (by a hash of the work's id): the weights
+of the first change measured here (README, "Nicknames in other word forms") were chosen before the split existed;
+later tuning should use the other two thirds only.
 
 Usage: python -m bench.name_variants [--baseline REV]
 """
@@ -14,6 +17,7 @@ Usage: python -m bench.name_variants [--baseline REV]
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import subprocess
@@ -41,6 +45,10 @@ def word_forms(alias: str) -> set[str]:
             if len(word) > 4 and re.search(pattern, word):
                 found.add(" ".join([*words[:n], re.sub(pattern, replacement, word), *words[n + 1 :]]))
     return found - {alias}
+
+
+def heldout(work_id: str) -> bool:
+    return hashlib.sha256(work_id.encode()).digest()[0] % 3 == 0
 
 
 def reference_sets(records: list[dict]) -> dict[str, list[tuple[str, str]]]:
@@ -86,16 +94,17 @@ def main() -> None:
         print(f"{len(corpus)} works; confident wrong = a confident answer naming another work than the one meant")
         print("| set | references | code | top-1 | confident right | confident wrong |\n|---|---|---|---|---|---|")
         for name, pairs in reference_sets(records).items():
-            for code, resolver in resolvers.items():
-                right = sure_right = sure_wrong = 0
-                for reference, meant in pairs:
-                    candidates = resolver.resolve(reference)
-                    sure = resolver.is_confident(candidates)
-                    hit = bool(candidates) and corpus.ids[candidates[0].doc] == corpus.keys.get(f"id:{meant}")
-                    right += hit
-                    sure_right += sure and hit
-                    sure_wrong += sure and not hit
-                print(f"| {name} | {len(pairs)} | {code} | {right} | {sure_right} | {sure_wrong} |")
+            for split, kept in (("all", pairs), ("held-out", [p for p in pairs if heldout(p[1])])):
+                for code, resolver in resolvers.items():
+                    right = sure_right = sure_wrong = 0
+                    for reference, meant in kept:
+                        candidates = resolver.resolve(reference)
+                        sure = resolver.is_confident(candidates)
+                        hit = bool(candidates) and corpus.ids[candidates[0].doc] == corpus.keys.get(f"id:{meant}")
+                        right += hit
+                        sure_right += sure and hit
+                        sure_wrong += sure and not hit
+                    print(f"| {name}, {split} | {len(kept)} | {code} | {right} | {sure_right} | {sure_wrong} |")
         engine.close()
 
 
