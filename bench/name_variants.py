@@ -17,7 +17,6 @@ Usage: python -m bench.name_variants [--baseline REV]
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import subprocess
@@ -25,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from bench.mentions import REPO, baseline_module
+from bench.quality import heldout  # the same stable hash split, here of work ids
 from bot.engine import Engine
 from bot.retrieval.resolve import ReferenceResolver
 from bot.settings import Settings
@@ -45,10 +45,6 @@ def word_forms(alias: str) -> set[str]:
             if len(word) > 4 and re.search(pattern, word):
                 found.add(" ".join([*words[:n], re.sub(pattern, replacement, word), *words[n + 1 :]]))
     return found - {alias}
-
-
-def heldout(work_id: str) -> bool:
-    return hashlib.sha256(work_id.encode()).digest()[0] % 3 == 0
 
 
 def reference_sets(records: list[dict]) -> dict[str, list[tuple[str, str]]]:
