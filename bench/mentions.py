@@ -124,11 +124,24 @@ def main_corpus(corpus: CorpusIndex, kb: str, commit: str) -> CorpusIndex:
     return index
 
 
+def baseline_resolve(commit: str, prefix: str = "main", replace: dict[str, str] | None = None) -> ModuleType:
+    """bot/retrieval/resolve.py at `commit` with the modules it reads references with (reference.py,
+    similarity.py) at that commit too, those it had: loaded as `<prefix>_resolve` and so on."""
+    replace = dict(replace or {})
+    for part in ("similarity", "reference"):
+        if git_has(commit, f"bot/retrieval/{part}.py"):
+            baseline_module(commit, f"bot/retrieval/{part}.py", f"{prefix}_{part}", replace)
+            replace[f"from bot.retrieval.{part} import"] = f"from {prefix}_{part} import"
+    return baseline_module(commit, "bot/retrieval/resolve.py", f"{prefix}_resolve", replace)
+
+
 def main_reader(corpus: CorpusIndex, commit: str) -> tuple[Reader, Callable[[str], object]]:
     """`bibliography`'s reading at `commit` (main): its resolver and mention finder, loaded from git."""
     own_corpus = {"from bot.retrieval.corpus import": "from main_corpus import"} if "main_corpus" in sys.modules else {}
-    resolve = baseline_module(commit, "bot/retrieval/resolve.py", "main_resolve", own_corpus)
+    resolve = baseline_resolve(commit, "main", own_corpus)
     to_resolve = {"from bot.retrieval.resolve import": "from main_resolve import"}
+    if git_has(commit, "bot/retrieval/reference.py"):
+        to_resolve["from bot.retrieval.reference import"] = "from main_reference import"
     if git_has(commit, "bot/mentions.py"):
         mentions = baseline_module(commit, "bot/mentions.py", "main_mentions", to_resolve)
     else:  # the package (bot/mentions/__init__.py and names.py)

@@ -58,6 +58,18 @@ def canonical_arxiv_id(arxiv_id: str) -> str:
     return f"{archive.split('.', 1)[0].lower()}/{number}"
 
 
+def arxiv_year(arxiv_id: str | None) -> int | None:
+    """The year an arXiv id was first posted, read from the id itself: "2212.03827" and "cs/0112017" name their
+    year and month. A paper cited by its preprint's year ("Burns et al. 2022") and kept with its venue's (2023)."""
+    if not arxiv_id:
+        return None
+    digits = arxiv_id.rsplit("/", 1)[-1]
+    if not digits[:2].isdigit():
+        return None
+    year = int(digits[:2])
+    return 1900 + year if year >= 91 else 2000 + year  # arXiv began in August 1991
+
+
 def normalize_doi(value: str) -> str | None:
     """Return a lower-cased DOI from a bare DOI, `doi:` prefix or doi.org URL."""
     match = DOI_RE.search(value.strip())
@@ -121,6 +133,14 @@ def surname(author: str) -> str:
     if parts[-1] in {"jr", "sr", "ii", "iii"} and len(parts) > 1:
         return parts[-2]
     return " ".join(parts[i:])
+
+
+def given_name(author: str) -> str:
+    """The first given name of an author written 'First Last' or 'Last, First': "" for an initial ("P. Christiano")
+    or a single name. What people call colleagues in threads ("Paul's ELK report")."""
+    last, comma, first = author.partition(",")
+    parts = normalize_text(first).split() if comma else normalize_text(last).split()[:-1]
+    return parts[0] if parts and len(parts[0]) > 1 else ""
 
 
 def work_keys(

@@ -1,6 +1,15 @@
 import pytest
 
-from bot.identifiers import canonical_url, exact_keys_in, normalize_arxiv_id, normalize_doi, surname, work_keys
+from bot.identifiers import (
+    arxiv_year,
+    canonical_url,
+    exact_keys_in,
+    given_name,
+    normalize_arxiv_id,
+    normalize_doi,
+    surname,
+    work_keys,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +81,21 @@ def test_work_keys_skip_short_generic_titles() -> None:
     )
     assert keys[0] == "arxiv:2305.04388"
     assert "title:language models dont always say what they think" in keys
+
+
+@pytest.mark.parametrize(
+    ("arxiv_id", "year"),
+    [("2212.03827", 2022), ("0704.0001", 2007), ("1312.6199", 2013), ("hep-th/9901001", 1999),
+     ("cs/0112017", 2001), ("math/9108001", 1991), (None, None), ("", None)],
+)  # fmt: skip
+def test_arxiv_year_is_read_from_the_id(arxiv_id: str | None, year: int | None) -> None:
+    assert arxiv_year(arxiv_id) == year
+
+
+@pytest.mark.parametrize(
+    ("author", "expected"),
+    [("Paul Christiano", "paul"), ("Christiano, Paul F.", "paul"), ("P. Christiano", ""), ("Plato", ""),
+     ("Ian J. Goodfellow", "ian"), ("Élodie Müller", "elodie")],
+)  # fmt: skip
+def test_given_name(author: str, expected: str) -> None:
+    assert given_name(author) == expected

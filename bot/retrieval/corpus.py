@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.identifiers import normalize_text, surname
+from bot.identifiers import arxiv_year, given_name, normalize_text, surname
 from bot.retrieval.lexical import LexicalIndex
 from bot.storage import Database, Work
 from bot.storage.generation import Generation
@@ -29,7 +29,7 @@ from bot.storage.generation import Generation
 _ET_AL = re.compile(r"[\s,]+et\.?\s*al\b\.?", re.IGNORECASE)
 log = logging.getLogger(__name__)
 # Bumped when the saved layout changes, so an index written by another version is rebuilt, never misread.
-_FORMAT = 3
+_FORMAT = 4
 # Changed works applied incrementally before the whole index is rebuilt (the BM25 delta is scored per query).
 COMPACT_AT = 500
 COMPACT_SHARE = 0.05
@@ -41,7 +41,12 @@ class CorpusIndex:
     titles: list[str] = field(default_factory=list)
     norm_titles: list[str] = field(default_factory=list)
     years: list[int | None] = field(default_factory=list)
+    # The year of a work's arXiv preprint, which people cite as often as its venue's ("Burns et al. 2022").
+    preprint_years: list[int | None] = field(default_factory=list)
     surnames: list[list[str]] = field(default_factory=list)
+    # Authors' first given names, and every one known: threads call people by them ("Paul's ELK report").
+    given_names: list[list[str]] = field(default_factory=list)
+    known_given_names: set[str] = field(default_factory=set)
     curated: list[bool] = field(default_factory=list)
     # "paper", "post", "report", … (Work.kind): "the grokking post" is the post, not the paper of that name.
     kinds: list[str] = field(default_factory=list)
@@ -81,9 +86,14 @@ class CorpusIndex:
             self.titles.append(work.title)
             self.norm_titles.append(normalize_text(work.title))
             self.years.append(work.year)
+            self.preprint_years.append(arxiv_year(work.arxiv_id))
             # "Timo Schick et al." (an author list cut short by its source) is Schick, not "al".
-            names = [s for s in (surname(_ET_AL.sub("", a)) for a in author_names(work.authors)) if s]
+            authors = [_ET_AL.sub("", a) for a in author_names(work.authors)]
+            names = [s for s in map(surname, authors) if s]
             self.surnames.append(names)
+            given = [g for g in map(given_name, authors) if g]
+            self.given_names.append(given)
+            self.known_given_names.update(given)
             self.curated.append(work.curated)
             self.kinds.append(work_kind(work))
             self.descriptions.append(work.description)
@@ -124,8 +134,12 @@ class CorpusIndex:
     def updated(self, db: Database, changed: set[str], now: Generation) -> CorpusIndex:
         """A new index with the current version of the `changed` works (those gone from the database removed)."""
         new = copy.copy(self)
-        for name in ("ids", "titles", "norm_titles", "years", "surnames", "curated", "kinds", "descriptions", "notes"):
+        for name in (
+            "ids", "titles", "norm_titles", "years", "preprint_years", "surnames", "given_names", "curated", "kinds",
+            "descriptions", "notes",
+        ):  # fmt: skip
             setattr(new, name, list(getattr(self, name)))
+        new.known_given_names = set(self.known_given_names)  # a name of a removed work stays known: harmless
         new.keys, new.position = dict(self.keys), dict(self.position)
         old = sorted(self.position[work_id] for work_id in changed if work_id in self.position)
         gone = set(old)
@@ -135,7 +149,8 @@ class CorpusIndex:
         for doc in old:
             del new.position[self.ids[doc]]
             new.titles[doc] = new.norm_titles[doc] = new.descriptions[doc] = new.notes[doc] = new.kinds[doc] = ""
-            new.surnames[doc], new.years[doc], new.curated[doc] = [], None, False
+            new.surnames[doc], new.given_names[doc], new.curated[doc] = [], [], False
+            new.years[doc] = new.preprint_years[doc] = None
         works = db.works(sorted(changed))
         full_texts, title_texts = new._append((works[work_id] for work_id in sorted(works)), shared=True)
         new.keys.update(db.keys_of(sorted(works)))

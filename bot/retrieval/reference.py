@@ -44,6 +44,7 @@ class ParsedReference:
     surnames: list[str]
     et_al: bool
     every_author: bool = False  # "A & B", "A and B": the names are all the authors
+    given_name: str = ""  # an owner called by a first name no author has as surname: "paul" in "Paul's ELK report"
     organisations: list[str] = field(default_factory=list)
     description: str = ""  # what is left after names, year, organisations and filler: "ccs", "many shot jailbreaking"
     work_kind: str | None = None  # "post" in "the grokking post": the kind of work named
@@ -95,7 +96,14 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
     norm_cited = normalize_text(cited)
     organisations = _ORG_RE.findall(norm_cited)
     rest = _ORG_RE.sub(" ", norm_cited)
+    given_name = ""
+    if owner and not surnames and kind != "quote":
+        # "Paul's ELK report": forums call people by their first names.
+        first = normalize_text(owner.group(1))
+        if owner.group(1).strip()[:1].isupper() and first in corpus.known_given_names and first not in FILLER:
+            given_name = first
     named = _words(surnames) | (set(normalize_text(owner.group(1)).split()) if owner and surnames else set())
+    named |= {given_name} - {""}
     description = " ".join(w for w in rest.split() if w not in named and w not in FILLER)
     return ParsedReference(
         title_text=title_text,
@@ -104,6 +112,7 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
         surnames=surnames,
         et_al=et_al,
         every_author=joined and not et_al and len(surnames) >= 2,
+        given_name=given_name,
         organisations=organisations,
         description=description,
         work_kind=tail.group(1).lower() if tail else None,

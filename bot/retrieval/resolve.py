@@ -24,11 +24,12 @@ from bot.retrieval.similarity import NearNames, description_match, short_title_n
 # An alias that is itself an author citation ("chen et al 2024", "drexler 2019") names a work only when our
 # curated list says so: imported records carry such aliases for one of several works that fit them.
 _CITATION_ALIAS = re.compile(r"\bet al\b|^[a-z][a-z' -]* (?:19|20)\d\d$")
+_ASIDE = re.compile(r"\([^()]*\)")
 CITATION_ALIAS_WEIGHT = 0.9
 CONFIDENCE_THRESHOLD = 0.72  # calibrated on the dev part of bench/mentions_labelled.jsonl (README)
 KIND_PENALTY = 0.06  # a work of another kind than the one named: more than the near-tie margin
 CONFIDENCE_MARGIN = 0.05  # a smaller lead over a different work is a near tie: unconfident, alternatives shown
-MISATTRIBUTED = 0.1  # a work's name given with an author who did not write it: a doubt, not a veto
+MISATTRIBUTED = 0.1  # a work's name with an author who did not write it: a doubt, not a veto (less: a co-author)
 STEMMED_NAME_WEIGHT = 0.93  # other word forms of a known name ("mesa-optimizer"): still names it (× 0.97 ≥ 0.9)
 
 
@@ -66,6 +67,7 @@ class ReferenceResolver:
             if names:
                 self.by_first_author.setdefault(names[0], []).append(doc)
         self._doc_stems: dict[int, set[str]] = {}
+        self._doc_terms: dict[int, set[str]] = {}
 
     def resolve(self, reference: str, n: int = 5, kind: str | None = None, context: str = "") -> list[Candidate]:
         """Candidates best first, each scored in [0, 1]; `kind` is the mention's shape when a thread was read,
@@ -119,8 +121,26 @@ class ReferenceResolver:
 
         for candidate in candidates.values():
             candidate.score = self._score(candidate, parsed, kind)
-        ranked = sorted(candidates.values(), key=lambda c: (-c.score, not corpus.curated[c.doc]))
-        return self._by_context(ranked, context)[:n]
+        ranked = self._by_context(
+            sorted(candidates.values(), key=lambda c: (-c.score, not corpus.curated[c.doc])), context
+        )
+        if ranked and parsed.description and not (parsed.surnames or parsed.given_name):
+            # Asides in parentheses ("(esp. Sections 4.3-4.5)", "(OpenAI)") are not part of the name.
+            outside = set(normalize_text(_ASIDE.sub(" ", reference)).split())
+            described = " ".join(w for w in parsed.description.split() if w in outside)
+            if unexplained := self._unexplained(described, ranked[0].doc):
+                ranked[0].signals["unexplained"] = unexplained
+        return ranked[:n]
+
+    def _unexplained(self, description: str, doc: int) -> float:
+        """Share of a title-like reference's words found nowhere in the work (title, names, notes, abstract), in
+        either stem ("steered" is "steering", and the misspelt "ches" is "chess"): "Concrete problems in AI
+        safety, revisited" or "… in vision models" is another work than the one whose title it extends."""
+        words = description.split()
+        # Crude stems without a final "s" either side: "proces" is "process", "ETHICSs" "ETHICS".
+        crude, snowball = {s.rstrip("s") for s in self._stems_of(doc)}, self._terms_of(doc)
+        missing = [w for w in words if stem(w).rstrip("s") not in crude and not stems(w) <= snowball]
+        return round(len(missing) / len(words), 4) if words else 0.0
 
     def _by_context(self, ranked: list[Candidate], context: str) -> list[Candidate]:
         """Near ties with the best (within the confidence margin) ordered by how much of the context's rarer
@@ -157,33 +177,48 @@ class ReferenceResolver:
         # lists: never sorted in place).
         docs = self.by_first_author.get(parsed.surnames[0]) or docs
         if parsed.year is not None:
-            near = [d for d in docs if (y := corpus.years[d]) is not None and abs(y - parsed.year) <= 1]
+            fits = {d: fit for d in docs if (fit := self._year_score(parsed.year, d))}
             # The cited year first: a common name has more than `limit` works within a year of it.
-            docs = sorted(near, key=lambda d: corpus.years[d] != parsed.year) or docs
+            docs = sorted(fits, key=lambda d: fits[d] < 1) or docs
         if len(docs) > limit and parsed.description:
             docs = sorted(docs, key=lambda d: -description_match(parsed.description, self._stems_of(d)))
         return docs[:limit]
 
+    def _text_of(self, doc: int) -> str:
+        """A work's title, notes (aliases, topics, summary) and the start of its abstract, normalised."""
+        corpus = self.corpus
+        notes = corpus.notes[doc] if corpus.notes else ""
+        return f"{corpus.norm_titles[doc]} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"
+
     def _stems_of(self, doc: int) -> set[str]:
-        """Stems of a work's title, notes and the start of its abstract, computed once and kept."""
-        stems = self._doc_stems.get(doc)
-        if stems is None:
-            corpus = self.corpus
-            notes = corpus.notes[doc] if corpus.notes else ""
-            text = f"{corpus.norm_titles[doc]} {notes} {normalize_text(corpus.descriptions[doc][:2000])}"
-            stems = self._doc_stems[doc] = {stem(w) for w in text.split()}
-        return stems
+        """The crude stems of `_text_of`, computed once and kept."""
+        found = self._doc_stems.get(doc)
+        if found is None:
+            found = self._doc_stems[doc] = {stem(w) for w in self._text_of(doc).split()}
+        return found
+
+    def _terms_of(self, doc: int) -> set[str]:
+        """The Snowball stems of `_text_of` ("steered" and "steering" are one), computed once and kept."""
+        found = self._doc_terms.get(doc)
+        if found is None:
+            found = self._doc_terms[doc] = stems(self._text_of(doc))
+        return found
+
+    def _year_score(self, cited: int, doc: int) -> float:
+        """1 for the work's year or its preprint's, 0.5 for a year off by one (a preprint's year unknown)."""
+        year, preprint = self.corpus.years[doc], self.corpus.preprint_years[doc]
+        if cited in (year, preprint):
+            return 1.0
+        return 0.5 if any(y is not None and abs(y - cited) == 1 for y in (year, preprint)) else 0.0
 
     def _score(self, candidate: Candidate, parsed: ParsedReference, kind: str | None) -> float:
         corpus = self.corpus
         doc = candidate.doc
         signals = candidate.signals
         title = corpus.norm_titles[doc]
-        year = corpus.years[doc]
         year_score = None
         if parsed.year is not None:
-            year_score = 1.0 if year == parsed.year else 0.5 if year and abs(year - parsed.year) == 1 else 0.0
-            signals["year"] = year_score
+            year_score = signals["year"] = self._year_score(parsed.year, doc)
         # As a title (or a known name): the year, if any, may be part of the title or a citation year.
         as_written = title_similarity(parsed.title_text, title)
         signals["title"] = max(as_written, title_similarity(parsed.text, title))
@@ -203,12 +238,15 @@ class ReferenceResolver:
             )
             signals["description"] = round(described, 4)
         parts: list[tuple[float, float]] = []
-        if parsed.surnames:
-            # As an author citation: "Turpin et al. 2023", "Jacovi & Goldberg", "Smith and Chughtai".
-            authors = corpus.surnames[doc]
-            found = [s for s in parsed.surnames if s in authors]
-            author_score = len(found) / len(parsed.surnames)
-            if authors and parsed.surnames[0] == authors[0]:
+        if parsed.surnames or parsed.given_name:
+            # As an author citation: "Turpin et al. 2023", "Jacovi & Goldberg", "Smith and Chughtai", "Paul's …".
+            if parsed.surnames:
+                cited, authors = parsed.surnames, corpus.surnames[doc]
+            else:
+                cited, authors = [parsed.given_name], corpus.given_names[doc]
+            found = [s for s in cited if s in authors]
+            author_score = len(found) / len(cited)
+            if authors and cited[0] == authors[0]:
                 author_score = min(1.0, author_score + 0.15)
             elif author_score:
                 # The authors people name are normally the first ones; "X et al." names the first one outright.
@@ -231,9 +269,10 @@ class ReferenceResolver:
             combined = sum(w * v for w, v in parts) / sum(w for w, _ in parts)
             if not parsed.surnames and not parsed.description:
                 combined = min(combined, 0.6)  # "DeepMind (2024)" names a maker and a year, not a work
-            # Mostly a title stays a title ("Sleeper Agents (Hubinger et al.)") unless no author named wrote it.
-            misattributed = signals.get("authors") == 0.0 and bool(corpus.surnames[doc])
-            score = max(combined, title_score - MISATTRIBUTED * misattributed if title_score >= 0.9 else 0.0)
+            # Mostly a title stays a title ("Sleeper Agents (Hubinger et al.)"), less so when an author named did not
+            # write it, or not as first author ("Goodfellow's adversarial examples paper" is not Szegedy et al.'s).
+            doubt = MISATTRIBUTED * (1 - signals["authors"]) if "authors" in signals and corpus.surnames[doc] else 0
+            score = max(combined, title_score - doubt if title_score >= 0.9 else 0.0)
             if signals.get("alias", 0.0) < 1.0:
                 # Only a stored alias ("Hendrycks et al. 2023") names one of an author's works outright.
                 score = min(score, 0.95)
@@ -260,6 +299,8 @@ class ReferenceResolver:
             return False
         if len(candidates) > 1 and best.score - candidates[1].score < self.margin:
             return False  # a near tie between two different works: we cannot tell which one was meant
+        if best.signals.get("unexplained"):
+            return False  # the reference says more than the work does: likely another work, not in the base
         if kind == "author" and best.signals.get("authors") == 0.0:
             return False  # "Towards … corrigibility (Hubinger et al.)" is not "Corrigibility" by other authors
         if kind in {"name", "names"}:

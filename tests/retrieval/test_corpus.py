@@ -3,6 +3,7 @@ updated with just the changed works when behind (not rebuilt), and never served 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,23 @@ def test_an_added_work_is_applied_without_a_rebuild_and_saved(engine: Engine, mo
     saved = path.stat().st_mtime_ns
     assert CorpusIndex.load_or_build(engine.db, path).ids == index.ids
     assert path.stat().st_mtime_ns == saved and calls == []  # saved once at the new generation, then loaded
+
+
+def test_an_updated_index_holds_what_a_rebuilt_one_does(engine: Engine) -> None:
+    path = engine.lexical_index_path
+    CorpusIndex.load_or_build(engine.db, path)
+    paula = {**RECORD, "authors": ["Paula Writer", "Quentin Other"], "arxiv_id": "2212.00001", "year": 2023}
+    engine.ingest_records([paula], embed=False)
+    updated, rebuilt = CorpusIndex.load_or_build(engine.db, path), CorpusIndex.build(engine.db)
+    assert updated.full.delta_size == 1  # applied, not rebuilt
+    per_work = [f.name for f in dataclasses.fields(CorpusIndex) if isinstance(getattr(rebuilt, f.name), list)]
+    assert {"preprint_years", "given_names", "surnames"} <= set(per_work)
+    for work_id, doc in rebuilt.position.items():
+        for name in per_work:
+            assert getattr(updated, name)[updated.position[work_id]] == getattr(rebuilt, name)[doc], (work_id, name)
+    doc = updated.doc_for_key("arxiv:2212.00001")
+    assert doc is not None and (updated.preprint_years[doc], updated.given_names[doc]) == (2022, ["paula", "quentin"])
+    assert {"paula", "quentin"} <= updated.known_given_names == rebuilt.known_given_names
 
 
 def test_a_merge_into_an_existing_work_is_seen(engine: Engine) -> None:
