@@ -3,15 +3,16 @@ beside a git revision's (main by default), over the bundled reading list.
 
 References are made from the reading list's own aliases of two words or more (not author citations): each alias
 with one word in another form ("mesa-optimization" → "mesa-optimizer", "-isation", a plural dropped or added),
-written three ways: bare, "the … paper", and "<first author>'s … paper". Top-1 and confident answers are counted
-against the work whose alias it is; a confident answer naming another work is a wrong citation. A fourth set
+written three ways: bare, "the … paper", and "<first author>'s … paper"; and each work's whole title. Top-1 and
+confident answers are counted against the work whose alias (or title) it is; a confident answer naming another
+work is a wrong citation. Another set
 names each alias as it is after the first author of another work of the list who did not write it ("Everitt's
 sleeper agents paper"): the reference contradicts itself, so a confident answer there claims more than it knows.
 Each set is reported on all its works and on a held-out third of them (by a hash of the work's id): the weights
 of the first change measured here (README, "Nicknames in other word forms") were chosen before the split existed;
 later tuning should use the other two thirds only.
 
-A fifth set is other works' titles: those of the 51k-work KB in ../shared/data/kb that read like a listed title
+A last set is other works' titles: those of the 51k-work KB in ../shared/data/kb that read like a listed title
 (rapidfuzz ratio 80–99 after normalising: "CMMLU: Measuring Massive Multitask Language Understanding in
 Chinese", "Not All Attention Is All You Need"), by another first author and without the listed work's arXiv id.
 None of them is on the list, so every confident answer there is a wrong citation (skipped without ../shared).
@@ -63,6 +64,7 @@ def reference_sets(records: list[dict]) -> dict[str, list[tuple[str, str]]]:
     """Each set's (reference, the id of the work meant) pairs."""
     first_authors = {r["authors"][0].split()[-1] for r in records if r.get("authors")}
     sets: dict[str, list[tuple[str, str]]] = {"bare": [], "the … paper": [], "author's … paper": []}
+    sets["whole title"] = [(record["title"], record["id"]) for record in records]
     misattributed: list[tuple[str, str]] = []
     for record in records:
         surnames = {a.split()[-1] for a in record.get("authors") or []}

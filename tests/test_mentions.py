@@ -53,6 +53,8 @@ def test_quoted_titles_keep_their_apostrophes(engine: Engine, quoted: str) -> No
         "DeepSeek-R1 shows its whole chain of thought to the user.",
         "Two CAIS researchers joined the project.",
         "We report MMLU benchmark scores for every checkpoint.",
+        # A title's last word before a year, not someone called Need.
+        "See also Not All Attention Is All You Need (2021) for pruning heads.",
     ],
 )
 def test_ordinary_phrases_never_become_references(engine: Engine, prose: str) -> None:
@@ -88,6 +90,19 @@ def test_words_introducing_a_link_are_not_a_second_reference(engine: Engine) -> 
     assert result.entries == [] and [(u.kind, u.text) for u in result.unresolved] == [
         ("link", "[Sleeper agents](https://example.org/sleeper)")
     ]
+
+
+def test_a_quoted_title_extending_a_listed_one_is_reported_not_resolved(engine: Engine) -> None:
+    result = engine.bibliography("I re-read “Concrete Problems in AI Safety, Revisited” last week.")
+    assert result.entries == []
+    [unresolved] = result.unresolved
+    assert unresolved.text == "Concrete Problems in AI Safety, Revisited"
+    assert unresolved.best_guess is not None and unresolved.best_guess.title == "Concrete Problems in AI Safety"
+
+
+def test_an_unknown_name_with_a_year_is_still_a_citation(engine: Engine) -> None:
+    [unresolved] = engine.bibliography("As Quuxley (2021) argued, scaling helps.").unresolved
+    assert unresolved.text == "Quuxley (2021)" and unresolved.kind == "author"
 
 
 def test_a_quoted_title_not_in_the_knowledge_base_is_reported(engine: Engine) -> None:

@@ -279,6 +279,12 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
     for match in AUTHOR_CITATION.finditer(plain):
         # "Sarah and Tom" is only a citation if it resolves; with "et al." or a year it surely is one.
         kind = "author" if re.search(r"et\s*al|\d{4}", match.group(0)) else "names"
+        # "Not All Attention Is All You Need (2021)": one unknown name after a title is the title's last word.
+        one_unknown = not re.search(r"et\s*al|&|\band\b", match.group(0)) and (
+            normalize_text(re.sub(_YEAR, " ", match.group(0))) not in corpus.by_surname
+        )
+        if one_unknown and _TITLE_BEFORE.search(plain, max(0, match.start() - 250), match.start()):
+            continue
         if kind == "names" and any(normalize_text(w) in corpus.aliases for w in WORD.findall(match.group(0))):
             continue  # "RepE and ActAdd" are two works' names, not two authors
         if kind == "names" and re.match(rf"\s+[{UPPER}][{LOWER}]", plain[match.end() :]):

@@ -91,9 +91,9 @@ class CorpusIndex:
             authors = [_ET_AL.sub("", a) for a in author_names(work.authors)]
             names = [s for s in map(surname, authors) if s]
             self.surnames.append(names)
-            given = [g for g in map(given_name, authors) if g]
+            given = [given_name(a) for a in authors]  # one per author, "" for an initial: given[0] is the first's
             self.given_names.append(given)
-            self.known_given_names.update(given)
+            self.known_given_names.update(g for g in given if g)
             self.curated.append(work.curated)
             self.kinds.append(work_kind(work))
             self.descriptions.append(work.description)

@@ -44,7 +44,7 @@ class ParsedReference:
     surnames: list[str]
     et_al: bool
     every_author: bool = False  # "A & B", "A and B": the names are all the authors
-    given_name: str = ""  # an owner called by a first name no author has as surname: "paul" in "Paul's ELK report"
+    given_name: str = ""  # an owner's one name, some author's first name: "paul" in "Paul's ELK report"
     organisations: list[str] = field(default_factory=list)
     description: str = ""  # what is left after names, year, organisations and filler: "ccs", "many shot jailbreaking"
     work_kind: str | None = None  # "post" in "the grokking post": the kind of work named
@@ -97,11 +97,11 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
     organisations = _ORG_RE.findall(norm_cited)
     rest = _ORG_RE.sub(" ", norm_cited)
     given_name = ""
-    if owner and not surnames and kind != "quote":
-        # "Paul's ELK report": forums call people by their first names.
+    if owner and kind != "quote":
+        # "Paul's ELK report": forums call people by their first names ("Ryan" is someone's surname too).
         first = normalize_text(owner.group(1))
         if owner.group(1).strip()[:1].isupper() and first in corpus.known_given_names and first not in FILLER:
-            given_name = first
+            given_name = first if surnames in ([], [first]) else ""
     named = _words(surnames) | (set(normalize_text(owner.group(1)).split()) if owner and surnames else set())
     named |= {given_name} - {""}
     description = " ".join(w for w in rest.split() if w not in named and w not in FILLER)

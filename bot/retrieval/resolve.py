@@ -240,13 +240,12 @@ class ReferenceResolver:
         parts: list[tuple[float, float]] = []
         if parsed.surnames or parsed.given_name:
             # As an author citation: "Turpin et al. 2023", "Jacovi & Goldberg", "Smith and Chughtai", "Paul's …".
-            if parsed.surnames:
-                cited, authors = parsed.surnames, corpus.surnames[doc]
-            else:
-                cited, authors = [parsed.given_name], corpus.given_names[doc]
-            found = [s for s in cited if s in authors]
+            cited = parsed.surnames or [parsed.given_name]
+            authors, given = corpus.surnames[doc], corpus.given_names[doc]
+            # An owner's one name may be a surname or a first name ("Ryan's alignment faking paper").
+            found = [s for s in cited if s in authors or (s == parsed.given_name and s in given)]
             author_score = len(found) / len(cited)
-            if authors and cited[0] == authors[0]:
+            if cited[0] in authors[:1] or (cited[0] == parsed.given_name and cited[0] in given[:1]):
                 author_score = min(1.0, author_score + 0.15)
             elif author_score:
                 # The authors people name are normally the first ones; "X et al." names the first one outright.
@@ -288,6 +287,13 @@ class ReferenceResolver:
             return 0.0 if post else KIND_PENALTY
         return KIND_PENALTY / 2 if post and parsed.work_kind in {"paper", "preprint"} else 0.0
 
+    def _whole_title(self, candidates: list[Candidate]) -> bool:
+        """The best work's whole title, of four words or more, was written, and the next work's was not: "Attention
+        is not Explanation" is not "Attention is not not Explanation" (a short title may be another's nickname)."""
+        best, second = candidates[0].signals, candidates[1].signals
+        long_title = len(self.corpus.norm_titles[candidates[0].doc].split()) >= 4
+        return long_title and best.get("title") == 1.0 > second.get("title", 0.0)
+
     def is_confident(self, candidates: list[Candidate], kind: str | None = None) -> bool:
         """The best candidate is the answer: high enough, clearly ahead, and (for weak cues) named, not guessed."""
         if not candidates:
@@ -297,7 +303,7 @@ class ReferenceResolver:
             return True
         if best.score < self.threshold:
             return False
-        if len(candidates) > 1 and best.score - candidates[1].score < self.margin:
+        if len(candidates) > 1 and best.score - candidates[1].score < self.margin and not self._whole_title(candidates):
             return False  # a near tie between two different works: we cannot tell which one was meant
         if best.signals.get("unexplained"):
             return False  # the reference says more than the work does: likely another work, not in the base

@@ -78,10 +78,12 @@ def test_an_author_named_beside_a_coauthors_nickname_is_a_doubt(engine: Engine) 
     [
         ("Paul's ELK report", "Eliciting Latent Knowledge: How to Tell if Your Eyes Deceive You"),
         ("Eliezer's list of lethalities", "AGI Ruin: A List of Lethalities"),
+        ("Ryan's alignment faking paper", "Alignment faking in large language models"),  # Ryan: a surname too
     ],
 )
 def test_an_owner_called_by_first_name(engine: Engine, reference: str, title: str) -> None:
-    # Forums call people by their first names; no author on the list has "Paul" or "Eliezer" as a surname.
+    # Forums call people by their first names; no author on the list has "Paul" or "Eliezer" as a surname, and the
+    # Ryan who has it wrote nothing on alignment faking.
     result = engine.cite(reference)
     assert result.confident and result.match is not None and result.match.title == title
     assert result.signals["authors"] == 1.0
@@ -132,6 +134,14 @@ def test_misspelt_or_inflected_words_still_name_the_work(engine: Engine, referen
     result = engine.cite(reference)
     assert result.confident and result.match is not None and "unexplained" not in result.signals
     assert arxiv_id is None or result.match.arxiv_id == arxiv_id
+
+
+@pytest.mark.parametrize("title", ["Attention is not Explanation", "Attention is not not Explanation"])
+def test_a_whole_title_names_its_work_beside_a_look_alike(engine: Engine, title: str) -> None:
+    # Both are on the list, and each reads within the near-tie margin of the other.
+    result = engine.cite(title)
+    assert result.confident and result.match is not None and result.match.title == title
+    assert not engine.cite("Corrigibility").confident  # two listed works have that whole title
 
 
 def test_ambiguous_surname_is_not_confident_and_offers_alternatives(engine: Engine) -> None:
