@@ -3,7 +3,8 @@ beside a git revision's (main by default), over the bundled reading list.
 
 References are made from the reading list's own aliases of two words or more (not author citations): each alias
 with one word in another form ("mesa-optimization" → "mesa-optimizer", "-isation", a plural dropped or added),
-written three ways: bare, "the … paper", and "<first author>'s … paper"; and each work's whole title. Top-1 and
+written three ways: bare, "the … paper", and "<first author>'s … paper"; and each work's whole title, alone and
+with its venue and year ("Toy Models of Superposition, Transformer Circuits Thread 2022"). Top-1 and
 confident answers are counted against the work whose alias (or title) it is; a confident answer naming another
 work is a wrong citation. Another set
 names each alias as it is after the first author of another work of the list who did not write it ("Everitt's
@@ -65,6 +66,11 @@ def reference_sets(records: list[dict]) -> dict[str, list[tuple[str, str]]]:
     first_authors = {r["authors"][0].split()[-1] for r in records if r.get("authors")}
     sets: dict[str, list[tuple[str, str]]] = {"bare": [], "the … paper": [], "author's … paper": []}
     sets["whole title"] = [(record["title"], record["id"]) for record in records]
+    sets["whole title, venue year"] = [
+        (f"{r['title']}, {r['venue']}" + ("" if re.search(r"\d{4}", r["venue"]) else f" {r['year']}"), r["id"])
+        for r in records
+        if r.get("venue") and r.get("year")
+    ]
     misattributed: list[tuple[str, str]] = []
     for record in records:
         surnames = {a.split()[-1] for a in record.get("authors") or []}

@@ -29,10 +29,14 @@ ORGANISATIONS = (
     "aisi", "cais", "epoch ai", "goodfire", "transluce", "meta ai", "arc evals",
 )  # fmt: skip
 _ORG_RE = re.compile(r"\b(?:" + "|".join(re.escape(o) for o in ORGANISATIONS) + r")\b")
-# Words that describe rather than name: dropped before matching a description against a work.
+# Words that describe rather than name: dropped before matching a description against a work. With the
+# qualifiers and dates people put around a name: "the famous attention paper", "the sleeper agents paper from
+# last January".
 FILLER = frozenset(
     "a an the of on in for to and or with by from about at as is are was its their this that these those new "
-    "latest recent paper post report preprint study work article essay s".split()
+    "latest recent paper post report preprint study work article essay s "
+    "famous classic seminal original influential popular infamous well known early earlier old last year month "
+    "week ago january february march april may june july august september october november december".split()
 )
 
 

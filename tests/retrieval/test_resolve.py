@@ -25,6 +25,9 @@ from bot.engine import Engine
         # A known name in other word forms (alias "the mesa-optimization paper"), also after its author's name.
         ("the mesa-optimizer paper", "1906.01820"),
         ("Hubinger's mesa-optimisation paper", "1906.01820"),
+        # Qualifiers and dates around a nickname describe it, they are not part of it.
+        ("the sleeper agents paper from last January", "2401.05566"),
+        ("the famous attention is all you need paper", "1706.03762"),
         ("arXiv:2401.05566v2", "2401.05566"),
         ("https://arxiv.org/pdf/2412.14093v2", "2412.14093"),
         ("2305.04388", "2305.04388"),
@@ -120,6 +123,31 @@ def test_a_title_with_words_the_work_lacks_is_another_work(engine: Engine, refer
     result = engine.cite(reference)
     assert result.match is not None and not result.confident
     assert result.signals["unexplained"] > 0
+
+
+@pytest.mark.parametrize(
+    ("reference", "title"),
+    [
+        ("Attention Is All You Need, NeurIPS 2017", "Attention Is All You Need"),
+        ("Harms from Increasingly Agentic Algorithmic Systems, FAccT 2023", "Harms from Increasingly Agentic"),
+        (
+            "Grokking: Generalization Beyond Overfitting on Small Algorithmic Datasets, 1st Mathematical Reasoning in "
+            "General Artificial Intelligence Workshop, ICLR 2021",
+            "Grokking: Generalization Beyond Overfitting",
+        ),
+        # "Paul's" is part of this title (by another author), not its owner.
+        ("Paul's research agenda FAQ, LessWrong 2018", "Paul's research agenda FAQ"),
+    ],
+)
+def test_a_title_cited_with_its_venue_names_the_work(engine: Engine, reference: str, title: str) -> None:
+    result = engine.cite(reference)
+    assert result.confident and result.match is not None and result.match.title.startswith(title)
+    assert "unexplained" not in result.signals
+
+
+def test_a_title_extended_by_words_and_a_year_is_still_another_work(engine: Engine) -> None:
+    result = engine.cite("Concrete problems in AI safety, revisited (2020)")
+    assert result.match is not None and not result.confident and result.signals["unexplained"] > 0
 
 
 @pytest.mark.parametrize(
