@@ -53,6 +53,8 @@ def test_quoted_titles_keep_their_apostrophes(engine: Engine, quoted: str) -> No
         "DeepSeek-R1 shows its whole chain of thought to the user.",
         "Two CAIS researchers joined the project.",
         "We report MMLU benchmark scores for every checkpoint.",
+        # A bold heading alone on its line, though a listed work has it as an alias.
+        "Compute grew fast.\n\n**Algorithmic efficiency**\n\nResearchers also found better ways to use it.",
         # A title's last word before a year, not someone called Need.
         "See also Not All Attention Is All You Need (2021) for pruning heads.",
     ],
@@ -98,6 +100,13 @@ def test_a_quoted_title_extending_a_listed_one_is_reported_not_resolved(engine: 
     [unresolved] = result.unresolved
     assert unresolved.text == "Concrete Problems in AI Safety, Revisited"
     assert unresolved.best_guess is not None and unresolved.best_guess.title == "Concrete Problems in AI Safety"
+
+
+def test_a_later_authors_name_alone_names_none_of_their_works(engine: Engine) -> None:
+    # Long is the sixth author of one listed work ("Looking Inward"); this paper of his is not on the list.
+    text = "Butlin and Long’s seminal paper, *Consciousness in Artificial Intelligence*, surveys the theories."
+    assert engine.bibliography(text).entries == []
+    assert not engine.cite("Long's seminal paper").confident
 
 
 def test_an_unknown_name_with_a_year_is_still_a_citation(engine: Engine) -> None:

@@ -105,6 +105,15 @@ _NOT_NAMES = frozenset(
 _LOWER_NOT_NAMES = frozenset("see also cf ca circa till until no to first last est ed vol version updated".split())
 _ABBREVIATIONS = frozenset("vs al etc eg ie fig no dr mr ms st cf approx".split())
 
+
+def _heading(text: str, match: re.Match[str]) -> bool:
+    """Bold text alone on its line ("**Algorithmic efficiency**") heads a section; it does not cite a title."""
+    line_start, line_end = text.rfind("\n", 0, match.start()) + 1, text.find("\n", match.end())
+    after = text[match.end() : line_end if line_end >= 0 else len(text)]
+    bold = match.group(0)[:2] in {"**", "__"}
+    return bold and not text[line_start : match.start()].strip(" \t#>") and not after.strip(" \t:.")
+
+
 # Words that cite what is quoted next: "(see «Score-based pullback Riemannian geometry»)", 'the paper "…"'.
 _CITED_BEFORE = re.compile(
     rf"\b(?:see(?:\s+also)?|cf\.?|titled|entitled|paper|preprint|article)\s*[:,]?\s*[{re.escape(_QUOTE_MARKS)}\s]*$",
@@ -261,7 +270,8 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
 
     for pattern in _EMPHASIS:
         for match in pattern.finditer(rest):
-            quote(*match.span(match.lastindex or 1), match.start())
+            if not _heading(rest, match):
+                quote(*match.span(match.lastindex or 1), match.start())
     rest = _HTML_TAG.sub(lambda m: " " * len(m.group(0)), rest)
     for pattern in _QUOTED:
         for match in pattern.finditer(rest):

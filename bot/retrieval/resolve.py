@@ -328,6 +328,8 @@ class ReferenceResolver:
             return False  # a near tie between two different works: we cannot tell which one was meant
         if best.signals.get("unexplained"):
             return False  # the reference says more than the work does: likely another work, not in the base
+        if best.signals.get("authors", 1.0) < 0.9 and not best.signals.keys() & {"description", "year", "alias"}:
+            return False  # "Long's seminal paper": one of a work's later authors, and nothing else, names no work
         if kind == "author" and best.signals.get("authors") == 0.0:
             return False  # "Towards … corrigibility (Hubinger et al.)" is not "Corrigibility" by other authors
         if kind in {"name", "names"}:
