@@ -224,7 +224,7 @@ class ReferenceResolver:
         return found
 
     def _year_score(self, cited: int, doc: int) -> float:
-        """1 for the work's year or its preprint's, 0.5 for a year off by one (a preprint's year unknown)."""
+        """1 for the work's year or its arXiv preprint's, 0.5 for a year next to one of them."""
         year, preprint = self.corpus.years[doc], self.corpus.preprint_years[doc]
         if cited in (year, preprint):
             return 1.0
