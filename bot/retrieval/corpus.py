@@ -18,7 +18,7 @@ import pickle
 import re
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from bot.identifiers import arxiv_year, given_name, normalize_text, surname
@@ -134,11 +134,9 @@ class CorpusIndex:
     def updated(self, db: Database, changed: set[str], now: Generation) -> CorpusIndex:
         """A new index with the current version of the `changed` works (those gone from the database removed)."""
         new = copy.copy(self)
-        for name in (
-            "ids", "titles", "norm_titles", "years", "preprint_years", "surnames", "given_names", "curated", "kinds",
-            "descriptions", "notes",
-        ):  # fmt: skip
-            setattr(new, name, list(getattr(self, name)))
+        for per_work in fields(self):  # every list holds one entry per document
+            if isinstance(value := getattr(self, per_work.name), list):
+                setattr(new, per_work.name, list(value))
         new.known_given_names = set(self.known_given_names)  # a name of a removed work stays known: harmless
         new.keys, new.position = dict(self.keys), dict(self.position)
         old = sorted(self.position[work_id] for work_id in changed if work_id in self.position)

@@ -40,6 +40,14 @@ FILLER = frozenset(
 )
 
 
+# Venues and archives cited after a title: "…, NeurIPS 2017", "…, Transformer Circuits Thread".
+_VENUE_WORDS = frozenset(
+    "arxiv preprint neurips nips icml iclr acl emnlp naacl eacl coling aaai ijcai cvpr iccv eccv colm tmlr jmlr "
+    "pmlr proceedings proc conference journal workshop symposium openreview lesswrong forum thread distill nature "
+    "science blog".split()
+)
+
+
 @dataclass
 class ParsedReference:
     title_text: str  # normalised reference without wrapper words ("the … paper"), as a title would read
@@ -52,6 +60,9 @@ class ParsedReference:
     organisations: list[str] = field(default_factory=list)
     description: str = ""  # what is left after names, year, organisations and filler: "ccs", "many shot jailbreaking"
     work_kind: str | None = None  # "post" in "the grokking post": the kind of work named
+    # The description's words outside asides in parentheses ("(esp. Sections 4.3-4.5)") and a venue after the title
+    # ("…, FAccT 2023"): what a title-like reference says the work is.
+    own_words: str = ""
 
 
 _OWNER = re.compile(r"([^'’()]+?)['’]s?\s(.*)$")
@@ -109,6 +120,7 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
     named = _words(surnames) | (set(normalize_text(owner.group(1)).split()) if owner and surnames else set())
     named |= {given_name} - {""}
     description = " ".join(w for w in rest.split() if w not in named and w not in FILLER)
+    outside = set(normalize_text(_without_venue(_PARENTHESISED.sub(" ", reference))).split()) - _VENUE_WORDS
     return ParsedReference(
         title_text=title_text,
         text=norm_cited,
@@ -120,7 +132,22 @@ def parse_reference(reference: str, corpus: CorpusIndex, kind: str | None = None
         organisations=organisations,
         description=description,
         work_kind=tail.group(1).lower() if tail else None,
+        own_words=" ".join(w for w in description.split() if w in outside),
     )
+
+
+def _without_venue(reference: str) -> str:
+    """The reference without the trailing parts that name a venue: "Grokking: …, 1st … Workshop, ICLR 2021"; such a
+    part ends in a year or holds a venue word."""
+    parts = re.split(r"[,;]|\.\s", reference)
+    while len(parts) > 1 and _names_a_venue(parts[-1]):
+        parts.pop()
+    return " ".join(parts)
+
+
+def _names_a_venue(part: str) -> bool:
+    words = normalize_text(part).split()
+    return bool(_VENUE_WORDS.intersection(words)) or bool(words and re.fullmatch(r"(?:19|20)\d\d", words[-1]))
 
 
 def _surnames(words: list[str], corpus: CorpusIndex, any_case: bool = False) -> list[str]:

@@ -24,33 +24,12 @@ from bot.retrieval.similarity import NearNames, description_match, short_title_n
 # An alias that is itself an author citation ("chen et al 2024", "drexler 2019") names a work only when our
 # curated list says so: imported records carry such aliases for one of several works that fit them.
 _CITATION_ALIAS = re.compile(r"\bet al\b|^[a-z][a-z' -]* (?:19|20)\d\d$")
-# Not part of a work's name: asides in parentheses ("(esp. Sections 4.3-4.5)", "(OpenAI)"), and the venue after a
-# title ("…, FAccT 2023", "…, Transformer Circuits Thread"): trailing parts ending in a year or with one of these.
-_ASIDE = re.compile(r"\([^()]*\)")
-_VENUE_WORDS = frozenset(
-    "arxiv preprint neurips nips icml iclr acl emnlp naacl eacl coling aaai ijcai cvpr iccv eccv colm tmlr jmlr "
-    "pmlr proceedings proc conference journal workshop symposium openreview lesswrong forum thread distill nature "
-    "science blog".split()
-)
 CITATION_ALIAS_WEIGHT = 0.9
 CONFIDENCE_THRESHOLD = 0.72  # calibrated on the dev part of bench/mentions_labelled.jsonl (README)
 KIND_PENALTY = 0.06  # a work of another kind than the one named: more than the near-tie margin
 CONFIDENCE_MARGIN = 0.05  # a smaller lead over a different work is a near tie: unconfident, alternatives shown
 MISATTRIBUTED = 0.1  # a work's name with an author who did not write it: a doubt, not a veto (less: a co-author)
 STEMMED_NAME_WEIGHT = 0.93  # other word forms of a known name ("mesa-optimizer"): still names it (× 0.97 ≥ 0.9)
-
-
-def _without_venue(reference: str) -> str:
-    """The reference without the trailing parts that name a venue: "Grokking: …, 1st … Workshop, ICLR 2021"."""
-    parts = re.split(r"[,;]|\.\s", reference)
-    while len(parts) > 1 and _names_a_venue(parts[-1]):
-        parts.pop()
-    return " ".join(parts)
-
-
-def _names_a_venue(part: str) -> bool:
-    words = normalize_text(part).split()
-    return bool(_VENUE_WORDS.intersection(words)) or bool(words and re.fullmatch(r"(?:19|20)\d\d", words[-1]))
 
 
 @dataclass
@@ -144,11 +123,9 @@ class ReferenceResolver:
         ranked = self._by_context(
             sorted(candidates.values(), key=lambda c: (-c.score, not corpus.curated[c.doc])), context
         )
-        if ranked and parsed.description and not (parsed.surnames or parsed.given_name):
-            outside = set(normalize_text(_without_venue(_ASIDE.sub(" ", reference))).split()) - _VENUE_WORDS
-            described = " ".join(w for w in parsed.description.split() if w in outside)
-            if unexplained := self._unexplained(described, ranked[0].doc):
-                ranked[0].signals["unexplained"] = unexplained
+        title_like = not (parsed.surnames or parsed.given_name)
+        if ranked and title_like and (unexplained := self._unexplained(parsed.own_words, ranked[0].doc)):
+            ranked[0].signals["unexplained"] = unexplained
         return ranked[:n]
 
     def _unexplained(self, description: str, doc: int) -> float:
