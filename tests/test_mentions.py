@@ -57,6 +57,9 @@ def test_quoted_titles_keep_their_apostrophes(engine: Engine, quoted: str) -> No
         "Compute grew fast.\n\n**Algorithmic efficiency**\n\nResearchers also found better ways to use it.",
         # A title's last word before a year, not someone called Need.
         "See also Not All Attention Is All You Need (2021) for pruning heads.",
+        # A paper's part, or a sentence about one, is not a work named by its description.
+        "In the framework of the post, this is the weight given to each hypothesis.",
+        "I think this is an awesome paper.",
     ],
 )
 def test_ordinary_phrases_never_become_references(engine: Engine, prose: str) -> None:
@@ -302,3 +305,71 @@ def test_a_stored_alias_with_its_makers_name_is_a_name(engine: Engine) -> None:
     ]
     # Without a name in it, a lower-case phrase is the idea, not a work.
     assert engine.bibliography("Models take the sharp left turn late.").entries == []
+
+
+def test_ordinary_words_that_head_a_title_are_not_that_work(empty_engine: Engine) -> None:
+    # Real summaries resolved each of these confidently to a work whose title starts with the word (51k works).
+    empty_engine.ingest_records(
+        [
+            {"id": "m1", "title": "Magic: Investigation of Large Language Model Powered Multi-Agent Games"},
+            {"id": "m2", "title": "SCOPE: A Self-supervised Framework for Improving Faithfulness"},
+            {"id": "m3", "title": "IDEA: An Interpretable and Editable Decision-Making Framework"},
+            {"id": "m4", "title": "Discussion: Objective Robustness and Inner Alignment Terminology"},
+            {"id": "m5", "title": "REST: Stress Testing Large Reasoning Models by Asking Multiple Problems"},
+        ],
+        embed=False,
+    )
+    prose = (
+        'The model assumes preferences change "by magic". Each correction is only "in scope" for one episode. '
+        "Gains may come from tuning instead of the new idea in a paper. Applying the discussion from the paper "
+        "to this case, we conclude little. The rest of this post is about timelines."
+    )
+    assert empty_engine.bibliography(prose).entries == []
+    # Written as the title writes it, the head still names its work.
+    for name, work in (("the SCOPE paper", "m2"), ("the Magic paper", "m1")):
+        result = empty_engine.bibliography(f"See {name} for details.")
+        assert [e.work.id for e in result.entries] == [work]
+
+
+def test_a_phrase_of_several_titles_names_their_topic_not_one_work(empty_engine: Engine) -> None:
+    empty_engine.ingest_records(
+        [
+            {"id": "n1", "title": "Label Noise in Context"},
+            {"id": "n2", "title": "Gradient Descent with Early Stopping is Provably Robust to Label Noise"},
+            {"id": "n3", "title": "Inner Alignment: Explain like I'm 12 Edition"},
+            {"id": "n4", "title": "Clarifying inner alignment terminology"},
+            {"id": "n5", "title": "Sleeper Agents: Training Deceptive LLMs that Persist Through Safety Training"},
+        ],
+        embed=False,
+    )
+    prose = "These results only occur with _label noise_ present. That is **inner alignment**, the harder part."
+    assert empty_engine.bibliography(prose).entries == []
+    assert empty_engine.cite("label noise").signals.get("shared") == 1.0
+    # A whole title, and a title's head no other title shares, still name their works.
+    assert empty_engine.cite("Label Noise in Context").confident
+    result = empty_engine.bibliography('As "Sleeper Agents" showed, backdoors persist.')
+    assert [e.work.id for e in result.entries] == ["n5"]
+
+
+def test_bold_text_that_starts_a_paragraph_and_ends_in_a_full_stop_is_a_heading(empty_engine: Engine) -> None:
+    empty_engine.ingest_records([{"id": "t1", "title": "Takeoff speeds", "authors": ["Paul Christiano"]}], embed=False)
+    heading = "Survey results.\n\n**Takeoff speeds.** A common disagreement is whether progress will be fast."
+    assert empty_engine.bibliography(heading).entries == []
+    assert [e.work.id for e in empty_engine.bibliography("As **Takeoff speeds** argued, it may be slow.").entries] == [
+        "t1"
+    ]
+
+
+def test_a_first_name_with_words_that_fit_none_of_their_works_is_not_confident(empty_engine: Engine) -> None:
+    empty_engine.ingest_records(
+        [
+            {"id": "p1", "title": "Where I agree and disagree with Eliezer", "authors": ["Paul Christiano"],
+             "abstract": "A reply to a list of lethalities, point by point."},
+            {"id": "p2", "title": "Factorial LDA: Sparse Multi-Dimensional Text Models", "authors": ["Michael Paul"]},
+        ],
+        embed=False,
+    )  # fmt: skip
+    # Many people are called Paul: "comment reply" describes none of Christiano's works.
+    result = empty_engine.cite("Paul's comment reply to the post")
+    assert not result.confident and result.signals.get("first_name") == 1.0
+    assert empty_engine.cite("Paul's list of lethalities reply").confident

@@ -68,6 +68,12 @@ THE_X_PAPER = re.compile(
     r"(?:\s+(?:on|about)\s+(?:[\w\-]+\s+){0,3}[\w\-]+)?",
     re.IGNORECASE,
 )
+# "the framework of the post", "the new idea in a paper", "this is an awesome paper": a paper's part, or a sentence
+# about one, not a work named by its description.
+_NOT_DESCRIBED = re.compile(
+    r"^(?:is|was|are|were|be)\b|\b(?:of|in|from|on|for|to|by|with|at|the|a|an|this|that|its|their|our|his|her)$",
+    re.IGNORECASE,
+)
 # "Nanda et al. on grokking": the topic after an author citation says which of their works.
 _ON_TOPIC = re.compile(r"\s+(?:on|about)\s+((?:[\w\-]+\s+){0,3}[\w\-]+)")
 _MD_LINK = re.compile(r"\[([^\[\]\n]{0,300})\]\(\s*<?([^()\s<>]+(?:\([^()\s]*\)[^()\s<>]*)*)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -107,11 +113,13 @@ _ABBREVIATIONS = frozenset("vs al etc eg ie fig no dr mr ms st cf approx".split(
 
 
 def _heading(text: str, match: re.Match[str]) -> bool:
-    """Bold text alone on its line ("**Algorithmic efficiency**") heads a section; it does not cite a title."""
+    """Bold text alone on its line ("**Algorithmic efficiency**") heads a section, and so does bold text that starts
+    a line and ends in a full stop or colon ("**Takeoff speeds.** A common disagreement…"); it cites no title."""
     line_start, line_end = text.rfind("\n", 0, match.start()) + 1, text.find("\n", match.end())
     after = text[match.end() : line_end if line_end >= 0 else len(text)]
     bold = match.group(0)[:2] in {"**", "__"}
-    return bold and not text[line_start : match.start()].strip(" \t#>") and not after.strip(" \t:.")
+    run_in = match.group(0)[:-2].rstrip().endswith((".", ":"))
+    return bold and not text[line_start : match.start()].strip(" \t#>") and (run_in or not after.strip(" \t:."))
 
 
 # Words that cite what is quoted next: "(see «Score-based pullback Riemannian geometry»)", 'the paper "…"'.
@@ -326,7 +334,9 @@ def find_mentions(text: str, corpus: CorpusIndex, author: str | None = None) -> 
         known = match.group(2) or normalize_text(name) in corpus.by_surname
         if known and name not in _NOT_NAMES and name not in STOP and name not in _LOWER_NOT_NAMES:
             cited.append((match.start(), match.end(), "author"))
-    described = [m for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1))]
+    described = [
+        m for m in THE_X_PAPER.finditer(plain) if content_words(m.group(1)) and not _NOT_DESCRIBED.search(m.group(1))
+    ]
     # "the The Basic AI Drives paper": a Title Case title of three words or more named as a paper is a strong
     # reference, reported when it does not resolve (as a quoted title is).
     titles = [m.span() for m in described if len(WORD.findall(m.group(1))) >= 3 and reads_as_title(m.group(1))]

@@ -34,7 +34,7 @@ _ORG_RE = re.compile(r"\b(?:" + "|".join(re.escape(o) for o in ORGANISATIONS) + 
 # last January".
 FILLER = frozenset(
     "a an the of on in for to and or with by from about at as is are was its their this that these those new "
-    "latest recent paper post report preprint study work article essay s "
+    "latest recent paper post report preprint study work article essay technical s "
     "famous classic seminal original influential popular infamous well known early earlier old last year month "
     "week ago january february march april may june july august september october november december".split()
 )

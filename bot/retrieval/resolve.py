@@ -29,6 +29,7 @@ CONFIDENCE_THRESHOLD = 0.72  # calibrated on the dev part of bench/mentions_labe
 KIND_PENALTY = 0.06  # a work of another kind than the one named: more than the near-tie margin
 CONFIDENCE_MARGIN = 0.05  # a smaller lead over a different work is a near tie: unconfident, alternatives shown
 MISATTRIBUTED = 0.1  # a work's name with an author who did not write it: a doubt, not a veto (less: a co-author)
+NAMED = 0.85  # an alias signal at least this high came from a known name (an alias or a title's head)
 STEMMED_NAME_WEIGHT = 0.93  # other word forms of a known name ("mesa-optimizer"): still names it (× 0.97 ≥ 0.9)
 
 
@@ -66,6 +67,7 @@ class ReferenceResolver:
             if names:
                 self.by_first_author.setdefault(names[0], []).append(doc)
         self._doc_stems: dict[int, set[str]] = {}
+        self._titled: dict[str, set[int]] = {}  # phrase → works whose title holds it (`_in_other_titles`)
         self._doc_terms: dict[int, set[str]] = {}
 
     def resolve(self, reference: str, n: int = 5, kind: str | None = None, context: str = "") -> list[Candidate]:
@@ -90,23 +92,25 @@ class ReferenceResolver:
             return candidates[doc]
 
         names = {parsed.title_text, parsed.text, parsed.description} - {""}
+        # In running text, a title's head written in lower case is the idea: "by magic" is not "Magic: …".
+        lower_case = kind in {"quote", "name"} and reference == reference.lower()
         for name in names:
             for doc in self.aliases.get(name, []):
                 trusted = not _CITATION_ALIAS.search(name)
                 add(doc).signals["alias"] = 1.0 if trusted else CITATION_ALIAS_WEIGHT
-            for doc in self.short_titles.get(name, []):
+            for doc in self._named_by_head(name, self.short_titles.get(name, []), lower_case):
                 add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), 0.92)
             # Other word forms of a known name; with names or a year cited, of the descriptive words only ("Schmidt
             # 2015" and an alias "Schmidhuber 2015" share stems, hence never a citation alias either).
             descriptive = name == parsed.description or not (parsed.surnames or parsed.year)
             alike = self.names.same_stems(name) if descriptive else []
-            for doc in (d for k in alike if not _CITATION_ALIAS.search(k) for d in self.named[k]):
+            for doc in (d for k in alike if not _CITATION_ALIAS.search(k) for d in self._named(k, lower_case)):
                 add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), STEMMED_NAME_WEIGHT)
             if parsed.surnames or parsed.year or len(name) < 4:
                 continue  # "Turpin et al. 2023" is one letter-edit from "Turner et al. 2023": no fuzzy names
             # Near-misses of a known name: "generalisation", a dropped hyphen or letter.
             for near, ratio in self.names.near(name):
-                for doc in self.named[near]:
+                for doc in self._named(near, lower_case):
                     add(doc).signals["alias"] = max(add(doc).signals.get("alias", 0.0), 0.92 * ratio / 100)
         for doc in self._authored(parsed):
             add(doc)
@@ -126,7 +130,44 @@ class ReferenceResolver:
         title_like = not (parsed.surnames or parsed.given_name)
         if ranked and title_like and (unexplained := self._unexplained(parsed.own_words, ranked[0].doc)):
             ranked[0].signals["unexplained"] = unexplained
+        if ranked and title_like and self._shared_term(parsed.own_words, ranked[0]):
+            ranked[0].signals["shared"] = 1.0
         return ranked[:n]
+
+    def _named(self, name: str, lower_case: bool) -> list[int]:
+        """The works a known name (an alias or a title's head) names, see `_named_by_head`."""
+        heads = self.short_titles.get(name, [])
+        return self.aliases.get(name, []) + self._named_by_head(name, heads, lower_case)
+
+    def _named_by_head(self, name: str, docs: list[int], lower_case: bool) -> list[int]:
+        """The works whose title's head ("Inner Alignment: Explain like I'm 12") is the name, where it names them:
+        not written in lower case in running text when the title capitalises it ("by magic", "the new idea in a
+        paper"), not a single letter ("Q: How To…" is not "Q(s,a)"), and not a phrase of another work's title too
+        ("inner alignment", "AI alignment" are topics)."""
+        if len(name) < 2:
+            return []
+        if lower_case:
+            heads = ((d, self.corpus.titles[d].partition(":")[0]) for d in docs)
+            docs = [d for d, head in heads if head == head.lower()]
+        return docs if docs and not self._in_other_titles(name, set(docs)) else []
+
+    def _in_other_titles(self, phrase: str, docs: set[int]) -> bool:
+        """Whether a work outside `docs` has the phrase, as whole words, in its title (among its title matches)."""
+        found = self._titled.get(phrase)
+        if found is None:
+            if len(self._titled) >= 4096:
+                self._titled.clear()  # phrases come from what people write: keep the cache bounded
+            padded = f" {phrase} "
+            hits = self.corpus.title_index.search(phrase, self.title_pool)
+            found = self._titled[phrase] = {d for d, _ in hits if padded in f" {self.corpus.norm_titles[d]} "}
+        return bool(found - docs)
+
+    def _shared_term(self, words: str, best: Candidate) -> bool:
+        """A title-like reference that is a phrase of other works' titles too, and neither a known name of the best
+        work nor its whole title: "label noise" is a topic of several works, not "Label Noise in Context"."""
+        named = best.signals.get("alias", 0.0) >= NAMED or best.signals.get("title", 0.0) >= 1.0
+        whole = words == self.corpus.norm_titles[best.doc]  # "Inverse Reward Design, NeurIPS 2017"
+        return bool(words) and not (named or whole) and self._in_other_titles(words, {best.doc})
 
     def _unexplained(self, description: str, doc: int) -> float:
         """Share of a title-like reference's words found nowhere in the work (title, names, notes, abstract), in
@@ -242,6 +283,8 @@ class ReferenceResolver:
             # "Paul's research agenda FAQ": an owner named in the title is part of it, not its author.
             owners = {w[:-1] for w in title.split() if w.endswith("s")}
             found = [s for s in cited if s in authors or s in owners or (s == parsed.given_name and s in given)]
+            if found and parsed.given_name and parsed.given_name not in authors:
+                signals["first_name"] = 1.0  # by first name alone: many people share it
             author_score = len(found) / len(cited)
             if cited[0] in authors[:1] or (cited[0] == parsed.given_name and cited[0] in given[:1]):
                 author_score = min(1.0, author_score + 0.15)
@@ -305,8 +348,13 @@ class ReferenceResolver:
             return False  # a near tie between two different works: we cannot tell which one was meant
         if best.signals.get("unexplained"):
             return False  # the reference says more than the work does: likely another work, not in the base
+        if best.signals.get("shared"):
+            return False  # a phrase of several works' titles names their topic, not one of them
         if best.signals.get("authors", 1.0) < 0.9 and not best.signals.keys() & {"description", "year", "alias"}:
             return False  # "Long's seminal paper": one of a work's later authors, and nothing else, names no work
+        named = best.signals.get("alias", 0.0) >= NAMED or best.signals.get("year") == 1.0
+        if best.signals.get("first_name") and best.signals.get("description", 1.0) < 0.6 and not named:
+            return False  # "Paul's comment reply to the post": one of many Pauls, and the words fit none of his works
         if kind == "author" and best.signals.get("authors") == 0.0:
             return False  # "Towards … corrigibility (Hubinger et al.)" is not "Corrigibility" by other authors
         if kind in {"name", "names"}:
